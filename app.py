@@ -1,0 +1,60 @@
+"""ClusterXchange API and event functions: wiring only; the work is in chalicelib."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, Rate, Response
+from chalice.app import Request
+
+from chalicelib.errors import ApiError, reshape_chalice_error
+from chalicelib.handlers import events, meta, reference
+from chalicelib.handlers.authorizer import authorizer_blueprint
+from chalicelib.observability import logger, metrics
+from chalicelib.settings import get_settings
+
+app = Chalice(app_name="clusterxchange")
+app.api.cors = False
+app.debug = False
+
+app.register_blueprint(authorizer_blueprint)
+for module in (reference, meta):
+    app.register_blueprint(module.api.blueprint)
+
+
+@app.middleware("http")
+def errors_and_correlation(event: Request, get_response: Any) -> Response:
+    request_id = (event.context or {}).get("requestId", "")
+    logger.set_correlation_id(request_id)
+    try:
+        response = get_response(event)
+    except ApiError as exc:
+        response = exc.to_response()
+    response = reshape_chalice_error(response)
+    response.headers["X-Request-Id"] = request_id
+    if response.status_code >= 500 and get_settings().metrics_enabled:
+        metrics.add_metric(name="ServerErrors", unit="Count", value=1)
+        metrics.flush_metrics()
+    return response
+
+
+# Event functions. Their event sources (streams, queues) are wired in infra/resources.py, which both
+# the deployment template and the local stack's event pump read.
+@app.lambda_function(name="on_registration_change")
+def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_registration_change(event, context)
+
+
+@app.lambda_function(name="on_contact_request_change")
+def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_contact_request_change(event, context)
+
+
+@app.lambda_function(name="on_document_uploaded")
+def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_document_uploaded(event, context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
+def tick(event: Any) -> None:
+    events.tick()

@@ -1,0 +1,1 @@
+"""ClusterXchange back end: the code packaged with every Lambda function."""

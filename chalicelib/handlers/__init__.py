@@ -1,0 +1,1 @@
+"""Thin adapters: HTTP routes (one blueprint per resource) and event functions."""

@@ -1,0 +1,86 @@
+"""Event functions: DynamoDB stream batches, S3 notifications through SQS, the schedule.
+
+Each batch is processed record by record with Powertools' BatchProcessor, so one bad record is
+reported as a partial-batch failure (retried, then sent to a dead-letter queue) without holding
+back the others.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.observability import logger
+
+_stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+_sqs_processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _images(record: DynamoDBRecord) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    # Raw DynamoDB-JSON images: the store turns them into documents with the same models it writes.
+    raw = record.raw_event.get("dynamodb", {})
+    return raw.get("OldImage"), raw.get("NewImage")
+
+
+def _registration_record(record: DynamoDBRecord) -> None:
+    from chalicelib.services import catalogue, registrations
+    from chalicelib.store import registrations as store
+
+    old_image, new_image = _images(record)
+    old = store.document_from_image(old_image) if old_image else None
+    new = store.document_from_image(new_image) if new_image else None
+    registrations.handle_stream_change(old, new)
+    catalogue.note_registration_change(old, new)
+
+
+def _contact_request_record(record: DynamoDBRecord) -> None:
+    from chalicelib.services import contacts
+
+    old_image, new_image = _images(record)
+    contacts.handle_stream_change(old_image, new_image)
+
+
+def _document_record(record: SQSRecord) -> None:
+    from chalicelib.services import documents
+
+    message = json.loads(record.body)
+    if message.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
+        return
+    for s3_record in message.get("Records", []):
+        if not str(s3_record.get("eventName", "")).startswith("ObjectCreated"):
+            continue
+        bucket = s3_record["s3"]["bucket"]["name"]
+        key = unquote_plus(s3_record["s3"]["object"]["key"])  # keys arrive URL-encoded
+        documents.check_uploaded_object(bucket, key, int(s3_record["s3"]["object"].get("size", 0)))
+
+
+def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_registration_record, processor=_stream_processor, context=context
+    )
+
+
+def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_contact_request_record, processor=_stream_processor, context=context
+    )
+
+
+def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_document_record, processor=_sqs_processor, context=context
+    )
+
+
+def tick() -> None:
+    """The scheduled function: time-driven steps of the workflow."""
+    from chalicelib.services import catalogue
+
+    rebuilt = catalogue.rebuild_index_if_stale()
+    if rebuilt:
+        logger.info("catalogue index rebuilt", extra={"entries": rebuilt})

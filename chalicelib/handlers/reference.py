@@ -1,0 +1,110 @@
+"""Public routes: health, reference lists, partnerships."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from chalicelib.handlers.http import Api, Call
+from chalicelib.services import reference as service
+
+api = Api(__name__, tag="reference")
+
+
+class Health(BaseModel):
+    status: str
+
+
+class CountryOut(BaseModel):
+    code: str
+    name: str
+    eligible: bool
+    lump_sum_eur: int | None
+
+
+class EcosystemOut(BaseModel):
+    code: str
+    name: str
+
+
+class OrganisationTypeOut(BaseModel):
+    code: str
+    name: str
+    may_visit: bool
+    may_host: bool
+
+
+class PartnershipOut(BaseModel):
+    id: str
+    name: str
+    ecosystems: list[str]
+    countries: list[str]
+
+
+class CountryList(BaseModel):
+    items: list[CountryOut]
+    next_cursor: str | None = None
+
+
+class EcosystemList(BaseModel):
+    items: list[EcosystemOut]
+    next_cursor: str | None = None
+
+
+class OrganisationTypeList(BaseModel):
+    items: list[OrganisationTypeOut]
+    next_cursor: str | None = None
+
+
+class PartnershipList(BaseModel):
+    items: list[PartnershipOut]
+    next_cursor: str | None = None
+
+
+@api.route("/v1/health", summary="Liveness check", public=True, response=Health)
+def health(call: Call) -> Health:
+    return Health(status="ok")
+
+
+@api.route(
+    "/v1/reference/countries",
+    summary="Countries, whether they take part, and the lump sum for a stay there",
+    public=True,
+    response=CountryList,
+)
+def list_countries(call: Call) -> CountryList:
+    return CountryList(
+        items=[
+            CountryOut(code=c.code, name=c.name, eligible=c.eligible, lump_sum_eur=c.lump_sum_eur)
+            for c in service.countries()
+        ]
+    )
+
+
+@api.route("/v1/reference/ecosystems", summary="Industrial ecosystems", public=True, response=EcosystemList)
+def list_ecosystems(call: Call) -> EcosystemList:
+    return EcosystemList(items=[EcosystemOut(code=code, name=name) for code, name in service.ecosystems()])
+
+
+@api.route(
+    "/v1/reference/organisation-types",
+    summary="Organisation types and whether each may visit or host",
+    public=True,
+    response=OrganisationTypeList,
+)
+def list_organisation_types(call: Call) -> OrganisationTypeList:
+    return OrganisationTypeList(
+        items=[
+            OrganisationTypeOut(code=t.code, name=t.name, may_visit=t.may_visit, may_host=t.may_host)
+            for t in service.organisation_types()
+        ]
+    )
+
+
+@api.route("/v1/partnerships", summary="The partnerships", public=True, response=PartnershipList)
+def list_partnerships(call: Call) -> PartnershipList:
+    return PartnershipList(
+        items=[
+            PartnershipOut(id=p.id, name=p.name, ecosystems=list(p.ecosystems), countries=list(p.countries))
+            for p in service.partnerships()
+        ]
+    )

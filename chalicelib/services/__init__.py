@@ -1,0 +1,1 @@
+"""Use cases: load through the store, apply rules, save, emit. One function per action."""

@@ -1,0 +1,73 @@
+"""Settings: read once from the environment into one validated model; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = "dev"
+    region: str = "eu-west-1"
+    # Set only where AWS is emulated (the local stack, end-to-end tests); None means real AWS.
+    aws_endpoint_url: str | None = None
+    resource_prefix: str = "cxc-dev"
+    documents_bucket: str = "cxc-dev-documents"
+    user_pool_id: str = ""
+    app_client_id: str = ""
+    # Cognito's issuer and JWKS URL are settings because the emulator serves keys from its own
+    # address while its tokens name real AWS as issuer.
+    token_issuer: str = ""
+    jwks_url: str = ""
+    mail_sender: str = "no-reply@clusterxchange.example"
+    # A file holding the business date (YYYY-MM-DD); only the local stack sets it, so demos and
+    # tests can move time. Unset in AWS, where "today" is the real date.
+    clock_file: str | None = None
+    log_level: str = "INFO"
+    service_name: str = "clusterxchange"
+    metrics_namespace: str = "ClusterXchange"
+    metrics_enabled: bool = True
+    tracing_enabled: bool = False
+    catalogue_index_key: str = "index/catalogue.json.gz"
+
+    def table_name(self, short: str) -> str:
+        return f"{self.resource_prefix}-{short}"
+
+    @property
+    def issuer(self) -> str:
+        return self.token_issuer or f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool_id}"
+
+    @property
+    def jwks(self) -> str:
+        return self.jwks_url or f"{self.issuer}/.well-known/jwks.json"
+
+
+# Environment variable -> field. Kept explicit so the deployed config and the local stack agree.
+_ENV = {
+    "CXC_STAGE": "stage",
+    "AWS_REGION": "region",
+    "CXC_AWS_ENDPOINT_URL": "aws_endpoint_url",
+    "CXC_RESOURCE_PREFIX": "resource_prefix",
+    "CXC_DOCUMENTS_BUCKET": "documents_bucket",
+    "CXC_USER_POOL_ID": "user_pool_id",
+    "CXC_APP_CLIENT_ID": "app_client_id",
+    "CXC_TOKEN_ISSUER": "token_issuer",
+    "CXC_JWKS_URL": "jwks_url",
+    "CXC_MAIL_SENDER": "mail_sender",
+    "CXC_CLOCK_FILE": "clock_file",
+    "LOG_LEVEL": "log_level",
+    "POWERTOOLS_SERVICE_NAME": "service_name",
+    "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
+    "CXC_METRICS_ENABLED": "metrics_enabled",
+    "CXC_TRACING_ENABLED": "tracing_enabled",
+}
+
+
+@cache
+def get_settings() -> Settings:
+    values = {field: os.environ[var] for var, field in _ENV.items() if os.environ.get(var)}
+    return Settings.model_validate(values)

@@ -1,0 +1,33 @@
+"""boto3 clients, created lazily once per container (import stays free of network calls)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.settings import get_settings
+
+_CONFIG = Config(
+    retries={"max_attempts": 4, "mode": "standard"},
+    connect_timeout=3,
+    read_timeout=10,
+    # DynamoDB Streams would otherwise go to an account-based endpoint the emulator does not route.
+    account_id_endpoint_mode="disabled",
+)
+
+
+@cache
+def client(service: str) -> Any:
+    settings = get_settings()
+    kwargs: dict[str, Any] = {"region_name": settings.region, "config": _CONFIG}
+    if settings.aws_endpoint_url:
+        kwargs["endpoint_url"] = settings.aws_endpoint_url
+    return boto3.session.Session().client(service, **kwargs)
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests start a fresh emulator per test)."""
+    client.cache_clear()

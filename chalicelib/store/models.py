@@ -1,0 +1,171 @@
+"""PynamoDB models: the tables' shapes. Only chalicelib.store touches them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.models import Model
+
+from chalicelib.settings import get_settings
+
+_settings = get_settings()
+
+# The catalogue index is a sparse GSI spread over a few partition keys so that no single key
+# takes every accepted registration's writes.
+CATALOGUE_SHARDS = 8
+
+
+def _meta(short: str, **extra: Any) -> type:
+    attrs: dict[str, Any] = {
+        "table_name": _settings.table_name(short),
+        "region": _settings.region,
+        "billing_mode": "PAY_PER_REQUEST",
+        "connect_timeout_seconds": 3,
+        "read_timeout_seconds": 10,
+        "max_retry_attempts": 3,
+    }
+    if _settings.aws_endpoint_url:
+        attrs["host"] = _settings.aws_endpoint_url
+    attrs.update(extra)
+    return type("Meta", (), attrs)
+
+
+class ByUserIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    Meta = _meta("registrations", index_name="by_user", projection=AllProjection())
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class ByPartnershipIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    Meta = _meta("registrations", index_name="by_partnership", projection=AllProjection())
+    partnership_id = UnicodeAttribute(hash_key=True)
+    queue_key = UnicodeAttribute(range_key=True)
+
+
+class CatalogueIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    # Only what matching and the catalogue need: never the `personal` attribute.
+    Meta = _meta(
+        "registrations",
+        index_name="catalogue",
+        projection=IncludeProjection(
+            ["user_id", "partnership_id", "status", "roles", "profile", "exchanges", "updated_at"]
+        ),
+    )
+    catalogue_key = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class RegistrationModel(Model):
+    Meta = _meta("registrations", stream_view_type="NEW_AND_OLD_IMAGES")
+
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    partnership_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    queue_key = UnicodeAttribute()  # "<status>#<created_at>": a partnership's queue, oldest first
+    catalogue_key = UnicodeAttribute(null=True)  # set only while accepted (sparse index)
+    roles = ListAttribute(of=UnicodeAttribute)
+    # Public profile (organisation, representative's name and languages, motivation, preferences,
+    # hosting) apart from personal data, so indexes can project one without the other.
+    profile = JSONAttribute()
+    personal = JSONAttribute(null=True)
+    cv = JSONAttribute(null=True)
+    decision = JSONAttribute(null=True)
+    exchanges = JSONAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_user = ByUserIndex()
+    by_partnership = ByPartnershipIndex()
+    catalogue = CatalogueIndex()
+
+
+class AuditModel(Model):
+    """Who did what to which entity, and when. Holds no personal data beyond the actor's user id."""
+
+    Meta = _meta("audit")
+
+    entity = UnicodeAttribute(hash_key=True)  # "<kind>#<id>"
+    at_key = UnicodeAttribute(range_key=True)  # "<ISO time>#<random>" keeps entries ordered and unique
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    actor_role = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute(null=True)
+    fields = ListAttribute(of=UnicodeAttribute, null=True)
+
+
+class MetaModel(Model):
+    """Small bookkeeping items: uniqueness guards, counters, the catalogue index's version."""
+
+    Meta = _meta("meta")
+
+    pk = UnicodeAttribute(hash_key=True)
+    ref = UnicodeAttribute(null=True)
+    count = NumberAttribute(null=True)
+    built = NumberAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class PartnershipModel(Model):
+    """The partnerships (seeded from reference data; contact points are Cognito users)."""
+
+    Meta = _meta("partnerships")
+
+    # One partition for all: the list is small and read whole, by Query rather than Scan.
+    kind = UnicodeAttribute(hash_key=True, default="partnership")
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    ecosystems = ListAttribute(of=UnicodeAttribute)
+    countries = ListAttribute(of=UnicodeAttribute)
+
+
+class BySenderIndex(GlobalSecondaryIndex["ContactRequestModel"]):
+    Meta = _meta("contact-requests", index_name="by_sender", projection=AllProjection())
+    from_registration = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ByRecipientIndex(GlobalSecondaryIndex["ContactRequestModel"]):
+    Meta = _meta("contact-requests", index_name="by_recipient", projection=AllProjection())
+    to_registration = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class ContactRequestModel(Model):
+    Meta = _meta("contact-requests", stream_view_type="NEW_AND_OLD_IMAGES")
+
+    id = UnicodeAttribute(hash_key=True)
+    from_registration = UnicodeAttribute()
+    to_registration = UnicodeAttribute()
+    from_user = UnicodeAttribute()
+    to_user = UnicodeAttribute()
+    status = UnicodeAttribute()
+    message = UnicodeAttribute()
+    reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_sender = BySenderIndex()
+    by_recipient = ByRecipientIndex()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    RegistrationModel,
+    AuditModel,
+    MetaModel,
+    PartnershipModel,
+    ContactRequestModel,
+)

@@ -1,0 +1,113 @@
+"""Creates the resources of infra.resources in the AWS emulator (or in moto's in-process mock)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.resources import ROLES, Resources
+
+
+@dataclass
+class Bootstrapped:
+    user_pool_id: str
+    app_client_id: str
+    stream_arns: dict[str, str] = field(default_factory=dict)  # table short name -> stream ARN
+    queue_urls: dict[str, str] = field(default_factory=dict)  # queue short name -> URL
+    queue_arns: dict[str, str] = field(default_factory=dict)
+
+
+def _clients(endpoint_url: str | None, region: str) -> dict[str, Any]:
+    import boto3
+
+    kwargs: dict[str, Any] = {"region_name": region}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    return {name: boto3.client(name, **kwargs) for name in ("dynamodb", "s3", "sqs", "ses", "cognito-idp")}
+
+
+def create_tables(resources: Resources, dynamodb: Any) -> dict[str, str]:
+    arns: dict[str, str] = {}
+    prefix = resources.settings.resource_prefix + "-"
+    for args in resources.table_definitions():
+        description = dynamodb.create_table(**args)["TableDescription"]
+        if "LatestStreamArn" in description:
+            arns[args["TableName"].removeprefix(prefix)] = description["LatestStreamArn"]
+    return arns
+
+
+def create_queues(resources: Resources, sqs: Any) -> tuple[dict[str, str], dict[str, str]]:
+    urls: dict[str, str] = {}
+    arns: dict[str, str] = {}
+    for queue in resources.queues:  # dead-letter queues are listed before the queues that use them
+        attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+        if queue.dead_letter:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": arns[queue.dead_letter],
+                    "maxReceiveCount": str(queue.max_receive_count),
+                }
+            )
+        url = sqs.create_queue(QueueName=resources.queue_name(queue.name), Attributes=attributes)["QueueUrl"]
+        urls[queue.name] = url
+        arns[queue.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+    return urls, arns
+
+
+def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
+    settings = resources.settings
+    s3.create_bucket(
+        Bucket=settings.documents_bucket, CreateBucketConfiguration={"LocationConstraint": settings.region}
+    )
+    s3.put_public_access_block(
+        Bucket=settings.documents_bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_notification_configuration(
+        Bucket=settings.documents_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+
+
+def create_user_pool(resources: Resources, idp: Any) -> tuple[str, str]:
+    pool = idp.create_user_pool(
+        PoolName=f"{resources.settings.resource_prefix}-users",
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        Schema=[{"Name": "partnership_id", "AttributeDataType": "String", "Mutable": True}],
+    )["UserPool"]
+    for role in ROLES:
+        idp.create_group(GroupName=role, UserPoolId=pool["Id"])
+    client = idp.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="web-and-mobile",
+        ExplicitAuthFlows=[
+            "ALLOW_USER_SRP_AUTH",
+            "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+            "ALLOW_REFRESH_TOKEN_AUTH",
+        ],
+        ReadAttributes=["email", "custom:partnership_id"],
+        WriteAttributes=["email"],
+    )["UserPoolClient"]
+    return pool["Id"], client["ClientId"]
+
+
+def bootstrap(resources: Resources, endpoint_url: str | None = None) -> Bootstrapped:
+    settings = resources.settings
+    clients = _clients(endpoint_url, settings.region)
+    stream_arns = create_tables(resources, clients["dynamodb"])
+    queue_urls, queue_arns = create_queues(resources, clients["sqs"])
+    create_bucket(resources, clients["s3"], queue_arns[resources.documents_notification_queue])
+    clients["ses"].verify_email_identity(EmailAddress=settings.mail_sender)
+    pool_id, client_id = create_user_pool(resources, clients["cognito-idp"])
+    return Bootstrapped(pool_id, client_id, stream_arns, queue_urls, queue_arns)

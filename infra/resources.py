@@ -1,0 +1,98 @@
+"""The AWS resources, defined once: the CloudFormation template and the local emulator both use these."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.settings import Settings
+from chalicelib.store.models import ALL_MODELS
+
+ROLES = ("participant", "partnership", "support", "finance", "admin")
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    dead_letter: str | None = None
+    max_receive_count: int = 5
+    visibility_timeout: int = 60
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """A Lambda event source mapping: which event function consumes which stream or queue."""
+
+    function: str
+    kind: str  # "dynamodb" (a table's stream) or "sqs"
+    source: str  # table short name or queue short name
+    batch_size: int = 25
+    max_retries: int = 3  # streams: after this many failed attempts the record goes to `on_failure`
+    on_failure: str | None = None  # queue short name
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    queues: tuple[Queue, ...] = field(
+        default=(
+            Queue("documents-dlq"),
+            Queue("documents", dead_letter="documents-dlq", max_receive_count=3),
+            Queue("stream-failures"),
+        )
+    )
+    event_sources: tuple[EventSource, ...] = field(
+        default=(
+            EventSource("on_registration_change", "dynamodb", "registrations", on_failure="stream-failures"),
+            EventSource(
+                "on_contact_request_change", "dynamodb", "contact-requests", on_failure="stream-failures"
+            ),
+            EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
+        )
+    )
+    # ObjectCreated notifications of the documents bucket go to this queue.
+    documents_notification_queue: str = "documents"
+
+    def queue_name(self, short: str) -> str:
+        return f"{self.settings.resource_prefix}-{short}"
+
+    def table_definitions(self) -> list[dict[str, Any]]:
+        """CreateTable arguments for every table, derived from the PynamoDB models."""
+        return [_create_table_args(model) for model in ALL_MODELS]
+
+
+def _create_table_args(model: Any) -> dict[str, Any]:
+    schema = model._get_schema()
+    args: dict[str, Any] = {
+        "TableName": model.Meta.table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": schema["attribute_definitions"],
+        "KeySchema": schema["key_schema"],
+    }
+    gsis = [
+        {"IndexName": g["index_name"], "KeySchema": g["key_schema"], "Projection": g["projection"]}
+        for g in schema["global_secondary_indexes"]
+    ]
+    if gsis:
+        args["GlobalSecondaryIndexes"] = gsis
+    view = getattr(model.Meta, "stream_view_type", None)
+    if view:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
+    return args
+
+
+def _gateway_body(code: str, message: str) -> str:
+    return json.dumps({"error": {"code": code, "message": message, "details": []}})
+
+
+# API Gateway answers these itself, before any of our code runs; configured so their bodies follow
+# the contract's error shape. The local gateway applies the same table.
+GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
+    "UNAUTHORIZED": (401, _gateway_body("UNAUTHORIZED", "A valid bearer token is required.")),
+    "ACCESS_DENIED": (403, _gateway_body("FORBIDDEN", "Access denied.")),
+    "MISSING_AUTHENTICATION_TOKEN": (404, _gateway_body("NOT_FOUND", "No such route.")),
+    "THROTTLED": (429, _gateway_body("THROTTLED", "Too many requests.")),
+    "REQUEST_TOO_LARGE": (413, _gateway_body("PAYLOAD_TOO_LARGE", "The request is too large.")),
+    "DEFAULT_5XX": (502, _gateway_body("INTERNAL_ERROR", "An internal error occurred.")),
+}
