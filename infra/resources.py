@@ -59,13 +59,13 @@ class Resources:
 
     def table_definitions(self) -> list[dict[str, Any]]:
         """CreateTable arguments for every table, derived from the PynamoDB models."""
-        return [_create_table_args(model) for model in ALL_MODELS]
+        return [_create_table_args(model, self.settings) for model in ALL_MODELS]
 
 
-def _create_table_args(model: Any) -> dict[str, Any]:
+def _create_table_args(model: Any, settings: Settings) -> dict[str, Any]:
     schema = model._get_schema()
     args: dict[str, Any] = {
-        "TableName": model.Meta.table_name,
+        "TableName": settings.table_name(model.Meta.short_name),
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": schema["attribute_definitions"],
         "KeySchema": schema["key_schema"],

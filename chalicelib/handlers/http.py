@@ -90,7 +90,9 @@ def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if raw and len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     if not raw:
-        raise BadRequest("A JSON body is required.", code="MALFORMED_JSON")
+        # An empty body is an empty object: routes whose fields are all optional accept it, others
+        # answer with the missing fields named.
+        return parse_model(model, {}, "body")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

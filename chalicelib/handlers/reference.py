@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from datetime import date
 
+from pydantic import BaseModel, Field
+
+from chalicelib import clock
 from chalicelib.handlers.http import Api, Call
 from chalicelib.services import reference as service
 
@@ -12,6 +15,7 @@ api = Api(__name__, tag="reference")
 
 class Health(BaseModel):
     status: str
+    business_date: date = Field(description="What 'today' is for the programme's rules (movable locally)")
 
 
 class CountryOut(BaseModel):
@@ -62,7 +66,7 @@ class PartnershipList(BaseModel):
 
 @api.route("/v1/health", summary="Liveness check", public=True, response=Health)
 def health(call: Call) -> Health:
-    return Health(status="ok")
+    return Health(status="ok", business_date=clock.today())
 
 
 @api.route(

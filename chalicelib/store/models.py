@@ -26,6 +26,7 @@ CATALOGUE_SHARDS = 8
 def _meta(short: str, **extra: Any) -> type:
     attrs: dict[str, Any] = {
         "table_name": _settings.table_name(short),
+        "short_name": short,
         "region": _settings.region,
         "billing_mode": "PAY_PER_REQUEST",
         "connect_timeout_seconds": 3,
@@ -106,7 +107,11 @@ class AuditModel(Model):
 
 
 class MetaModel(Model):
-    """Small bookkeeping items: uniqueness guards, counters, the catalogue index's version."""
+    """Small bookkeeping items: uniqueness guards, counters, the catalogue index's version.
+
+    No VersionAttribute: these items are written with conditions and atomic counters, never
+    read-modify-written.
+    """
 
     Meta = _meta("meta")
 
@@ -115,7 +120,6 @@ class MetaModel(Model):
     count = NumberAttribute(null=True)
     built = NumberAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
-    version = VersionAttribute()
 
 
 class PartnershipModel(Model):
@@ -154,6 +158,9 @@ class ContactRequestModel(Model):
     status = UnicodeAttribute()
     message = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
+    # Public summaries of both sides (organisation name and country) so lists need no extra reads.
+    from_summary = JSONAttribute(null=True)
+    to_summary = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()

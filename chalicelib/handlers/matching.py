@@ -1,0 +1,147 @@
+"""Routes: the catalogue of accepted participants and the caller's best matches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from chalicelib.handlers.http import Api, Call, ListQuery, decode_cursor, encode_cursor
+from chalicelib.rules.matching import CatalogueQuery
+from chalicelib.services import catalogue as service
+
+api = Api(__name__, tag="matching")
+
+
+class CardOrganisation(BaseModel):
+    name: str | None = None
+    type: str | None = None
+    country: str | None = None
+    city: str | None = None
+    website: str | None = None
+    cluster_name: str | None = None
+    ecosystems: list[str] = []
+    description: str | None = None
+    expertise: list[str] = []
+
+
+class CardRepresentative(BaseModel):
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class CardPreferences(BaseModel):
+    countries: list[str] = []
+    ecosystems: list[str] = []
+    organisation_types: list[str] = []
+    objectives: list[str] = []
+    available_from: str | None = None
+    available_to: str | None = None
+    virtual_ok: bool | None = None
+
+
+class CardHosting(BaseModel):
+    capacity: int | None = None
+    offer: str | None = None
+
+
+class CatalogueCard(BaseModel):
+    """A participant as others see them: no personal data beyond the representative's name."""
+
+    id: str
+    roles: list[str]
+    partnership_id: str | None = None
+    organisation: CardOrganisation
+    representative: CardRepresentative
+    languages: list[str] = []
+    preferences: CardPreferences
+    hosting: CardHosting | None = None
+
+
+class MatchOut(BaseModel):
+    registration: CatalogueCard
+    score: float = Field(ge=0, le=1)
+    reasons: list[str]
+
+
+class MatchList(BaseModel):
+    items: list[MatchOut]
+    next_cursor: str | None = None
+
+
+class CataloguePage(BaseModel):
+    items: list[CatalogueCard]
+    next_cursor: str | None = None
+
+
+class MatchesQuery(ListQuery):
+    role: Literal["host", "visitor"] | None = Field(
+        None, description="Only counterparts of this role (for participants registered as both)"
+    )
+
+
+class CatalogueFilters(ListQuery):
+    role: Literal["host", "visitor"] | None = None
+    country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    ecosystem: str | None = Field(None, max_length=64)
+    type: str | None = Field(None, max_length=64, description="Organisation type")
+    language: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
+    q: str | None = Field(
+        None, min_length=1, max_length=100, description="Free text: name, description, expertise"
+    )
+    available_from: dt.date | None = None
+    available_to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> CatalogueFilters:
+        if self.available_from and self.available_to and self.available_to < self.available_from:
+            raise ValueError("available_to is before available_from")
+        return self
+
+
+def _card(card: dict[str, Any]) -> CatalogueCard:
+    return CatalogueCard.model_validate(card)
+
+
+@api.route(
+    "/v1/matches",
+    summary="The caller's best counterparts, best first, with a score and reasons",
+    roles=("participant",),
+    query=MatchesQuery,
+    response=MatchList,
+)
+def list_matches(call: Call) -> MatchList:
+    query: MatchesQuery = call.query
+    matches = service.best_matches(call.user, limit=query.limit, role=query.role)
+    return MatchList(
+        items=[MatchOut(registration=_card(m.card), score=m.score, reasons=list(m.reasons)) for m in matches]
+    )
+
+
+@api.route(
+    "/v1/catalogue",
+    summary="Accepted participants as catalogue cards, filtered, paginated with a cursor",
+    roles=("participant",),
+    query=CatalogueFilters,
+    response=CataloguePage,
+)
+def list_catalogue(call: Call) -> CataloguePage:
+    f: CatalogueFilters = call.query
+    after = decode_cursor(f.cursor)
+    query = CatalogueQuery(
+        role=f.role,
+        country=f.country.upper() if f.country else None,
+        ecosystem=f.ecosystem,
+        organisation_type=f.type,
+        language=f.language.lower() if f.language else None,
+        q=f.q,
+        available_from=f.available_from,
+        available_to=f.available_to,
+    )
+    cards, next_after = service.catalogue_page(
+        call.user, query, f.limit, after if isinstance(after, str) else None
+    )
+    return CataloguePage(
+        items=[_card(c) for c in cards], next_cursor=encode_cursor(next_after) if next_after else None
+    )

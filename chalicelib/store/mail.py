@@ -1,0 +1,46 @@
+"""Outgoing e-mail through SES, with a guard so a redelivered event does not send the same notice twice."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib import clock
+from chalicelib.settings import get_settings
+from chalicelib.store.aws import client
+from chalicelib.store.models import MetaModel
+
+
+def _sent_key(notice_key: str) -> str:
+    return f"mail-sent#{notice_key}"
+
+
+def send_text(to: str, subject: str, body: str) -> None:
+    client("ses").send_email(
+        Source=get_settings().mail_sender,
+        Destination={"ToAddresses": [to]},
+        Message={
+            "Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
+        },
+    )
+
+
+def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
+    """Send unless a notice with this key went out already; True when this call sent it.
+
+    The mark is written after sending: a crash in between re-sends on redelivery (at least once),
+    which is better than a notice that never goes out.
+    """
+    try:
+        MetaModel.get(_sent_key(notice_key), consistent_read=True)
+        return False
+    except DoesNotExist:
+        pass
+    send_text(to, subject, body)
+    try:
+        MetaModel(pk=_sent_key(notice_key), updated_at=clock.now_iso()).save(
+            condition=MetaModel.pk.does_not_exist()
+        )
+    except PutError:
+        pass  # a concurrent delivery marked it first; both sent, nothing more to do
+    return True
