@@ -63,7 +63,7 @@ def forget_index() -> None:
 
 
 def _accepted_registration_of(principal: Principal) -> dict[str, Any]:
-    registration = registration_store.get_for_user(principal.user_id)
+    registration = registration_store.find_for_user(principal.user_id)
     if registration is None or registration.get("status") != "accepted":
         raise Forbidden(
             "Only participants whose registration was accepted may see the catalogue and matches.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import clock
@@ -37,10 +39,9 @@ def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
     except DoesNotExist:
         pass
     send_text(to, subject, body)
-    try:
+    # A concurrent delivery may have marked it first: both sent, nothing more to do.
+    with contextlib.suppress(PutError):
         MetaModel(pk=_sent_key(notice_key), updated_at=clock.now_iso()).save(
             condition=MetaModel.pk.does_not_exist()
         )
-    except PutError:
-        pass  # a concurrent delivery marked it first; both sent, nothing more to do
     return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -58,11 +59,14 @@ def aws(jwks_base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bootstr
 
 
 @pytest.fixture
-def client(aws: Bootstrapped) -> Iterator[Client]:
+def client(aws: Bootstrapped, tmp_path: Path) -> Iterator[Client]:
     gateway.install()
     from app import app
 
-    with Client(app) as test_client:
+    # A project directory without .chalice/config.json: Chalice's test client would otherwise patch the
+    # dev stage's environment (cxc-dev names) into os.environ around every request, and settings read
+    # during a request would name the dev stage's bucket instead of the emulated one.
+    with Client(app, project_dir=str(tmp_path)) as test_client:
         yield test_client
 
 

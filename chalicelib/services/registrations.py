@@ -1,0 +1,460 @@
+"""Registration use cases: register, read, edit, a partnership's queue and decision, withdrawal with
+erasure, the GDPR export, and the applicant's e-mail when a decision is made."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from chalicelib import clock, reference
+from chalicelib.auth import Principal
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, RuleBroken
+from chalicelib.observability import logger
+from chalicelib.reference import gazetteer
+from chalicelib.rules import RuleViolation
+from chalicelib.rules import registration as lifecycle
+from chalicelib.rules.eligibility import RegistrationFacts, check_registration
+from chalicelib.services import documents
+from chalicelib.services import reference as reference_service
+from chalicelib.store import audit as audit_store
+from chalicelib.store import mail
+from chalicelib.store import registrations as store
+from chalicelib.store.audit import AuditEntry
+
+# Fields the API never shows: the owner's user id and the bookkeeping of other features.
+_INTERNAL_FIELDS = ("user_id", "exchanges")
+_MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH merges these key by key
+_REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
+# Optimistic writes that lost a race are retried from a fresh read this many times, when the caller
+# did not pin a version.
+_ATTEMPTS = 3
+_SUPERVISORS = ("support", "admin")
+
+T = TypeVar("T")
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The registration as the API shows it (used where a resource goes into an error's details)."""
+    return {key: value for key, value in doc.items() if key not in _INTERNAL_FIELDS}
+
+
+def version_conflict(current: dict[str, Any]) -> Conflict:
+    return Conflict(
+        "The registration has changed since you read it; the current version is in details.",
+        code="VERSION_CONFLICT",
+        details=[public_view(current)],
+    )
+
+
+def _role_of(principal: Principal) -> str:
+    for role in ("admin", "support", "partnership", "finance", "participant"):
+        if role in principal.roles:
+            return role
+    return "unknown"
+
+
+def _audit(
+    doc: dict[str, Any],
+    action: str,
+    *,
+    actor: str,
+    actor_role: str,
+    at: str,
+    from_status: str | None,
+    fields: tuple[str, ...] = (),
+) -> AuditEntry:
+    return AuditEntry(
+        entity=store.audit_entity(doc["id"]),
+        at=at,
+        actor=actor,
+        actor_role=actor_role,
+        action=action,
+        from_status=from_status,
+        to_status=doc["status"],
+        fields=fields,
+    )
+
+
+def _with_retries(attempt: Callable[[], T]) -> T:
+    """Run a read-modify-write until it is not beaten by a concurrent write (VersionAttribute)."""
+    for _ in range(_ATTEMPTS - 1):
+        try:
+            return attempt()
+        except store.StaleVersion:
+            continue
+    try:
+        return attempt()
+    except store.StaleVersion as exc:
+        raise Conflict(
+            "The registration is being changed by someone else; try again.", code="VERSION_CONFLICT"
+        ) from exc
+
+
+def _own(principal: Principal) -> dict[str, Any]:
+    doc = store.get_for_user(principal.user_id)
+    if doc is None:
+        raise NotFound("You have no registration.")
+    return doc
+
+
+# --- rules applied to a whole registration -------------------------------------------------------
+
+
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def facts_of(doc: dict[str, Any]) -> RegistrationFacts:
+    organisation = doc.get("organisation") or {}
+    representative = doc.get("representative") or {}
+    preferences = doc.get("preferences") or {}
+    hosting = doc.get("hosting") or {}
+    born = _date(representative.get("date_of_birth"))
+    if born is None:  # the request models require it; a document without it is a bug, not a 422
+        raise ValueError("a registration without a date of birth")
+    return RegistrationFacts(
+        roles=frozenset(doc.get("roles") or ()),
+        partnership_id=doc.get("partnership_id") or "",
+        organisation_type=organisation.get("type") or "",
+        organisation_country=organisation.get("country") or "",
+        cluster_name=organisation.get("cluster_name"),
+        ecosystems=tuple(organisation.get("ecosystems") or ()),
+        date_of_birth=born,
+        nationality=representative.get("nationality") or "",
+        residence_country=representative.get("residence_country"),
+        residence_permit=bool(representative.get("residence_permit")),
+        residence_since=_date(representative.get("residence_since")),
+        has_hosting_offer=bool(str(hosting.get("offer") or "").strip()),
+        preferred_countries=tuple(preferences.get("countries") or ()),
+        preferred_ecosystems=tuple(preferences.get("ecosystems") or ()),
+        preferred_organisation_types=tuple(preferences.get("organisation_types") or ()),
+        objectives=tuple(preferences.get("objectives") or ()),
+        languages=tuple(representative.get("languages") or ()),
+    )
+
+
+def _reference_data() -> reference.ReferenceData:
+    # Which partnerships exist is the seeded table's answer, not the file's: a stage may run fewer.
+    return dataclasses.replace(
+        reference.reference_data(), partnership_ids=reference_service.partnership_ids()
+    )
+
+
+def _check_and_locate(doc: dict[str, Any]) -> None:
+    """Apply every eligibility rule and fill the organisation's location; 422 with all violations."""
+    violations = check_registration(facts_of(doc), _reference_data(), clock.today())
+    organisation = doc["organisation"]
+    if organisation.get("location") is None:
+        found = gazetteer.locate(organisation["city"], organisation["country"])
+        if found is not None:
+            organisation["location"] = {"lat": found[0], "lon": found[1]}
+        # An ineligible country explains everything already; "unknown city" on top would be noise.
+        elif not any(v.code == "COUNTRY_NOT_ELIGIBLE" for v in violations):
+            violations.append(
+                RuleViolation(
+                    "UNKNOWN_CITY",
+                    f"cannot find {organisation['city']!r} in {organisation['country']!r}: send `location`",
+                    "organisation.city",
+                )
+            )
+    if violations:
+        raise RuleBroken.from_violations(violations)
+
+
+# --- participant use cases ------------------------------------------------------------------------
+
+
+def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
+    """Create the caller's registration (pending). `data` is the validated request in JSON form."""
+    now = clock.now_iso()
+    doc: dict[str, Any] = {
+        "id": store.new_id(),
+        "user_id": principal.user_id,
+        "status": lifecycle.PENDING,
+        "roles": list(dict.fromkeys(data["roles"])),
+        "partnership_id": data["partnership_id"],
+        "organisation": copy.deepcopy(data["organisation"]),
+        "representative": copy.deepcopy(data["representative"]),
+        "motivation": data["motivation"],
+        "preferences": copy.deepcopy(data.get("preferences") or {}),
+        "hosting": copy.deepcopy(data.get("hosting")),
+        "cv": None,
+        "decision": None,
+        "exchanges": None,
+        "erased_at": None,
+        "created_at": now,
+        "updated_at": now,
+        "version": None,
+    }
+    _check_and_locate(doc)
+    entry = _audit(
+        doc,
+        "registration.created",
+        actor=principal.user_id,
+        actor_role=_role_of(principal),
+        at=now,
+        from_status=None,
+        fields=tuple(sorted(data)),
+    )
+    try:
+        created = store.create(doc, entry)
+    except store.AlreadyRegistered as exc:
+        raise Conflict("You already have a registration.", code="ALREADY_REGISTERED") from exc
+    logger.info("registration created", extra={"registration_id": created["id"]})
+    return created
+
+
+def my_registration(principal: Principal) -> dict[str, Any]:
+    return _own(principal)
+
+
+def _changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    """Dotted names of what differs ("organisation.city"), never the values."""
+    changed: list[str] = []
+    for section in _MERGED_SECTIONS:
+        old, new = before.get(section) or {}, after.get(section) or {}
+        changed.extend(
+            f"{section}.{key}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)
+        )
+    changed.extend(section for section in _REPLACED_SECTIONS if before.get(section) != after.get(section))
+    return tuple(changed)
+
+
+def _merged(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(doc)
+    for section in _MERGED_SECTIONS:
+        if section in changes:
+            merged[section] = {**(merged.get(section) or {}), **changes[section]}
+    for section in _REPLACED_SECTIONS:
+        if section in changes:
+            merged[section] = copy.deepcopy(changes[section])
+    org_changes = changes.get("organisation") or {}
+    old_org, new_org = doc.get("organisation") or {}, merged["organisation"]
+    moved = (new_org.get("city"), new_org.get("country")) != (old_org.get("city"), old_org.get("country"))
+    if "location" not in org_changes and moved:
+        new_org["location"] = None  # coordinates of the old city would be wrong: find the new one
+    return merged
+
+
+def update_mine(principal: Principal, changes: dict[str, Any], version: int | None) -> dict[str, Any]:
+    """Edit the caller's registration (organisation, representative, motivation, preferences, hosting).
+
+    Decision: edits never change the status; an accepted registration stays accepted and in the
+    catalogue (its partnership vetted the organisation, not every word of its profile). A rejected one
+    stays rejected: to apply again, withdraw and register anew.
+    """
+
+    def attempt() -> dict[str, Any]:
+        doc = _own(principal)
+        if version is not None and version != doc["version"]:
+            raise version_conflict(doc)
+        merged = _merged(doc, changes)
+        _check_and_locate(merged)
+        fields = _changed_fields(doc, merged)
+        if not fields:
+            return doc  # nothing to write, nothing to audit
+        merged["updated_at"] = clock.now_iso()
+        entry = _audit(
+            merged,
+            "registration.updated",
+            actor=principal.user_id,
+            actor_role=_role_of(principal),
+            at=merged["updated_at"],
+            from_status=doc["status"],
+            fields=fields,
+        )
+        try:
+            return store.replace(merged, entry)
+        except store.StaleVersion:
+            if version is not None:  # the caller pinned a version that is now stale: tell them
+                current = store.get(doc["id"])
+                raise version_conflict(current or doc) from None
+            raise
+
+    return _with_retries(attempt)
+
+
+def withdraw_mine(principal: Principal) -> None:
+    """Withdraw the caller's registration and erase its personal data (see rules.registration.withdrawn).
+
+    The uniqueness guard goes in the same transaction, so the user may register again. Decision: past
+    audit entries keep the user id as actor (they hold nothing else personal and rewriting history
+    would defeat the trail); the registration itself only carries the pseudonym from now on.
+    """
+
+    def attempt() -> None:
+        doc = _own(principal)
+        # Files first: if the write then fails the user retries, and no orphan CV outlives the erasure.
+        documents.delete_cv_files(doc.get("cv"))
+        now = clock.now_iso()
+        kept = lifecycle.withdrawn(doc, now)
+        entry = _audit(
+            kept,
+            "registration.withdrawn",
+            actor=principal.user_id,
+            actor_role=_role_of(principal),
+            at=now,
+            from_status=doc["status"],
+            fields=("personal", "representative", "motivation", "preferences", "hosting", "cv", "user_id"),
+        )
+        store.replace(kept, entry, release_guard_of=principal.user_id)
+        logger.info("registration withdrawn", extra={"registration_id": doc["id"]})
+
+    _with_retries(attempt)
+
+
+def export_mine(principal: Principal) -> dict[str, Any]:
+    """Everything held about the caller's registration (GDPR access): the registration with its
+    personal data, its audit trail, and the CV's metadata with a short-lived download link."""
+    doc = store.get_for_user(principal.user_id)
+    if doc is None:
+        return {"registration": None, "audit": [], "cv": None, "exported_at": clock.now_iso()}
+    return {
+        "registration": doc,
+        "audit": audit_store.entries_for(store.audit_entity(doc["id"])),
+        "cv": documents.cv_export(doc.get("cv")),
+        "exported_at": clock.now_iso(),
+    }
+
+
+# --- reading and deciding as a partnership, support or admin --------------------------------------
+
+
+def _may_see(principal: Principal, doc: dict[str, Any]) -> bool:
+    if doc["user_id"] == principal.user_id or principal.has_role(*_SUPERVISORS):
+        return True
+    return principal.has_role("partnership") and principal.partnership_id == doc["partnership_id"]
+
+
+def get_for(principal: Principal, registration_id: str) -> dict[str, Any]:
+    doc = store.get(registration_id)
+    # 404 rather than 403 for a registration the caller may not see, so ids reveal nothing.
+    if doc is None or not _may_see(principal, doc):
+        raise NotFound("No such registration.")
+    return doc
+
+
+def _decode_after(cursor: Any, status: str | None) -> tuple[str, str] | None:
+    if cursor is None:
+        return None
+    if not (
+        isinstance(cursor, dict)
+        and isinstance(cursor.get("id"), str)
+        and store.is_registration_id(cursor["id"])
+        and isinstance(cursor.get("queue_key"), str)
+        and len(cursor["queue_key"]) <= 64
+        and (status is None or cursor["queue_key"].startswith(f"{status}#"))
+    ):
+        raise BadRequest("The cursor is not valid.", code="INVALID_CURSOR")
+    return cursor["id"], cursor["queue_key"]
+
+
+def list_for_partnership(
+    principal: Principal, partnership_id: str, status: str | None, limit: int, cursor: Any
+) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """A partnership's registrations, oldest first. `cursor` is the decoded cursor of the last page."""
+    if not principal.has_role(*_SUPERVISORS) and principal.partnership_id != partnership_id:
+        raise Forbidden("You may only read your own partnership's registrations.")
+    if partnership_id not in reference_service.partnership_ids():
+        raise NotFound("No such partnership.")
+    items, after = store.list_by_partnership(partnership_id, status, limit, _decode_after(cursor, status))
+    return items, ({"id": after[0], "queue_key": after[1]} if after else None)
+
+
+def decide(
+    principal: Principal,
+    registration_id: str,
+    decision: lifecycle.Decision,
+    reason: str | None,
+    version: int | None,
+) -> dict[str, Any]:
+    """Accept or reject a pending registration, as an officer of its partnership."""
+    doc = store.get(registration_id)
+    if doc is None or not (
+        principal.has_role("partnership") and principal.partnership_id == doc["partnership_id"]
+    ):
+        raise NotFound("No such registration.")
+    try:
+        lifecycle.check_decision(decision, reason)
+    except RuleViolation as violation:
+        raise RuleBroken.from_violations([violation]) from violation
+    if version is not None and version != doc["version"]:
+        raise version_conflict(doc)
+    if not lifecycle.may_decide(doc["status"]):
+        raise Conflict(f"The registration is {doc['status']}, not pending.", code="NOT_PENDING")
+    now = clock.now_iso()
+    decided = copy.deepcopy(doc)
+    decided.update(
+        status=lifecycle.outcome(decision),
+        decision={
+            "decision": decision,
+            "reason": (reason or "").strip() or None,
+            "by": principal.user_id,
+            "at": now,
+        },
+        updated_at=now,
+    )
+    entry = _audit(
+        decided,
+        f"registration.{decided['status']}",
+        actor=principal.user_id,
+        actor_role="partnership",
+        at=now,
+        from_status=doc["status"],
+        fields=("status", "decision"),
+    )
+    try:
+        saved = store.replace(decided, entry)
+    except store.StaleVersion:
+        # Someone else decided or the owner edited in between: show what is there now.
+        raise version_conflict(store.get(registration_id) or doc) from None
+    logger.info("registration decided", extra={"registration_id": registration_id, "status": saved["status"]})
+    return saved
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+
+def _decision_mail(doc: dict[str, Any]) -> tuple[str, str]:
+    organisation = (doc.get("organisation") or {}).get("name") or "your organisation"
+    representative = doc.get("representative") or {}
+    name = " ".join(p for p in (representative.get("first_name"), representative.get("last_name")) if p)
+    greeting = f"Dear {name}," if name else "Hello,"
+    if doc["status"] == lifecycle.ACCEPTED:
+        subject = f"ClusterXchange: the registration of {organisation} is accepted"
+        text = (
+            f"{greeting}\n\nthe partnership has accepted the registration of {organisation} in "
+            "ClusterXchange. Your organisation now appears in the catalogue, and you can look for "
+            "matches and send contact requests.\n\nThe ClusterXchange team\n"
+        )
+    else:
+        reason = ((doc.get("decision") or {}).get("reason") or "").strip() or "no reason was given"
+        subject = f"ClusterXchange: the registration of {organisation} is not accepted"
+        text = (
+            f"{greeting}\n\nthe partnership has not accepted the registration of {organisation} in "
+            f"ClusterXchange.\n\nReason: {reason}\n\nYou may withdraw this registration and register "
+            "again once the reason is addressed.\n\nThe ClusterXchange team\n"
+        )
+    return subject, text
+
+
+def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """Tell the applicant when its partnership accepts or rejects the registration."""
+    if old is None or new is None or old.get("status") != lifecycle.PENDING:
+        return
+    if new.get("status") not in (lifecycle.ACCEPTED, lifecycle.REJECTED):
+        return
+    email = (new.get("representative") or {}).get("email")
+    if not email:  # erased in the meantime: nobody left to tell
+        logger.info("decision mail skipped: no address", extra={"registration_id": new.get("id")})
+        return
+    subject, text = _decision_mail(new)
+    # Keyed by the stored version, so a redelivered stream record does not mail twice.
+    sent = mail.send_once(f"registration-decision#{new['id']}#{new.get('version')}", email, subject, text)
+    logger.info("decision mail", extra={"registration_id": new["id"], "status": new["status"], "sent": sent})

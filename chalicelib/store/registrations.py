@@ -1,0 +1,234 @@
+"""Registrations in DynamoDB: the document shape the services and the stream consumers work with, and
+the writes that keep a registration, its one-per-user guard and its audit trail together."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.store import audit
+from chalicelib.store.audit import AuditEntry
+from chalicelib.store.models import CATALOGUE_SHARDS, MetaModel, RegistrationModel
+
+# The representative's fields that are personal data; stored in `personal`, apart from the profile,
+# so the catalogue index (which projects `profile`) never carries them.
+PERSONAL_FIELDS = (
+    "email",
+    "date_of_birth",
+    "nationality",
+    "residence_country",
+    "residence_permit",
+    "residence_since",
+)
+ACCEPTED = "accepted"
+_ID = re.compile(r"reg_[0-9a-f]{32}")
+
+
+class AlreadyRegistered(Exception):
+    """The user already holds a registration."""
+
+
+class StaleVersion(Exception):
+    """The registration changed since it was read."""
+
+
+def guard_key(user_id: str) -> str:
+    return f"registration-of#{user_id}"
+
+
+def audit_entity(registration_id: str) -> str:
+    """The audit trail's key for a registration."""
+    return f"registration#{registration_id}"
+
+
+def catalogue_key_for(registration_id: str) -> str:
+    # A stable hash (not Python's salted hash()) so a registration stays on one shard across processes.
+    shard = int.from_bytes(hashlib.sha256(registration_id.encode()).digest()[:4], "big") % CATALOGUE_SHARDS
+    return f"{ACCEPTED}#{shard}"
+
+
+def to_document(model: RegistrationModel) -> dict[str, Any]:
+    """The API shape plus internal fields (user_id, exchanges, erased_at): what services and stream
+    consumers read. The representative's personal fields are merged back in when present."""
+    profile: dict[str, Any] = dict(model.profile or {})
+    representative = {**(profile.get("representative") or {}), **(model.personal or {})}
+    return {
+        "id": model.id,
+        "user_id": model.user_id,
+        "status": model.status,
+        "roles": list(model.roles or []),
+        "partnership_id": model.partnership_id,
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+        "version": model.version,
+        "organisation": profile.get("organisation"),
+        "representative": representative,
+        "motivation": profile.get("motivation"),
+        "preferences": profile.get("preferences"),
+        "hosting": profile.get("hosting"),
+        "cv": model.cv,
+        "decision": model.decision,
+        "exchanges": model.exchanges,
+        "erased_at": model.erased_at,
+    }
+
+
+def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream record's raw DynamoDB-JSON image as a document."""
+    return to_document(RegistrationModel.from_raw_data(image))
+
+
+def _to_model(doc: dict[str, Any]) -> RegistrationModel:
+    representative = dict(doc.get("representative") or {})
+    personal = {name: representative.pop(name) for name in PERSONAL_FIELDS if name in representative}
+    profile = {
+        "organisation": doc.get("organisation"),
+        "representative": representative,
+        "motivation": doc.get("motivation"),
+        "preferences": doc.get("preferences"),
+        "hosting": doc.get("hosting"),
+    }
+    status = doc["status"]
+    # A new registration has no version yet: the first save sets 1 (on condition it does not exist).
+    version = {"version": doc["version"]} if doc.get("version") is not None else {}
+    return RegistrationModel(
+        id=doc["id"],
+        user_id=doc["user_id"],
+        partnership_id=doc["partnership_id"],
+        status=status,
+        # Derived here, from status and ids, so no write can leave the queue or catalogue keys stale.
+        queue_key=f"{status}#{doc['created_at']}",
+        catalogue_key=catalogue_key_for(doc["id"]) if status == ACCEPTED else None,
+        roles=list(doc["roles"]),
+        profile=profile,
+        personal=personal or None,
+        cv=doc.get("cv"),
+        decision=doc.get("decision"),
+        exchanges=doc.get("exchanges"),
+        erased_at=doc.get("erased_at"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        **version,
+    )
+
+
+def _transaction() -> TransactWrite:
+    # The model's own connection: the same endpoint, timeouts and retries as its other calls.
+    return TransactWrite(connection=RegistrationModel._get_connection().connection)
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    # Any failed condition: which item failed cannot be told by position, as TransactWrite reorders
+    # items; callers put at most one conditional item whose failure means something.
+    return any(
+        reason is not None and reason.code == "ConditionalCheckFailed" for reason in exc.cancellation_reasons
+    )
+
+
+def new_id() -> str:
+    return f"reg_{uuid.uuid4().hex}"
+
+
+def is_registration_id(value: str) -> bool:
+    return _ID.fullmatch(value) is not None
+
+
+def get(registration_id: str) -> dict[str, Any] | None:
+    # An id this service never issues cannot exist; asking DynamoDB anyway would let an over-long key
+    # turn into a validation error instead of a 404.
+    if not is_registration_id(registration_id):
+        return None
+    try:
+        return to_document(RegistrationModel.get(registration_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def get_for_user(user_id: str) -> dict[str, Any] | None:
+    """The user's registration, through the uniqueness guard: two strongly consistent reads, where the
+    by_user index could miss a registration made a moment ago."""
+    try:
+        guard = MetaModel.get(guard_key(user_id), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return get(guard.ref) if guard.ref else None
+
+
+def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+    """Insert a registration with its guard and first audit entry; AlreadyRegistered if the user has one."""
+    model = _to_model({**doc, "version": None})
+    guard = MetaModel(pk=guard_key(doc["user_id"]), ref=doc["id"], updated_at=doc["created_at"])
+    try:
+        with _transaction() as tx:
+            tx.save(guard, condition=MetaModel.pk.does_not_exist())
+            tx.save(model, condition=RegistrationModel.id.does_not_exist())
+            tx.save(audit.to_model(entry))
+    except TransactWriteError as exc:
+        if _condition_failed(exc):
+            raise AlreadyRegistered(doc["user_id"]) from exc
+        raise
+    return to_document(model)
+
+
+def replace(doc: dict[str, Any], entry: AuditEntry, *, release_guard_of: str | None = None) -> dict[str, Any]:
+    """Write the whole registration if it is still at `doc["version"]`, with an audit entry; returns the
+    stored document (version incremented). `release_guard_of` also deletes that user's uniqueness guard.
+    StaleVersion when another write came first."""
+    model = _to_model(doc)
+    try:
+        with _transaction() as tx:
+            tx.save(model)  # the VersionAttribute adds "version = <read version>" and increments it
+            tx.save(audit.to_model(entry))
+            if release_guard_of is not None:
+                tx.delete(MetaModel(pk=guard_key(release_guard_of)), add_version_condition=False)
+    except TransactWriteError as exc:
+        if _condition_failed(exc):
+            raise StaleVersion(doc["id"]) from exc
+        raise
+    return to_document(model)
+
+
+def list_by_partnership(
+    partnership_id: str, status: str | None, limit: int, after: tuple[str, str] | None
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """One page of a partnership's registrations, oldest first within a status (all statuses when None).
+
+    `after` is (id, queue_key) of the last item of the previous page. One more item than asked for is
+    read, so the last page says so instead of handing out a cursor to an empty page.
+    """
+    condition = RegistrationModel.queue_key.startswith(f"{status}#") if status else None
+    start = None
+    if after is not None:
+        start = {
+            "id": {"S": after[0]},
+            "partnership_id": {"S": partnership_id},
+            "queue_key": {"S": after[1]},
+        }
+    results = RegistrationModel.by_partnership.query(
+        partnership_id,
+        range_key_condition=condition,
+        scan_index_forward=True,
+        limit=limit + 1,
+        page_size=limit + 1,
+        last_evaluated_key=start,
+    )
+    models = list(results)
+    page = models[:limit]
+    next_after = (page[-1].id, page[-1].queue_key) if len(models) > limit else None
+    return [to_document(m) for m in page], next_after
+
+
+def find_for_user(user_id: str) -> dict[str, Any] | None:
+    """The user's registration in one Query of the by_user index (eventually consistent).
+
+    For the read-heavy routes (matches, catalogue) that must stay within two AWS calls; a
+    registration is accepted long after it is created, so the index has caught up by then.
+    """
+    for item in RegistrationModel.by_user.query(user_id, limit=1):
+        return to_document(item)
+    return None

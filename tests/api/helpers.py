@@ -1,0 +1,78 @@
+"""Request bodies and calls shared by the registration tests (API and events)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from tests.api.conftest import auth
+
+# The API contract's example, with coordinates so that most tests skip the gazetteer.
+REGISTRATION: dict[str, Any] = {
+    "roles": ["visitor"],
+    "partnership_id": "epix",
+    "organisation": {
+        "name": "Acme IoT",
+        "type": "sme",
+        "country": "IT",
+        "city": "Padova",
+        "location": {"lat": 45.41, "lon": 11.88},
+        "cluster_name": "Veneto ICT Cluster",
+        "website": "https://acme.example",
+        "ecosystems": ["digital"],
+        "description": "Sensors for smart buildings.",
+        "expertise": ["iot", "smart grids"],
+    },
+    "representative": {
+        "first_name": "Ada",
+        "last_name": "Rossi",
+        "email": "ada@acme.example",
+        "date_of_birth": "1990-05-01",
+        "nationality": "IT",
+        "languages": ["it", "en"],
+        "residence_country": "IT",
+        "residence_permit": False,
+    },
+    "motivation": "We want to learn how Nordic clusters run living labs.",
+    "preferences": {
+        "countries": ["DE", "NL"],
+        "ecosystems": ["digital", "energy_renewables"],
+        "organisation_types": ["cluster_organisation"],
+        "objectives": ["technology_uptake"],
+        "available_from": "2027-03-01",
+        "available_to": "2027-09-30",
+        "virtual_ok": False,
+    },
+    "hosting": {"capacity": 2, "offer": "A week in our lab with our IoT team."},
+}
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+def registration(**changes: Any) -> dict[str, Any]:
+    """The example body; keyword arguments replace top-level fields, "section__field" nested ones."""
+    data = copy.deepcopy(REGISTRATION)
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            data[section][field] = value
+        else:
+            data[key] = value
+    return data
+
+
+def register(client: Any, token: str, data: dict[str, Any] | None = None) -> Any:
+    return client.http.post(
+        "/v1/registrations", headers=auth(token), body=json.dumps(registration() if data is None else data)
+    )
+
+
+def decide(client: Any, token: str, registration_id: str, decision: str, reason: str | None = None) -> Any:
+    return client.http.post(
+        f"/v1/registrations/{registration_id}/decision",
+        headers=auth(token),
+        body=json.dumps({"decision": decision, "reason": reason}),
+    )

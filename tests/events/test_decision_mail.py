@@ -1,0 +1,69 @@
+"""The applicant's e-mail on a decision: registrations stream -> on_registration_change -> SES."""
+
+from __future__ import annotations
+
+import pytest
+
+import app as app_module
+from chalicelib.services import reference as reference_service
+from infra.seed import seed_partnerships
+from tests.api.helpers import body, decide, register
+from tests.events.helpers import sent_emails, stream_event
+
+
+@pytest.fixture
+def seeded(client):
+    seed_partnerships()
+    reference_service.forget_cache()
+    yield client
+    reference_service.forget_cache()
+
+
+def _run_stream(aws):
+    event = stream_event(aws.stream_arns["registrations"])
+    assert event["Records"]
+    assert app_module.on_registration_change(event, None) == {"batchItemFailures": []}
+    return event
+
+
+def test_acceptance_is_mailed_to_the_representative(aws, seeded, token):
+    # Given
+    created = body(register(seeded, token("ada@acme.example")))
+    officer = token("exchanges@epix.example", "partnership", "epix")
+    assert decide(seeded, officer, created["id"], "accept").status_code == 200
+    # When
+    _run_stream(aws)
+    # Then
+    mails = sent_emails()
+    assert len(mails) == 1
+    assert mails[0].destinations["ToAddresses"] == ["ada@acme.example"]
+    assert mails[0].source == "no-reply@clusterxchange.example"
+    assert "Acme IoT" in mails[0].subject and "accepted" in mails[0].subject
+    assert "Dear Ada Rossi" in mails[0].body
+
+
+def test_rejection_mail_gives_the_reason_and_redelivery_sends_nothing_more(aws, seeded, token):
+    created = body(register(seeded, token("ada@acme.example")))
+    officer = token("exchanges@epix.example", "partnership", "epix")
+    decide(seeded, officer, created["id"], "reject", "Your cluster is not one of our members.")
+    # When the stream is read twice (a retried batch)
+    event = _run_stream(aws)
+    assert app_module.on_registration_change(event, None) == {"batchItemFailures": []}
+    # Then
+    mails = sent_emails()
+    assert len(mails) == 1
+    assert "not accepted" in mails[0].subject
+    assert "Reason: Your cluster is not one of our members." in mails[0].body
+
+
+def test_creation_edits_and_withdrawal_send_no_mail(aws, seeded, token):
+    import json
+
+    from tests.api.conftest import auth
+
+    tok = token("ada@acme.example")
+    register(seeded, tok)
+    seeded.http.patch("/v1/registrations/me", headers=auth(tok), body=json.dumps({"motivation": "Changed."}))
+    seeded.http.delete("/v1/registrations/me", headers=auth(tok))
+    _run_stream(aws)
+    assert sent_emails() == []
