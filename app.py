@@ -8,7 +8,7 @@ from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
 from chalicelib.errors import ApiError, reshape_chalice_error
-from chalicelib.handlers import events, meta, reference, registrations
+from chalicelib.handlers import contacts, events, matching, meta, reference, registrations
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
@@ -18,7 +18,7 @@ app.api.cors = False
 app.debug = False
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, meta, registrations):
+for module in (reference, meta, registrations, matching, contacts):
     app.register_blueprint(module.api.blueprint)
 
 

@@ -144,4 +144,5 @@ def handle_stream_change(old_image: dict[str, Any] | None, new_image: dict[str, 
     if not email:
         logger.info("no address to notify", extra={"registration_id": to_notify})
         return
-    mail.send(email, subject, text)
+    # Once per request and status, so a redelivered stream record sends nothing twice.
+    mail.send_once(f"contact-request#{new['id']}#{new['status']}", email, subject, text)

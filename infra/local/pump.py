@@ -27,7 +27,8 @@ Function = Callable[[dict[str, Any], Any], Any]
 
 @dataclass
 class _Shard:
-    iterator: str | None
+    # The checkpoint, as Lambda keeps it: the last sequence number handed on successfully or parked.
+    last_sequence: str | None = None
     pending: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
 
@@ -54,23 +55,25 @@ class StreamMapping:
     def _discover(self) -> None:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in description["Shards"]:
-            if shard["ShardId"] not in self.shards:
-                iterator = self.streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-                self.shards[shard["ShardId"]] = _Shard(iterator)
+            self.shards.setdefault(shard["ShardId"], _Shard())
+
+    def _fetch(self, shard_id: str, shard: _Shard) -> None:
+        # A fresh iterator from the checkpoint every time rather than a long-lived NextShardIterator:
+        # the emulator's iterators can go stale when it rolls back a cancelled transaction.
+        args: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+        if shard.last_sequence:
+            args = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_sequence}
+        iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id, **args)
+        page = self.streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=self.source.batch_size)
+        shard.pending = [stream_event_record(r, self.stream_arn, self.region) for r in page["Records"]]
 
     def poll(self) -> int:
         """One round over every shard; returns how many records were delivered successfully."""
         self._discover()
         delivered = 0
-        for shard in self.shards.values():
-            if not shard.pending and shard.iterator:
-                page = self.streams.get_records(ShardIterator=shard.iterator, Limit=self.source.batch_size)
-                shard.iterator = page.get("NextShardIterator")
-                shard.pending = [
-                    stream_event_record(r, self.stream_arn, self.region) for r in page["Records"]
-                ]
+        for shard_id, shard in self.shards.items():
+            if not shard.pending:
+                self._fetch(shard_id, shard)
             if shard.pending:
                 delivered += self._invoke(shard)
         return delivered
@@ -84,6 +87,7 @@ class StreamMapping:
             failed = [batch[0]["dynamodb"]["SequenceNumber"]]
         if not failed:
             shard.pending = shard.pending[len(batch) :]
+            shard.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
             shard.attempts = 0
             return len(batch)
         # As Lambda does: checkpoint before the first failed record and retry from it.
@@ -93,10 +97,13 @@ class StreamMapping:
             if any(f in sequence for f in failed)
             else 0
         )
+        if first:
+            shard.last_sequence = sequence[first - 1]
         shard.pending = shard.pending[first:]
         shard.attempts += 1
         if shard.attempts > self.source.max_retries:
             record = shard.pending.pop(0)
+            shard.last_sequence = record["dynamodb"]["SequenceNumber"]
             shard.attempts = 0
             log.warning("%s: record %s sent to the failure queue", self.source.function, sequence[first])
             if self.failure_url:
