@@ -104,7 +104,8 @@ def world(client, token, aws):
     add(
         "host_de",
         _profile(
-            "Berlin Digital Cluster", "DE", "Berlin", 52.52, 13.40, ["host"], ["digital", "energy_renewables"],
+            "Berlin Digital Cluster", "DE", "Berlin", 52.52, 13.40, ["host"],
+            ["digital", "energy_renewables"],
             email="hans@bdc.example", languages=["de", "en"], expertise=["iot", "smart grids"],
             offer="Technology uptake programme with IoT and smart grids labs.",
         ),
@@ -260,7 +261,8 @@ def test_catalogue_pagination_covers_everything_once(client, world):
 
 @pytest.mark.parametrize(
     "query",
-    ["limit=0", "limit=101", "role=boss", "country=Germany", "available_from=2027-13-01", "cursor=%%%", "bogus=1",
+    ["limit=0", "limit=101", "role=boss", "country=Germany", "available_from=2027-13-01", "cursor=%%%",
+     "bogus=1",
      "available_from=2027-05-01&available_to=2027-04-01"],
 )  # fmt: skip
 def test_bad_catalogue_queries_are_400(client, world, query):
@@ -352,8 +354,14 @@ def test_contact_request_lifecycle_and_permissions(client, world, aws):
 
 def test_at_most_five_open_requests_and_declining_frees_a_slot(client, world):
     # Given six more hosts abroad
-    countries = [("AT", "Wien", 48.2, 16.37), ("BE", "Gent", 51.05, 3.72), ("CZ", "Brno", 49.19, 16.6),
-                 ("DK", "Aarhus", 56.16, 10.2), ("FI", "Oulu", 65.01, 25.47), ("SE", "Lund", 55.7, 13.19)]  # fmt: skip
+    countries = [
+        ("AT", "Wien", 48.2, 16.37),
+        ("BE", "Gent", 51.05, 3.72),
+        ("CZ", "Brno", 49.19, 16.6),
+        ("DK", "Aarhus", 56.16, 10.2),
+        ("FI", "Oulu", 65.01, 25.47),
+        ("SE", "Lund", 55.7, 13.19),
+    ]
     for code, city, lat, lon in countries:
         world.add(
             code,
