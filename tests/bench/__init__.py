@@ -1,0 +1,1 @@
+"""Benchmarks and the synthetic registrations they (and tests) use; run as modules, not collected."""
