@@ -95,7 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_health_and_reference_over_http(stack: Stack):
-    assert requests.get(f"{stack.api}/v1/health", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{stack.api}/v1/health", timeout=5).json()["status"] == "ok"
     partnerships = requests.get(f"{stack.api}/v1/partnerships", timeout=5).json()["items"]
     assert {p["id"] for p in partnerships} >= {"epix", "medic-nest"}
 
@@ -114,6 +114,68 @@ def test_authenticated_route_with_a_real_token(stack: Stack):
     response = requests.get(f"{stack.api}/v1/me", headers={"Authorization": f"Bearer {forged}"}, timeout=5)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def _wait_for(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    return predicate()
+
+
+def test_register_accept_find_in_catalogue_and_upload_a_cv(stack: Stack):
+    # Given a participant who registers and the partnership's officer who accepts
+    from tests.api.helpers import registration
+
+    me = {"Authorization": f"Bearer {stack.token('e2e@acme.example')}"}
+    officer = {"Authorization": f"Bearer {stack.token('officer@epix.example', 'partnership', 'epix')}"}
+    created = requests.post(f"{stack.api}/v1/registrations", json=registration(), headers=me, timeout=10)
+    assert created.status_code == 201, created.text
+    registration_id = created.json()["id"]
+    queue = requests.get(
+        f"{stack.api}/v1/partnerships/epix/registrations?status=pending", headers=officer, timeout=10
+    )
+    assert registration_id in [r["id"] for r in queue.json()["items"]]
+    decided = requests.post(
+        f"{stack.api}/v1/registrations/{registration_id}/decision",
+        json={"decision": "accept", "reason": None},
+        headers=officer,
+        timeout=10,
+    )
+    assert decided.status_code == 200, decided.text
+
+    # Then the stream, the event pump and the scheduled rebuild put it in the catalogue
+    def in_catalogue():
+        page = requests.get(f"{stack.api}/v1/catalogue?q=acme%20iot&limit=100", headers=me, timeout=10).json()
+        return registration_id in [c["id"] for c in page.get("items", [])]
+
+    assert _wait_for(in_catalogue)
+    matches = requests.get(f"{stack.api}/v1/matches?limit=5", headers=me, timeout=10).json()["items"]
+    assert matches and all(m["registration"]["organisation"]["country"] != "IT" for m in matches)
+
+    # When a CV is uploaded with the presigned POST, straight to the emulated S3
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    form = requests.post(
+        f"{stack.api}/v1/registrations/me/cv",
+        json={"filename": "cv.pdf", "content_type": "application/pdf", "size": len(pdf)},
+        headers=me,
+        timeout=10,
+    ).json()
+    upload = requests.post(
+        form["upload"]["url"], data=form["upload"]["fields"], files={"file": ("cv.pdf", pdf)}, timeout=10
+    )
+    assert upload.status_code in (200, 204), upload.text
+
+    # Then S3's notification reaches the check through SQS and the pump
+    def cv_status():
+        return (
+            requests.get(f"{stack.api}/v1/registrations/me", headers=me, timeout=10).json().get("cv") or {}
+        ).get("status") == "accepted"
+
+    assert _wait_for(cv_status)
 
 
 def test_clock_command_sets_and_resets_the_business_date(stack: Stack):
