@@ -24,7 +24,9 @@ for module in (reference, meta, registrations, matching, contacts):
 
 @app.middleware("http")
 def errors_and_correlation(event: Request, get_response: Any) -> Response:
-    request_id = (event.context or {}).get("requestId", "")
+    # API Gateway's request id; Chalice's local gateway has none, so the invocation's id stands in.
+    lambda_context = app.lambda_context
+    request_id = (event.context or {}).get("requestId") or getattr(lambda_context, "aws_request_id", "")
     logger.set_correlation_id(request_id)
     try:
         response = get_response(event)

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,6 @@ class LocalStack:
     def __init__(self, options: StackOptions) -> None:
         self.options = options
         self.endpoint = f"http://{options.host}:{options.aws_port}"
-        self._stopped = threading.Event()
         self._parts: list[Any] = []
 
     def start(self) -> dict[str, Any]:
@@ -177,12 +177,17 @@ class LocalStack:
         return _ApiServer(server, thread)
 
     def wait(self) -> None:
+        # The handler only flips a flag: calling into threading primitives from a signal handler
+        # while the main thread waits on one of them can deadlock.
+        stop_requested: list[int] = []
+
         def stop(signum: int, frame: FrameType | None) -> None:
-            self._stopped.set()
+            stop_requested.append(signum)
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        self._stopped.wait()
+        while not stop_requested:
+            time.sleep(0.2)
 
     def stop(self) -> None:
         for part in reversed(self._parts):

@@ -167,3 +167,37 @@ def test_openapi_document_is_valid_and_lists_every_route(client):
     assert routed == served
     assert document["paths"]["/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert document["paths"]["/v1/health"]["get"]["security"] == []
+
+
+def test_an_unexpected_error_is_a_generic_500_logged_with_the_correlation_id(client, monkeypatch, caplog):
+    # Given a service that fails in a way no handler expects
+    from chalicelib.services import reference as service
+
+    def broken():
+        raise RuntimeError("database on fire: secret detail")
+
+    monkeypatch.setattr(service, "countries", broken)
+    # When
+    response = client.http.get("/v1/reference/countries")
+    # Then the client learns nothing internal
+    assert response.status_code == 500
+    error = body(response)["error"]
+    assert error["code"] == "INTERNAL_ERROR"
+    assert "secret" not in response.body.decode()
+    # And the log has the failure with the request's correlation id
+    from chalicelib.observability import logger
+
+    request_id = response.headers["X-Request-Id"]
+    record = next(r for r in caplog.records if r.getMessage() == "unhandled error")
+    failure = json.loads(logger.registered_formatter.format(record))  # the JSON line Lambda would log
+    assert request_id and failure["correlation_id"] == request_id
+    assert "RuntimeError" in failure["exception"]
+
+
+def test_the_request_path_does_not_import_the_xray_sdk():
+    import subprocess
+    import sys
+
+    code = "import app, sys; print('aws_xray_sdk' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -85,9 +85,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         process.kill()
         pytest.fail(f"no health within 120 s: {(state_dir / 'stack.log').read_text()[-3000:]}")
     yield Stack(state_dir, api, process)
+    # Ctrl-C: the stack stops by itself, cleanly, within the timeout.
     process.send_signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
+        assert process.wait(timeout=30) == 0
+        assert "Stopping the local stack" in (state_dir / "stack.log").read_text()
     finally:
         if process.poll() is None:
             process.kill()
