@@ -6,6 +6,8 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
+from chalicelib.rules.matching import ECOSYSTEMS, OBJECTIVES
+
 # Country -> (relative weight, main language, a few cities). All COSME-eligible countries.
 COUNTRIES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "AT": (4, "de", ("Wien", "Graz", "Linz")),
@@ -48,29 +50,6 @@ COUNTRIES: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "UA": (3, "uk", ("Kyiv", "Lviv", "Kharkiv")),
 }
 
-ECOSYSTEMS: tuple[str, ...] = (
-    "aerospace_defence",
-    "agri_food",
-    "construction",
-    "cultural_creative",
-    "digital",
-    "electronics",
-    "energy_intensive",
-    "energy_renewables",
-    "health",
-    "mobility_transport_automotive",
-    "proximity_social_economy",
-    "retail",
-    "textiles",
-    "tourism",
-)
-OBJECTIVES: tuple[str, ...] = (
-    "learn_from_cluster",
-    "new_markets",
-    "technology_uptake",
-    "interregional_collaboration",
-    "networking",
-)
 VISITOR_TYPES: tuple[str, ...] = ("cluster_organisation", "scaleup_support", "sme")
 HOST_ONLY_TYPES: tuple[str, ...] = ("large_company", "public_authority", "training_provider", "university")
 EXTRA_LANGUAGES: tuple[str, ...] = ("en", "en", "en", "de", "fr", "es", "it")

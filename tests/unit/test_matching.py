@@ -382,3 +382,13 @@ def test_synthetic_matches_respect_every_exclusion():
             if not as_host:
                 assert not other["exchanges"]["visited"]
             assert not PERSONAL_KEYS & set(match.card["representative"])
+
+
+def test_the_index_knows_exactly_the_reference_codes():
+    # The index's bit positions are fixed in code; they must name the same codes as the data files.
+    from chalicelib import reference
+    from chalicelib.rules import matching
+
+    assert set(matching.ECOSYSTEMS) == set(reference.ecosystems())
+    assert set(matching.OBJECTIVES) == set(reference.objectives())
+    assert set(matching.ORGANISATION_TYPES) == set(reference.organisation_types())
