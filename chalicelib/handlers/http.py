@@ -11,7 +11,7 @@ import binascii
 import functools
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -56,13 +56,11 @@ class ListQuery(StrictModel):
 
 @dataclass
 class Call:
-    """What a handler gets: the caller, the parsed body and query, the path parameters."""
+    """What a handler gets: the caller and the parsed body and query (path parameters come as arguments)."""
 
     principal: Principal | None
     body: Any = None
     query: Any = None
-    params: dict[str, str] = field(default_factory=dict)
-    request_id: str = ""
 
     @property
     def user(self) -> Principal:
@@ -168,8 +166,6 @@ class Api:
                     principal=principal,
                     body=_parse_body(request.raw_body, body) if body else None,
                     query=_parse_query(request.query_params, query or StrictModel),
-                    params=params,
-                    request_id=(request.context or {}).get("requestId", ""),
                 )
                 try:
                     result = handler(call, **params)

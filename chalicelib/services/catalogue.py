@@ -57,11 +57,6 @@ def current_index() -> MatchIndex:
         return _cached[1]
 
 
-def forget_index() -> None:
-    global _cached
-    _cached = None
-
-
 def _accepted_registration_of(principal: Principal) -> dict[str, Any]:
     registration = registration_store.find_for_user(principal.user_id)
     if registration is None or registration.get("status") != "accepted":
