@@ -1,4 +1,4 @@
-"""Catalogue filters, free-text search and cursor paging (chalicelib.rules.matching.catalogue_page)."""
+"""Catalogue filters, free-text search and cursor paging (chalicelib.rules.matching.catalogue)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from chalicelib.rules import matching
 from chalicelib.rules.matching import CatalogueQuery, MatchIndex, catalogue_page
+from chalicelib.rules.matching import catalogue as browsing
 from chalicelib.rules.text import fold_for_search
 from infra.synthetic import make_registrations, registration
 
@@ -261,7 +261,7 @@ def reference(regs, query):
 @pytest.mark.parametrize("row_scan_share", [0.0, 0.7, 1.1])
 def test_synthetic_pages_match_a_brute_force_reference(monkeypatch, row_scan_share):
     # 0.0 forces the concatenated-text scan, 1.1 the row-by-row test; both must agree.
-    monkeypatch.setattr(matching, "ROW_SCAN_SHARE", row_scan_share)
+    monkeypatch.setattr(browsing, "ROW_SCAN_SHARE", row_scan_share)
     regs = make_registrations(1500, seed=3)
     index = MatchIndex.build(regs)
     rng = random.Random(8)
