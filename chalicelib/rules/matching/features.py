@@ -10,7 +10,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from chalicelib.rules import text
+from chalicelib.rules import pairing, text
 from chalicelib.rules.matching.card import as_text
 
 ECOSYSTEMS: tuple[str, ...] = (
@@ -80,8 +80,8 @@ OBJ_BIT = {code: 1 << i for i, code in enumerate(OBJECTIVES)}
 TYPE_INDEX = {code: i for i, code in enumerate(ORGANISATION_TYPES)}
 _TYPE_BIT = {code: 1 << i for i, code in enumerate(ORGANISATION_TYPES)}
 UNKNOWN_TYPE = len(ORGANISATION_TYPES)
-ROLE_BIT = {"visitor": 1, "host": 2}
-HOST = ROLE_BIT["host"]
+ROLE_BIT = pairing.ROLE_BITS
+HOST = pairing.HOST
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 ENTRY_SEP, FIELD_SEP, DOC_SEP = "\x1d", "\x1e", "\x1f"
 _SEPARATOR_CHARS = re.compile("[\x1c-\x1f]")
@@ -137,7 +137,7 @@ def _codes_of(upper: bool) -> Callable[[tuple[Any, ...]], tuple[str, ...]]:
     return compute
 
 
-_ROLE_MASKS = _Memo(_mask_of(ROLE_BIT))
+_ROLE_MASKS = _Memo(pairing.role_bits)
 _ECO_MASKS = _Memo(_mask_of(ECO_BIT))
 _OBJ_MASKS = _Memo(_mask_of(OBJ_BIT))
 _TYPE_MASKS = _Memo(_mask_of(_TYPE_BIT))
@@ -180,7 +180,7 @@ def codes(values: Any, upper: bool) -> tuple[str, ...]:
 
 def organisation_key(name: Any, country: Any) -> str:
     """Normalised name and country, so "ACME I.o.T." in IT is the same organisation as "Acme IoT"."""
-    return _organisation_key(text.fold(as_text(name)), as_text(country).strip().upper())
+    return _organisation_key(text.fold(as_text(name)), pairing.country_code(country))
 
 
 def _organisation_key(folded_name: str, country: str) -> str:
@@ -217,7 +217,7 @@ class Features(NamedTuple):
     avail_from: int
     avail_to: int
     capacity: int
-    visited: bool
+    open_roles: int  # the roles it may take in a new pairing (rules.pairing)
     periods: tuple[tuple[int, int], ...]
     # name, description, expertise entries and offer in one string, fields split by \x1e and
     # entries by \x1d, so the build folds every registration's text in one call.
@@ -269,10 +269,6 @@ def features_of(reg: Mapping[str, Any], offer_from_text: bool = True) -> Feature
         if offer_from_text:
             offer |= offer_bits(text.WORD.findall(text.fold(offer_text)))
 
-    capacity = hosting.get("capacity", 1)
-    # Absent or malformed means the least a host can take; an explicit 0 means closed.
-    capacity = capacity if type(capacity) is int else 1
-
     periods: tuple[tuple[int, int], ...] = ()
     hosting_periods = exchanges.get("hosting_periods")
     if hosting_periods and isinstance(hosting_periods, list | tuple):
@@ -293,7 +289,7 @@ def features_of(reg: Mapping[str, Any], offer_from_text: bool = True) -> Feature
         as_text(get("user_id")),
         status is None or status == "accepted",
         roles,
-        country.strip().upper() if type(country) is str else "",
+        pairing.country_code(country),
         TYPE_INDEX.get(org_type, UNKNOWN_TYPE) if type(org_type) is str else UNKNOWN_TYPE,
         _ECO_MASKS.of(org.get("ecosystems"), 0),
         _UPPER_CODES.of(prefs.get("countries"), ()),
@@ -304,8 +300,8 @@ def features_of(reg: Mapping[str, Any], offer_from_text: bool = True) -> Feature
         _LOWER_CODES.of(rep.get("languages"), ()),
         avail_from,
         avail_to,
-        capacity,
-        exchanges.get("visited") is True,
+        pairing.host_capacity(hosting),
+        pairing.open_roles(roles, pairing.has_visited(exchanges)),
         periods,
         _raw_text(as_text(org.get("name")), as_text(org.get("description")), expertise, offer_text),
     )

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chalicelib.rules import text
+from chalicelib.rules import pairing, text
 from chalicelib.rules.matching.card import card_from_registration
 from chalicelib.rules.matching.features import (
     DOC_SEP,
@@ -184,7 +184,7 @@ class MatchIndex:
     signatures: npt.NDArray[np.uint64]
     signature_bits: IntArray
     capacity: npt.NDArray[np.int32]
-    visited: BoolArray
+    open_roles: npt.NDArray[np.uint8]  # roles each row may take in a new pairing (rules.pairing)
     period_owner: npt.NDArray[np.int32]
     period_start: IntArray
     period_end: IntArray
@@ -357,7 +357,7 @@ class MatchIndex:
             signatures=signatures,
             signature_bits=_popcount(signatures).sum(axis=1),
             capacity=column(cols.capacity, np.int32),
-            visited=column(cols.visited, bool),
+            open_roles=column(cols.open_roles, np.uint8),
             period_owner=np.array(owners, dtype=np.int32),
             period_start=np.array(starts, dtype=np.int64),
             period_end=np.array(ends, dtype=np.int64),
@@ -399,12 +399,8 @@ class MatchIndex:
         ids = self.token_ids[self.token_offsets[row] : self.token_offsets[row + 1]]
         return frozenset(self.vocabulary[i] for i in ids.tolist())
 
-    def hosts_full(self, window_from: int, window_to: int) -> IntArray:
-        """Rows whose hosting periods overlapping the window already fill their capacity."""
-        closed = np.flatnonzero(self.capacity <= 0)
-        if not len(self.period_owner):
-            return closed
-        overlapping = (self.period_start <= window_to) & (self.period_end >= window_from)
-        owners, counts = np.unique(self.period_owner[overlapping], return_counts=True)
-        full = owners[counts >= self.capacity[owners]]
-        return np.union1d(closed, full.astype(np.int64))
+    def hosts_full(self, window_from: int, window_to: int) -> BoolArray:
+        """Whether each row, as a host, has no room left in the window (rules.pairing.host_full)."""
+        overlapping = pairing.overlaps(self.period_start, self.period_end, window_from, window_to)
+        taken = np.bincount(self.period_owner[overlapping], minlength=len(self))
+        return pairing.host_full(self.capacity, taken)

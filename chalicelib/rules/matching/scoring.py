@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chalicelib.rules import text
+from chalicelib.rules import pairing, text
 from chalicelib.rules.matching.card import as_dict
 from chalicelib.rules.matching.features import (
     ECO_BIT,
     ECOSYSTEMS,
     ENTRY_SEP,
     FIELD_SEP,
-    HOST,
     OBJ_BIT,
     OBJECTIVES,
     OPEN_FROM,
@@ -310,12 +309,13 @@ def best_matches(
     n = len(index)
     if n == 0 or limit <= 0 or not me.accepted:
         return []
-    seek_hosts = bool(me.roles & ROLE_BIT["visitor"]) and not me.visited and role in (None, "host")
-    seek_visitors = bool(me.roles & HOST) and role in (None, "visitor")
+    # Who may pair with whom is rules.pairing's, applied to the index's columns.
+    seek_hosts = role in (None, "host") and bool(pairing.may_visit(me.open_roles, pairing.HOST))
+    seek_visitors = role in (None, "visitor") and bool(pairing.may_visit(pairing.VISITOR, me.open_roles))
     if not (seek_hosts or seek_visitors):
         return []
 
-    base = index.country != index.country_index.get(me.country, -1)
+    base = pairing.transnational(index.country, index.country_index.get(me.country, -1))
     org_name = as_dict(seeker.get("organisation")).get("name")
     my_org = index.org_codes.get(organisation_key(org_name, me.country))
     if my_org is not None:
@@ -326,11 +326,11 @@ def best_matches(
 
     as_host = np.zeros(n, dtype=bool)
     if seek_hosts:
-        as_host = base & ((index.roles & np.uint8(HOST)) != 0)
-        as_host[index.hosts_full(me.avail_from, me.avail_to)] = False
+        as_host = base & pairing.may_visit(me.open_roles, index.open_roles)
+        as_host &= ~index.hosts_full(me.avail_from, me.avail_to)
     as_visitor = np.zeros(n, dtype=bool)
     if seek_visitors:
-        as_visitor = base & ((index.roles & np.uint8(ROLE_BIT["visitor"])) != 0) & ~index.visited
+        as_visitor = base & pairing.may_visit(index.open_roles, me.open_roles)
     rows = np.flatnonzero(as_host | as_visitor)
     if not len(rows):
         return []
