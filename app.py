@@ -7,15 +7,17 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib.errors import ApiError, reshape_chalice_error
 from chalicelib.handlers import contacts, events, matching, meta, reference, registrations
 from chalicelib.handlers.authorizer import authorizer_blueprint
+from chalicelib.handlers.http import reshape_chalice_error
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 
-app = Chalice(app_name="clusterxchange")
+# configure_logs=False: Chalice would otherwise set the logger named after the app to ERROR (debug off),
+# and Powertools' Logger is that same logger (service "clusterxchange"): every INFO and WARNING line of
+# the app would be dropped. Powertools owns logging; its level comes from the settings.
+app = Chalice(app_name="clusterxchange", configure_logs=False)
 app.api.cors = False
-app.debug = False
 
 app.register_blueprint(authorizer_blueprint)
 for module in (reference, meta, registrations, matching, contacts):
@@ -28,11 +30,7 @@ def errors_and_correlation(event: Request, get_response: Any) -> Response:
     lambda_context = app.lambda_context
     request_id = (event.context or {}).get("requestId") or getattr(lambda_context, "aws_request_id", "")
     logger.set_correlation_id(request_id)
-    try:
-        response = get_response(event)
-    except ApiError as exc:
-        response = exc.to_response()
-    response = reshape_chalice_error(response)
+    response = reshape_chalice_error(get_response(event))
     response.headers["X-Request-Id"] = request_id
     if response.status_code >= 500 and get_settings().metrics_enabled:
         metrics.add_metric(name="ServerErrors", unit="Count", value=1)

@@ -1,30 +1,18 @@
-"""The error model of the API contract: every 4xx/5xx body is {"error": {code, message, details}}."""
+"""Domain errors: what a use case or rule refuses, in the programme's words. They know nothing of HTTP;
+the HTTP adapter (handlers.http) maps each class to a status code and the contract's error body, and
+event functions log them and report the record as failed."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-from chalice import ChaliceUnhandledError, Response
 
 from chalicelib.rules import RuleViolation
 
-JSON_HEADERS = {"Content-Type": "application/json"}
 
+class DomainError(Exception):
+    """Base of every refusal. `code` is the stable code clients see; `details` explain it."""
 
-def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details or []}}
-
-
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response:
-    return Response(body=error_body(code, message, details), status_code=status, headers=dict(JSON_HEADERS))
-
-
-# Subclassing ChaliceUnhandledError makes Chalice re-raise these past its own handler so the error
-# middleware can shape them; Chalice's ChaliceViewError would drop `details`.
-class ApiError(ChaliceUnhandledError):
-    status = 500
-    default_code = "INTERNAL_ERROR"
+    default_code = "ERROR"
 
     def __init__(self, message: str, code: str | None = None, details: list[Any] | None = None) -> None:
         super().__init__(message)
@@ -32,42 +20,42 @@ class ApiError(ChaliceUnhandledError):
         self.code = code or self.default_code
         self.details = details or []
 
-    def to_response(self) -> Response:
-        return error_response(self.status, self.code, self.message, self.details)
 
+class InvalidInput(DomainError):
+    """The input is malformed or of the wrong shape (not a programme rule)."""
 
-class BadRequest(ApiError):
-    status = 400
     default_code = "VALIDATION_ERROR"
 
 
-class Unauthorized(ApiError):
-    status = 401
+class Unauthenticated(DomainError):
     default_code = "UNAUTHORIZED"
 
 
-class Forbidden(ApiError):
-    status = 403
+class Forbidden(DomainError):
+    """The caller's role or part in the object does not allow the action."""
+
     default_code = "FORBIDDEN"
 
 
-class NotFound(ApiError):
-    status = 404
+class NotFound(DomainError):
+    """No such object, or one the caller may not know exists."""
+
     default_code = "NOT_FOUND"
 
 
-class Conflict(ApiError):
-    status = 409
+class Conflict(DomainError):
+    """The object's state or version does not allow the action now."""
+
     default_code = "CONFLICT"
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
+class TooLarge(DomainError):
     default_code = "PAYLOAD_TOO_LARGE"
 
 
-class RuleBroken(ApiError):
-    status = 422
+class RuleBroken(DomainError):
+    """A programme rule is not met; the code names the rule."""
+
     default_code = "RULE_VIOLATION"
 
     @classmethod
@@ -76,31 +64,15 @@ class RuleBroken(ApiError):
         return cls(first.message, code=first.code, details=[v.as_detail() for v in violations])
 
 
-class Throttled(ApiError):
-    status = 429
+class Throttled(DomainError):
     default_code = "THROTTLED"
 
 
-def reshape_chalice_error(response: Response) -> Response:
-    """Chalice answers some errors itself ({"Code", "Message"}); give them the contract's shape."""
-    body = response.body
-    if isinstance(body, str | bytes):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return response
-    if not isinstance(body, dict) or "error" in body or "Code" not in body:
-        return response
-    code = {
-        "BadRequestError": "BAD_REQUEST",
-        "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
-        "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
-        "NotFoundError": "NOT_FOUND",
-        "TooManyRequestsError": "THROTTLED",
-        "RequestTooLargeError": "PAYLOAD_TOO_LARGE",
-    }.get(str(body.get("Code")), "INTERNAL_ERROR")
-    message = str(body.get("Message") or "Request failed")
-    if response.status_code >= 500:
-        message = "An internal error occurred."
-    headers = {**(response.headers or {}), **JSON_HEADERS}
-    return Response(body=error_body(code, message), status_code=response.status_code, headers=headers)
+def version_conflict(current: dict[str, Any], what: str = "It") -> Conflict:
+    """The one answer to a stale write: 409 with the current resource, so the client can merge."""
+    return Conflict(f"{what} changed since you read it.", code="VERSION_CONFLICT", details=[current])
+
+
+# Older names, while callers move to the domain names above.
+BadRequest = InvalidInput
+PayloadTooLarge = TooLarge

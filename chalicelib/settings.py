@@ -33,6 +33,8 @@ class Settings(BaseModel):
     metrics_enabled: bool = True
     tracing_enabled: bool = False
     catalogue_index_key: str = "index/catalogue.json.gz"
+    # Signs list cursors (chalicelib.cursors). Set per stage in AWS; derived from the prefix when unset.
+    cursor_secret: str = ""
 
     def table_name(self, short: str) -> str:
         return f"{self.resource_prefix}-{short}"
@@ -64,6 +66,7 @@ _ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
     "CXC_METRICS_ENABLED": "metrics_enabled",
     "CXC_TRACING_ENABLED": "tracing_enabled",
+    "CXC_CURSOR_SECRET": "cursor_secret",
 }
 
 

@@ -6,25 +6,24 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.errors import BadRequest
-from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, decode_cursor, encode_cursor
+from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, text
 from chalicelib.services import contacts as service
 
 api = Api(__name__, tag="contact-requests")
 
 
 class NewContactRequest(StrictModel):
-    to: str = Field(min_length=1, max_length=64, description="The recipient's registration id")
-    message: str = Field(min_length=1, max_length=4000)
+    to: str = Field(pattern=r"^reg_[0-9a-f]{32}$", description="The recipient's registration id")
+    message: text(4000)  # type: ignore[valid-type]
 
 
 class Decline(StrictModel):
-    reason: str = Field(min_length=1, max_length=2000)
-    version: int | None = None
+    reason: text(2000)  # type: ignore[valid-type]
+    version: int | None = Field(None, ge=1)
 
 
 class Accept(StrictModel):
-    version: int | None = None
+    version: int | None = Field(None, ge=1)
 
 
 class BoxQuery(ListQuery):
@@ -68,13 +67,9 @@ def _out(request: dict[str, Any]) -> ContactRequestOut:
     "POST",
     summary="Send a contact request to an accepted participant (visitor to host or back)",
     roles=("participant",),
-    body=NewContactRequest,
-    response=ContactRequestOut,
     status=201,
-    errors=(404, 409, 422),
 )
-def create_contact_request(call: Call) -> ContactRequestOut:
-    body: NewContactRequest = call.body
+def create_contact_request(call: Call, body: NewContactRequest) -> ContactRequestOut:
     return _out(service.send(call.user, body.to, body.message))
 
 
@@ -82,18 +77,10 @@ def create_contact_request(call: Call) -> ContactRequestOut:
     "/v1/contact-requests",
     summary="Contact requests received (box=incoming) or sent (box=outgoing), newest first",
     roles=("participant",),
-    query=BoxQuery,
-    response=ContactRequestList,
 )
-def list_contact_requests(call: Call) -> ContactRequestList:
-    query: BoxQuery = call.query
-    after = decode_cursor(query.cursor)
-    if after is not None and not isinstance(after, dict):
-        raise BadRequest("The cursor is not valid.", code="INVALID_CURSOR")
-    items, last = service.list_box(call.user, query.box, query.limit, after)
-    return ContactRequestList(
-        items=[_out(i) for i in items], next_cursor=encode_cursor(last) if last else None
-    )
+def list_contact_requests(call: Call, query: BoxQuery) -> ContactRequestList:
+    items, next_cursor = service.list_box(call.user, query.box, query.limit, query.cursor)
+    return ContactRequestList(items=[_out(i) for i in items], next_cursor=next_cursor)
 
 
 @api.route(
@@ -101,12 +88,8 @@ def list_contact_requests(call: Call) -> ContactRequestList:
     "POST",
     summary="Accept a contact request (its recipient)",
     roles=("participant",),
-    body=Accept,
-    response=ContactRequestOut,
-    errors=(404, 409),
 )
-def accept_contact_request(call: Call, request_id: str) -> ContactRequestOut:
-    body: Accept = call.body
+def accept_contact_request(call: Call, request_id: str, body: Accept) -> ContactRequestOut:
     return _out(service.accept(call.user, request_id, body.version))
 
 
@@ -115,10 +98,6 @@ def accept_contact_request(call: Call, request_id: str) -> ContactRequestOut:
     "POST",
     summary="Decline a contact request with a reason (its recipient)",
     roles=("participant",),
-    body=Decline,
-    response=ContactRequestOut,
-    errors=(404, 409),
 )
-def decline_contact_request(call: Call, request_id: str) -> ContactRequestOut:
-    body: Decline = call.body
+def decline_contact_request(call: Call, request_id: str, body: Decline) -> ContactRequestOut:
     return _out(service.decline(call.user, request_id, body.reason, body.version))

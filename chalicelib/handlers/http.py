@@ -1,28 +1,81 @@
-"""The HTTP adapter every route goes through: auth context, body/query parsing, errors, route docs.
+"""The HTTP adapter every route goes through: auth context, body/query parsing, domain errors to status
+codes, route docs.
 
-Routes declare their body, query and response models here; the same declarations build the served
-OpenAPI document, so the document cannot drift from the code.
+A route names its models once, in the handler's signature: a parameter `body: SomeModel` is the JSON
+body, `query: SomeModel` the query string, and the return annotation the response. The same
+declarations build the served OpenAPI document, and the statuses a route documents come from what the
+handler and the services it calls can raise (handlers.raises), so neither can drift from the code.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
+import inspect
 import json
+import typing
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.auth import Principal
-from chalicelib.errors import JSON_HEADERS, ApiError, BadRequest, Forbidden, PayloadTooLarge
+from chalicelib.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleBroken,
+    Throttled,
+    TooLarge,
+    Unauthenticated,
+)
 from chalicelib.handlers.authorizer import cognito_token
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
+# Responses of signed-in routes hold personal data or data only the caller may see: no cache (a
+# browser's, a proxy's or a shared device's) may keep them.
+PRIVATE_HEADERS = {**JSON_HEADERS, "Cache-Control": "no-store"}
+
+# The one place that knows which status a domain error is.
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    RuleBroken: 422,
+    Throttled: 429,
+}
+
+
+def status_of(error: type[DomainError]) -> int:
+    for cls in error.__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]  # type: ignore[index]
+    return 500
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or []}}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return Response(
+        body=error_body(code, message, details), status_code=status, headers=dict(headers or JSON_HEADERS)
+    )
 
 
 @dataclass(frozen=True)
@@ -37,10 +90,59 @@ class RouteDoc:
     query: type[BaseModel] | None
     response: type[BaseModel] | None
     status: int
-    errors: tuple[int, ...]
+    handler: Callable[..., Any] | None = field(default=None, compare=False)
+
+    @functools.cached_property
+    def error_codes(self) -> dict[int, list[str]]:
+        """Status -> the error codes this route can answer with it (what the adapter and the code it
+        calls can raise). Worked out on first use (the OpenAPI document), never at import."""
+        from chalicelib.handlers.raises import raised_by
+
+        found: dict[int, set[str]] = {429: {"THROTTLED"}}
+        if self.body is not None or self.query is not None:
+            found.setdefault(400, set()).update({"VALIDATION_ERROR"})
+        if self.body is not None:
+            found[400].add("MALFORMED_JSON")
+            found.setdefault(413, set()).add("PAYLOAD_TOO_LARGE")
+        if not self.public:
+            found.setdefault(401, set()).add("UNAUTHORIZED")
+            found.setdefault(403, set()).add("FORBIDDEN")
+        if self.handler is not None:
+            for error, codes in raised_by(self.handler).items():
+                found.setdefault(status_of(error), set()).update(codes)
+        return {status: sorted(codes) for status, codes in sorted(found.items())}
+
+    @property
+    def errors(self) -> tuple[int, ...]:
+        return tuple(self.error_codes)
 
 
 ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {}
+
+
+def text(max_length: int, *, min_length: int = 1) -> Any:
+    """A request's string: surrounding whitespace stripped; a required one must hold a non-blank
+    character, which the schema says too (pattern), so the document and the code agree on "   "."""
+    return Annotated[
+        str,
+        StringConstraints(
+            min_length=min_length, max_length=max_length, pattern=r"\S" if min_length else None
+        ),
+    ]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**constraints: Any) -> Any:
+    """The default of a PATCH field that may be left out but never sent as null: the field's type has
+    no null, so the served schema says "not required, not nullable", which is what the code does."""
+    return Field(None, json_schema_extra=_no_default, **constraints)
+
+
+# A day a person or an exchange can have: bounds keep "0001-01-01" and "9999-12-31" out in one place.
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
 
 
 class StrictModel(BaseModel):
@@ -51,14 +153,16 @@ class StrictModel(BaseModel):
 
 class ListQuery(StrictModel):
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=2048)
+    # Bounded by the cursor codec, which answers INVALID_CURSOR for anything it did not issue.
+    cursor: str | None = Field(None, description="Opaque: the next_cursor of the previous page")
 
 
 @dataclass
 class Call:
-    """What a handler gets: the caller and the parsed body and query (path parameters come as arguments)."""
+    """What a handler gets besides its body, query and path parameters: the caller."""
 
     principal: Principal | None
+    # Transitional: handlers not yet moved to signature-declared models read these.
     body: Any = None
     query: Any = None
 
@@ -77,24 +181,56 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return details
 
 
+# Tab, line feed and carriage return are text; every other control character (C0, DEL, C1) and lone
+# surrogates (which no UTF-8 store can hold) are refused in every string of every body and query.
+_REFUSED = frozenset(
+    [*(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"), *(chr(c) for c in range(0x7F, 0xA0))]
+)
+
+
+def _bad_character(text: str) -> bool:
+    return any(c in _REFUSED or "\ud800" <= c <= "\udfff" for c in text)
+
+
+def _refuse_control_characters(data: Any, where: str) -> None:
+    stack: list[tuple[Any, str]] = [(data, where)]
+    while stack:  # iterative: depth is bounded by the parser, not by this walk
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if _bad_character(value):
+                raise InvalidInput(
+                    "Text may not contain control characters.",
+                    code="CONTROL_CHARACTERS",
+                    details=[{"field": path, "message": "control characters are not allowed"}],
+                )
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                stack.append((key, path))
+                stack.append((item, f"{path}.{key}" if path else str(key)))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
+
+
 def parse_model(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    _refuse_control_characters(data, "")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise BadRequest(f"The {what} is not valid.", details=validation_details(exc)) from exc
+        raise InvalidInput(f"The {what} is not valid.", details=validation_details(exc)) from exc
 
 
 def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if raw and len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        raise TooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes.")
     if not raw:
         # An empty body is an empty object: routes whose fields are all optional accept it, others
         # answer with the missing fields named.
         return parse_model(model, {}, "body")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("The body is not valid JSON.", code="MALFORMED_JSON") from exc
+    # RecursionError: deeply nested arrays or objects exhaust the parser's stack; that is bad input.
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidInput("The body is not valid JSON.", code="MALFORMED_JSON") from exc
     return parse_model(model, data, "body")
 
 
@@ -107,28 +243,45 @@ def _parse_query(params: Any, model: type[BaseModel]) -> BaseModel:
     return parse_model(model, data, "query")
 
 
-def encode_cursor(key: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> Any:
-    if not cursor:
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error) as exc:
-        raise BadRequest("The cursor is not valid.", code="INVALID_CURSOR") from exc
-
-
 def _to_json(result: Any) -> Any:
     if isinstance(result, BaseModel):
         return result.model_dump(mode="json")
     return result
 
 
+def _model_of(hints: dict[str, Any], name: str) -> type[BaseModel] | None:
+    hint = hints.get(name)
+    return hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
+
+
+def reshape_chalice_error(response: Response) -> Response:
+    """Chalice answers some errors itself ({"Code", "Message"}); give them the contract's shape."""
+    body = response.body
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except (ValueError, RecursionError):
+            return response
+    if not isinstance(body, dict) or "error" in body or "Code" not in body:
+        return response
+    code = {
+        "BadRequestError": "BAD_REQUEST",
+        "UnsupportedMediaType": "UNSUPPORTED_MEDIA_TYPE",
+        "MethodNotAllowedError": "METHOD_NOT_ALLOWED",
+        "NotFoundError": "NOT_FOUND",
+        "TooManyRequestsError": "THROTTLED",
+        "RequestTooLargeError": "PAYLOAD_TOO_LARGE",
+    }.get(str(body.get("Code")), "INTERNAL_ERROR")
+    message = str(body.get("Message") or "Request failed")
+    if response.status_code >= 500:
+        message = "An internal error occurred."
+    return error_response(
+        response.status_code, code, message, headers={**(response.headers or {}), **JSON_HEADERS}
+    )
+
+
 class Api:
-    """A Chalice blueprint whose routes declare their models and roles."""
+    """A Chalice blueprint whose routes declare their roles; models come from the handler's signature."""
 
     def __init__(self, import_name: str, tag: str) -> None:
         self.blueprint = Blueprint(import_name)
@@ -142,43 +295,30 @@ class Api:
         summary: str,
         public: bool = False,
         roles: tuple[str, ...] = (),
-        body: type[BaseModel] | None = None,
-        query: type[BaseModel] | None = None,
-        response: type[BaseModel] | None = None,
         status: int = 200,
-        errors: tuple[int, ...] = (),
+        **legacy: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+            hints = typing.get_type_hints(handler)
+            body = _model_of(hints, "body") or legacy.get("body")
+            query = _model_of(hints, "query") or legacy.get("query")
+            response = _model_of(hints, "return") or legacy.get("response")
+            takes = set(inspect.signature(handler).parameters)
             ROUTE_DOCS[(path, method)] = RouteDoc(
-                path, method, summary, self.tag, public, roles, body, query, response, status, errors
+                path, method, summary, self.tag, public, roles, body, query, response, status, handler
             )
+            headers = JSON_HEADERS if public else PRIVATE_HEADERS
 
             @functools.wraps(handler)
             def view(**params: str) -> Response:
-                request = self.blueprint.current_request
-                principal = None
-                if not public:
-                    context = (request.context or {}).get("authorizer") or {}
-                    principal = Principal.from_context(context)
-                    if roles and not principal.has_role(*roles):
-                        raise Forbidden("Your role may not use this route.")
-                call = Call(
-                    principal=principal,
-                    body=_parse_body(request.raw_body, body) if body else None,
-                    query=_parse_query(request.query_params, query or StrictModel),
-                )
                 try:
-                    result = handler(call, **params)
-                except ApiError:
-                    raise
-                except Exception as exc:
-                    # Logged here, with the correlation id, and answered with a generic body: the
-                    # client learns nothing internal and no input is ever a bare 500 page.
-                    logger.exception("unhandled error", extra={"route": path, "method": method})
-                    raise ApiError("An internal error occurred.") from exc
+                    result = self._call(handler, public, roles, body, query, takes, params)
+                except DomainError as exc:
+                    return error_response(status_of(type(exc)), exc.code, exc.message, exc.details, headers)
                 if isinstance(result, Response):
+                    result.headers = {**headers, **(result.headers or {})}
                     return result
-                return Response(body=_to_json(result), status_code=status, headers=dict(JSON_HEADERS))
+                return Response(body=_to_json(result), status_code=status, headers=dict(headers))
 
             self.blueprint.route(
                 path, methods=[method], authorizer=None if public else cognito_token, cors=True
@@ -186,3 +326,61 @@ class Api:
             return handler
 
         return decorate
+
+    def _call(
+        self,
+        handler: Callable[..., Any],
+        public: bool,
+        roles: tuple[str, ...],
+        body: type[BaseModel] | None,
+        query: type[BaseModel] | None,
+        takes: set[str],
+        params: dict[str, str],
+    ) -> Any:
+        request = self.blueprint.current_request
+        principal = None
+        if not public:
+            context = (request.context or {}).get("authorizer") or {}
+            principal = Principal.from_context(context)
+            if roles and not principal.has_role(*roles):
+                raise Forbidden("Your role may not use this route.")
+        arguments: dict[str, Any] = dict(params)
+        if body is not None:
+            arguments["body"] = _parse_body(request.raw_body, body)
+        # Every route validates its query string: one without a query model accepts none at all.
+        parsed_query = _parse_query(request.query_params, query or StrictModel)
+        if "query" in takes:
+            arguments["query"] = parsed_query
+        call = Call(principal)
+        if "body" not in takes:
+            call.body = arguments.pop("body", None)
+        if "query" not in takes:
+            call.query = parsed_query
+        try:
+            return handler(call, **arguments)
+        except DomainError:
+            raise
+        except Exception:
+            # Logged here, with the correlation id, and answered with a generic body: the client
+            # learns nothing internal and no input is ever a bare 500 page.
+            logger.exception("unhandled error", extra={"route": handler.__name__})
+            return error_response(500, "INTERNAL_ERROR", "An internal error occurred.")
+
+
+# Transitional, until the catalogue moves onto chalicelib.cursors: the old unsigned cursor.
+def encode_cursor(key: Any) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> Any:
+    import base64
+    import binascii
+
+    if not cursor:
+        return None
+    try:
+        return json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, RecursionError) as exc:
+        raise InvalidInput("The cursor is not valid.", code="INVALID_CURSOR") from exc

@@ -7,8 +7,7 @@ from typing import Any
 from chalice import Response
 from pydantic import BaseModel
 
-from chalicelib.errors import JSON_HEADERS
-from chalicelib.handlers.http import Api, Call
+from chalicelib.handlers.http import JSON_HEADERS, Api, Call
 
 api = Api(__name__, tag="meta")
 
@@ -34,7 +33,7 @@ def openapi_document(call: Call) -> Response:
     return Response(body=_document, status_code=200, headers=dict(JSON_HEADERS))
 
 
-@api.route("/v1/me", summary="The signed-in caller as the API sees them", response=Me)
+@api.route("/v1/me", summary="The signed-in caller as the API sees them")
 def whoami(call: Call) -> Me:
     user = call.user
     return Me(

@@ -64,7 +64,7 @@ class PartnershipList(BaseModel):
     next_cursor: str | None = None
 
 
-@api.route("/v1/health", summary="Liveness check", public=True, response=Health)
+@api.route("/v1/health", summary="Liveness check", public=True)
 def health(call: Call) -> Health:
     return Health(status="ok", business_date=clock.today())
 
@@ -73,7 +73,6 @@ def health(call: Call) -> Health:
     "/v1/reference/countries",
     summary="Countries, whether they take part, and the lump sum for a stay there",
     public=True,
-    response=CountryList,
 )
 def list_countries(call: Call) -> CountryList:
     return CountryList(
@@ -84,7 +83,7 @@ def list_countries(call: Call) -> CountryList:
     )
 
 
-@api.route("/v1/reference/ecosystems", summary="Industrial ecosystems", public=True, response=EcosystemList)
+@api.route("/v1/reference/ecosystems", summary="Industrial ecosystems", public=True)
 def list_ecosystems(call: Call) -> EcosystemList:
     return EcosystemList(items=[EcosystemOut(code=code, name=name) for code, name in service.ecosystems()])
 
@@ -93,7 +92,6 @@ def list_ecosystems(call: Call) -> EcosystemList:
     "/v1/reference/organisation-types",
     summary="Organisation types and whether each may visit or host",
     public=True,
-    response=OrganisationTypeList,
 )
 def list_organisation_types(call: Call) -> OrganisationTypeList:
     return OrganisationTypeList(
@@ -104,7 +102,7 @@ def list_organisation_types(call: Call) -> OrganisationTypeList:
     )
 
 
-@api.route("/v1/partnerships", summary="The partnerships", public=True, response=PartnershipList)
+@api.route("/v1/partnerships", summary="The partnerships", public=True)
 def list_partnerships(call: Call) -> PartnershipList:
     return PartnershipList(
         items=[

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
-from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, decode_cursor, encode_cursor
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text
 from chalicelib.services import documents
 from chalicelib.services import registrations as service
 
@@ -16,21 +16,20 @@ api = Api(__name__, tag="registrations")
 
 # Reference codes are plain strings here: whether one is known is a programme rule (a 422 naming the
 # rule), while this layer only answers for shape and type (a 400).
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(max_length=5000)]
+Code = text(64)
+Name = text(200)
+LongText = text(5000, min_length=0)
 Email = Annotated[
     str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", to_lower=True)
 ]
+# Only web addresses a browser opens as a page: no javascript:, data: or file: links in a profile.
+Website = Annotated[str, StringConstraints(max_length=300, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$")]
 Role = Literal["visitor", "host"]
 Status = Literal["pending", "accepted", "rejected", "withdrawn"]
 
-
-def _refuse_null(cls: type, value: Any) -> Any:
-    # PATCH may leave a field out, but not blank one that a registration cannot be without.
-    if value is None:
-        raise ValueError("may not be null")
-    return value
+# PATCH models: a field left out stays as it is. Fields a registration cannot be without are typed
+# without null and default to None, so leaving them out is fine while sending null is a 400, and the
+# served schema says exactly that (not nullable, not required).
 
 
 # --- requests ---------------------------------------------------------------------------------------
@@ -48,7 +47,7 @@ class OrganisationIn(StrictModel):
     city: Name
     location: LocationIn | None = Field(None, description="Found from the city when left out")
     cluster_name: Name | None = None
-    website: Annotated[str, StringConstraints(max_length=300)] | None = None
+    website: Website | None = None
     ecosystems: list[Code] = Field(default_factory=list, max_length=20)
     description: LongText = ""
     expertise: list[Name] = Field(default_factory=list, max_length=30)
@@ -58,12 +57,12 @@ class RepresentativeIn(StrictModel):
     first_name: Name
     last_name: Name
     email: Email
-    date_of_birth: date
+    date_of_birth: Day
     nationality: Code
     languages: list[Code] = Field(default_factory=list, max_length=20)
     residence_country: Code | None = None
     residence_permit: bool = False
-    residence_since: date | None = Field(None, description="Needed when the nationality is not eligible")
+    residence_since: Day | None = Field(None, description="Needed when the nationality is not eligible")
 
 
 class PreferencesIn(StrictModel):
@@ -71,14 +70,14 @@ class PreferencesIn(StrictModel):
     ecosystems: list[Code] = Field(default_factory=list, max_length=20)
     organisation_types: list[Code] = Field(default_factory=list, max_length=10)
     objectives: list[Code] = Field(default_factory=list, max_length=10)
-    available_from: date | None = None
-    available_to: date | None = None
+    available_from: Day | None = None
+    available_to: Day | None = None
     virtual_ok: bool = False
 
 
 class HostingIn(StrictModel):
     capacity: int = Field(1, ge=1, le=100)
-    offer: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    offer: text(5000)  # type: ignore[valid-type]
 
 
 class RegistrationIn(StrictModel):
@@ -86,92 +85,69 @@ class RegistrationIn(StrictModel):
     partnership_id: Code
     organisation: OrganisationIn
     representative: RepresentativeIn
-    motivation: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+    motivation: text(5000)  # type: ignore[valid-type]
     preferences: PreferencesIn = Field(default_factory=PreferencesIn)
     hosting: HostingIn | None = Field(None, description="Required when roles has host")
 
 
 class OrganisationPatch(StrictModel):
-    name: Name | None = None
-    type: Code | None = None
-    country: Code | None = None
-    city: Name | None = None
+    name: Name = omittable()
+    type: Code = omittable()
+    country: Code = omittable()
+    city: Name = omittable()
     location: LocationIn | None = Field(None, description="null finds it again from the city")
     cluster_name: Name | None = None
-    website: Annotated[str, StringConstraints(max_length=300)] | None = None
-    ecosystems: list[Code] | None = Field(None, max_length=20)
-    description: LongText | None = None
-    expertise: list[Name] | None = Field(None, max_length=30)
-
-    _required = field_validator(
-        "name", "type", "country", "city", "ecosystems", "description", "expertise", mode="before"
-    )(_refuse_null)
+    website: Website | None = None
+    ecosystems: list[Code] = omittable(max_length=20)
+    description: LongText = omittable()
+    expertise: list[Name] = omittable(max_length=30)
 
 
 class RepresentativePatch(StrictModel):
-    first_name: Name | None = None
-    last_name: Name | None = None
-    email: Email | None = None
-    date_of_birth: date | None = None
-    nationality: Code | None = None
-    languages: list[Code] | None = Field(None, max_length=20)
+    first_name: Name = omittable()
+    last_name: Name = omittable()
+    email: Email = omittable()
+    date_of_birth: Day = omittable()
+    nationality: Code = omittable()
+    languages: list[Code] = omittable(max_length=20)
     residence_country: Code | None = None
-    residence_permit: bool | None = None
-    residence_since: date | None = None
-
-    _required = field_validator(
-        "first_name",
-        "last_name",
-        "email",
-        "date_of_birth",
-        "nationality",
-        "languages",
-        "residence_permit",
-        mode="before",
-    )(_refuse_null)
+    residence_permit: bool = omittable()
+    residence_since: Day | None = None
 
 
 class PreferencesPatch(StrictModel):
-    countries: list[Code] | None = Field(None, max_length=50)
-    ecosystems: list[Code] | None = Field(None, max_length=20)
-    organisation_types: list[Code] | None = Field(None, max_length=10)
-    objectives: list[Code] | None = Field(None, max_length=10)
-    available_from: date | None = None
-    available_to: date | None = None
-    virtual_ok: bool | None = None
-
-    _required = field_validator(
-        "countries", "ecosystems", "organisation_types", "objectives", "virtual_ok", mode="before"
-    )(_refuse_null)
+    countries: list[Code] = omittable(max_length=50)
+    ecosystems: list[Code] = omittable(max_length=20)
+    organisation_types: list[Code] = omittable(max_length=10)
+    objectives: list[Code] = omittable(max_length=10)
+    available_from: Day | None = None
+    available_to: Day | None = None
+    virtual_ok: bool = omittable()
 
 
 class RegistrationPatch(StrictModel):
     """Sections left out stay as they are; organisation, representative and preferences are merged key
     by key, motivation and hosting replaced whole (hosting: null removes the offer)."""
 
-    organisation: OrganisationPatch | None = None
-    representative: RepresentativePatch | None = None
-    motivation: Annotated[str, StringConstraints(min_length=1, max_length=5000)] | None = None
-    preferences: PreferencesPatch | None = None
+    organisation: OrganisationPatch = omittable()
+    representative: RepresentativePatch = omittable()
+    motivation: text(5000) = omittable()  # type: ignore[valid-type]
+    preferences: PreferencesPatch = omittable()
     hosting: HostingIn | None = None
     version: int | None = Field(None, ge=1, description="The version read; a stale one gets 409")
-
-    _required = field_validator("organisation", "representative", "motivation", "preferences", mode="before")(
-        _refuse_null
-    )
 
 
 class DecisionIn(StrictModel):
     decision: Literal["accept", "reject"]
-    reason: Annotated[str, StringConstraints(max_length=2000)] | None = Field(
+    reason: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
         None, description="Required when rejecting"
     )
     version: int | None = Field(None, ge=1)
 
 
 class CvUploadIn(StrictModel):
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
-    content_type: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    filename: text(255)  # type: ignore[valid-type]
+    content_type: text(100)  # type: ignore[valid-type]
     size: int = Field(ge=1, description="Bytes; at most 5 MB")
 
 
@@ -319,23 +295,13 @@ class ExportOut(BaseModel):
     "POST",
     summary="Register an organisation (one registration per user)",
     roles=("participant",),
-    body=RegistrationIn,
-    response=RegistrationOut,
     status=201,
-    errors=(409, 413, 422),
 )
-def create_registration(call: Call) -> RegistrationOut:
-    doc = service.register(call.user, call.body.model_dump(mode="json"))
-    return RegistrationOut.model_validate(doc)
+def create_registration(call: Call, body: RegistrationIn) -> RegistrationOut:
+    return RegistrationOut.model_validate(service.register(call.user, body.model_dump(mode="json")))
 
 
-@api.route(
-    "/v1/registrations/me",
-    summary="The caller's registration",
-    roles=("participant",),
-    response=RegistrationOut,
-    errors=(404,),
-)
+@api.route("/v1/registrations/me", summary="The caller's registration", roles=("participant",))
 def get_my_registration(call: Call) -> RegistrationOut:
     return RegistrationOut.model_validate(service.my_registration(call.user))
 
@@ -345,12 +311,9 @@ def get_my_registration(call: Call) -> RegistrationOut:
     "PATCH",
     summary="Edit the caller's registration (profile, preferences, hosting)",
     roles=("participant",),
-    body=RegistrationPatch,
-    response=RegistrationOut,
-    errors=(404, 409, 413, 422),
 )
-def update_my_registration(call: Call) -> RegistrationOut:
-    changes = call.body.model_dump(mode="json", exclude_unset=True)
+def update_my_registration(call: Call, body: RegistrationPatch) -> RegistrationOut:
+    changes = body.model_dump(mode="json", exclude_unset=True)
     version = changes.pop("version", None)
     return RegistrationOut.model_validate(service.update_mine(call.user, changes, version))
 
@@ -360,9 +323,7 @@ def update_my_registration(call: Call) -> RegistrationOut:
     "DELETE",
     summary="Withdraw the caller's registration and erase its personal data",
     roles=("participant",),
-    response=Withdrawn,
     status=202,
-    errors=(404, 409),
 )
 def withdraw_my_registration(call: Call) -> Withdrawn:
     service.withdraw_mine(call.user)
@@ -374,12 +335,8 @@ def withdraw_my_registration(call: Call) -> Withdrawn:
     "POST",
     summary="A presigned upload form for the caller's CV (PDF, at most 5 MB)",
     roles=("participant",),
-    body=CvUploadIn,
-    response=CvUploadOut,
-    errors=(404, 409, 413, 422),
 )
-def request_cv_upload(call: Call) -> CvUploadOut:
-    body: CvUploadIn = call.body
+def request_cv_upload(call: Call, body: CvUploadIn) -> CvUploadOut:
     upload = documents.request_cv_upload(call.user, body.filename, body.content_type, body.size)
     return CvUploadOut.model_validate(upload)
 
@@ -388,7 +345,6 @@ def request_cv_upload(call: Call) -> CvUploadOut:
     "/v1/registrations/me/export",
     summary="Everything held about the caller's registration (GDPR access)",
     roles=("participant",),
-    response=ExportOut,
 )
 def export_my_registration(call: Call) -> ExportOut:
     return ExportOut.model_validate(service.export_mine(call.user))
@@ -397,8 +353,6 @@ def export_my_registration(call: Call) -> ExportOut:
 @api.route(
     "/v1/registrations/{registration_id}",
     summary="A registration (its owner, its partnership, support, admin)",
-    response=RegistrationOut,
-    errors=(404,),
 )
 def get_registration(call: Call, registration_id: str) -> RegistrationOut:
     return RegistrationOut.model_validate(service.get_for(call.user, registration_id))
@@ -407,14 +361,10 @@ def get_registration(call: Call, registration_id: str) -> RegistrationOut:
 @api.route(
     "/v1/registrations/{registration_id}/decision",
     "POST",
-    summary="Accept or reject a pending registration (its partnership)",
+    summary="Accept or reject a pending registration (its partnership; never one's own)",
     roles=("partnership",),
-    body=DecisionIn,
-    response=RegistrationOut,
-    errors=(404, 409, 422),
 )
-def decide_registration(call: Call, registration_id: str) -> RegistrationOut:
-    body: DecisionIn = call.body
+def decide_registration(call: Call, registration_id: str, body: DecisionIn) -> RegistrationOut:
     doc = service.decide(call.user, registration_id, body.decision, body.reason, body.version)
     return RegistrationOut.model_validate(doc)
 
@@ -423,16 +373,11 @@ def decide_registration(call: Call, registration_id: str) -> RegistrationOut:
     "/v1/partnerships/{partnership_id}/registrations",
     summary="A partnership's registrations, oldest first (that partnership, support, admin)",
     roles=("partnership", "support", "admin"),
-    query=QueueQuery,
-    response=RegistrationList,
-    errors=(404,),
 )
-def list_partnership_registrations(call: Call, partnership_id: str) -> RegistrationList:
-    query: QueueQuery = call.query
-    items, after = service.list_for_partnership(
-        call.user, partnership_id, query.status, query.limit, decode_cursor(query.cursor)
+def list_partnership_registrations(call: Call, partnership_id: str, query: QueueQuery) -> RegistrationList:
+    items, next_cursor = service.list_for_partnership(
+        call.user, partnership_id, query.status, query.limit, query.cursor
     )
     return RegistrationList(
-        items=[RegistrationOut.model_validate(doc) for doc in items],
-        next_cursor=encode_cursor(after) if after else None,
+        items=[RegistrationOut.model_validate(doc) for doc in items], next_cursor=next_cursor
     )

@@ -38,6 +38,19 @@ class RegistrationFacts:
     preferred_organisation_types: tuple[str, ...] = ()
     objectives: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
+    available_from: date | None = None
+    available_to: date | None = None
+
+
+def check_availability(available_from: date | None, available_to: date | None) -> None:
+    """The window the organisation is available in must not end before it starts (either end may be
+    open). Checked on the whole registration, so an edit of one end is checked against the other."""
+    if available_from is not None and available_to is not None and available_to < available_from:
+        raise RuleViolation(
+            "AVAILABILITY_ENDS_BEFORE_IT_STARTS",
+            f"available_to {available_to} is before available_from {available_from}",
+            "preferences.available_to",
+        )
 
 
 def check_organisation_type(organisation_type: str, roles: Iterable[str], ref: ReferenceData) -> None:
@@ -215,6 +228,7 @@ def check_registration(facts: RegistrationFacts, ref: ReferenceData, today: date
             ref,
         ),
         lambda: check_hosting_offer(facts.roles, facts.has_hosting_offer),
+        lambda: check_availability(facts.available_from, facts.available_to),
     )
     violations: list[RuleViolation] = []
     for check in checks:

@@ -5,18 +5,44 @@ from __future__ import annotations
 
 import copy
 import hashlib
+from enum import StrEnum
 from typing import Any, Literal
 
 from chalicelib.rules import RuleViolation
+from chalicelib.rules.lifecycle import Lifecycle, transition
 
-PENDING = "pending"
-ACCEPTED = "accepted"
-REJECTED = "rejected"
-WITHDRAWN = "withdrawn"
-STATUSES = (PENDING, ACCEPTED, REJECTED, WITHDRAWN)
+
+class RegistrationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+PENDING, ACCEPTED, REJECTED, WITHDRAWN = RegistrationStatus
+STATUSES = tuple(RegistrationStatus)
+_LIVE = (PENDING, ACCEPTED, REJECTED)
+
+# Parties: the registration's "owner" (its user) and "partnership" (an officer of the partnership it
+# names). A decision is the partnership's; a user who is both may not decide on their own registration.
+# Decision: edits never change the status (an accepted registration stays in the catalogue: its
+# partnership vetted the organisation, not every word of its profile); a rejected one stays rejected:
+# to apply again, withdraw and register anew.
+LIFECYCLE = Lifecycle(
+    name="registration",
+    statuses=RegistrationStatus,
+    subjects=frozenset({"owner"}),
+    transitions=(
+        transition("accept", [PENDING], ["partnership"], ACCEPTED, oversight=True),
+        transition("reject", [PENDING], ["partnership"], REJECTED, oversight=True),
+        transition("edit", _LIVE, ["owner"], None),
+        transition("upload_cv", _LIVE, ["owner"], None),
+        transition("withdraw", _LIVE, ["owner"], WITHDRAWN),
+    ),
+    wrong_status_code="NOT_PENDING",
+)
 
 Decision = Literal["accept", "reject"]
-_OUTCOME: dict[str, str] = {"accept": ACCEPTED, "reject": REJECTED}
 
 ERASED = "erased"
 # Decision: the pseudonym is a plain SHA-256 of the user id under a fixed prefix. It lets the programme
@@ -30,18 +56,9 @@ _PSEUDONYM_PREFIX = "clusterxchange-registration-owner:"
 KEPT_ORGANISATION_FIELDS = ("name", "type", "country", "city", "location", "cluster_name")
 
 
-def may_decide(status: str) -> bool:
-    """Only a pending registration is decided; a decision is final (withdraw and register again)."""
-    return status == PENDING
-
-
 def check_decision(decision: Decision, reason: str | None) -> None:
     if decision == "reject" and not (reason or "").strip():
         raise RuleViolation("REASON_REQUIRED", "a rejection must give the applicant a reason", "reason")
-
-
-def outcome(decision: Decision) -> str:
-    return _OUTCOME[decision]
 
 
 def pseudonym(user_id: str) -> str:

@@ -5,35 +5,43 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from chalicelib import clock, reference
+from pydantic import Field
+
+from chalicelib import clock, cursors, reference
 from chalicelib.auth import Principal
-from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, RuleBroken
+from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger
 from chalicelib.reference import gazetteer
 from chalicelib.rules import RuleViolation
 from chalicelib.rules import registration as lifecycle
 from chalicelib.rules.eligibility import RegistrationFacts, check_registration
+from chalicelib.rules.registration import LIFECYCLE, RegistrationStatus
 from chalicelib.services import documents
 from chalicelib.services import reference as reference_service
+from chalicelib.services.writes import check_version, optimistic
 from chalicelib.store import audit as audit_store
 from chalicelib.store import mail
 from chalicelib.store import registrations as store
 from chalicelib.store.audit import AuditEntry
+from chalicelib.store.writes import StaleVersion
 
 # Fields the API never shows: the owner's user id and the bookkeeping of other features.
 _INTERNAL_FIELDS = ("user_id", "exchanges")
 _MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH merges these key by key
 _REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
-# Optimistic writes that lost a race are retried from a fresh read this many times, when the caller
-# did not pin a version.
-_ATTEMPTS = 3
 _SUPERVISORS = ("support", "admin")
+_WHAT = "The registration"
+AUDIT_KIND = "registration"
 
-T = TypeVar("T")
+
+class QueueCursor(cursors.CursorKey):
+    """The last item shown: its id and its queue key ("<status>#<created_at>")."""
+
+    queue_key: str = Field(pattern=r"^(pending|accepted|rejected|withdrawn)#\d{4}-\d\d-\d\dT[0-9:.]+Z$")
+    id: str = Field(pattern=r"^reg_[0-9a-f]{32}$")
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -44,56 +52,39 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in doc.items() if key not in _INTERNAL_FIELDS}
 
 
-def version_conflict(current: dict[str, Any]) -> Conflict:
-    return Conflict(
-        "The registration has changed since you read it; the current version is in details.",
-        code="VERSION_CONFLICT",
-        details=[public_view(current)],
-    )
-
-
-def _role_of(principal: Principal) -> str:
-    for role in ("admin", "support", "partnership", "finance", "participant"):
-        if role in principal.roles:
-            return role
-    return "unknown"
+def parties(principal: Principal, doc: dict[str, Any]) -> set[str]:
+    """What the caller is to this registration (the lifecycle table's parties)."""
+    found = set()
+    if doc["user_id"] == principal.user_id:
+        found.add("owner")
+    if principal.has_role("partnership") and principal.partnership_id == doc["partnership_id"]:
+        found.add("partnership")
+    return found
 
 
 def _audit(
+    principal: Principal | None,
     doc: dict[str, Any],
     action: str,
     *,
-    actor: str,
-    actor_role: str,
     at: str,
     from_status: str | None,
     fields: tuple[str, ...] = (),
+    as_role: str | None = None,
+    actor: str | None = None,
 ) -> AuditEntry:
-    return AuditEntry(
-        entity=store.audit_entity(doc["id"]),
+    return audit_store.entry(
+        AUDIT_KIND,
+        doc["id"],
+        action,
+        actor=actor or (principal.user_id if principal else "system"),
+        roles=principal.roles if principal else None,
+        as_role=as_role,
         at=at,
-        actor=actor,
-        actor_role=actor_role,
-        action=action,
         from_status=from_status,
         to_status=doc["status"],
         fields=fields,
     )
-
-
-def _with_retries(attempt: Callable[[], T]) -> T:
-    """Run a read-modify-write until it is not beaten by a concurrent write (VersionAttribute)."""
-    for _ in range(_ATTEMPTS - 1):
-        try:
-            return attempt()
-        except store.StaleVersion:
-            continue
-    try:
-        return attempt()
-    except store.StaleVersion as exc:
-        raise Conflict(
-            "The registration is being changed by someone else; try again.", code="VERSION_CONFLICT"
-        ) from exc
 
 
 def _own(principal: Principal) -> dict[str, Any]:
@@ -136,6 +127,8 @@ def facts_of(doc: dict[str, Any]) -> RegistrationFacts:
         preferred_organisation_types=tuple(preferences.get("organisation_types") or ()),
         objectives=tuple(preferences.get("objectives") or ()),
         languages=tuple(representative.get("languages") or ()),
+        available_from=_date(preferences.get("available_from")),
+        available_to=_date(preferences.get("available_to")),
     )
 
 
@@ -176,7 +169,7 @@ def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "id": store.new_id(),
         "user_id": principal.user_id,
-        "status": lifecycle.PENDING,
+        "status": RegistrationStatus.PENDING,
         "roles": list(dict.fromkeys(data["roles"])),
         "partnership_id": data["partnership_id"],
         "organisation": copy.deepcopy(data["organisation"]),
@@ -194,13 +187,7 @@ def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
     }
     _check_and_locate(doc)
     entry = _audit(
-        doc,
-        "registration.created",
-        actor=principal.user_id,
-        actor_role=_role_of(principal),
-        at=now,
-        from_status=None,
-        fields=tuple(sorted(data)),
+        principal, doc, "registration.created", at=now, from_status=None, fields=tuple(sorted(data))
     )
     try:
         created = store.create(doc, entry)
@@ -243,17 +230,12 @@ def _merged(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_mine(principal: Principal, changes: dict[str, Any], version: int | None) -> dict[str, Any]:
-    """Edit the caller's registration (organisation, representative, motivation, preferences, hosting).
-
-    Decision: edits never change the status; an accepted registration stays accepted and in the
-    catalogue (its partnership vetted the organisation, not every word of its profile). A rejected one
-    stays rejected: to apply again, withdraw and register anew.
-    """
+    """Edit the caller's registration (organisation, representative, motivation, preferences, hosting)."""
 
     def attempt() -> dict[str, Any]:
         doc = _own(principal)
-        if version is not None and version != doc["version"]:
-            raise version_conflict(doc)
+        LIFECYCLE.check(RegistrationStatus(doc["status"]), "edit", parties(principal, doc))
+        check_version(version, doc, public_view(doc), _WHAT)
         merged = _merged(doc, changes)
         _check_and_locate(merged)
         fields = _changed_fields(doc, merged)
@@ -261,23 +243,21 @@ def update_mine(principal: Principal, changes: dict[str, Any], version: int | No
             return doc  # nothing to write, nothing to audit
         merged["updated_at"] = clock.now_iso()
         entry = _audit(
+            principal,
             merged,
             "registration.updated",
-            actor=principal.user_id,
-            actor_role=_role_of(principal),
             at=merged["updated_at"],
             from_status=doc["status"],
             fields=fields,
         )
         try:
             return store.replace(merged, entry)
-        except store.StaleVersion:
+        except StaleVersion:
             if version is not None:  # the caller pinned a version that is now stale: tell them
-                current = store.get(doc["id"])
-                raise version_conflict(current or doc) from None
+                raise version_conflict(public_view(store.get(doc["id"]) or doc), _WHAT) from None
             raise
 
-    return _with_retries(attempt)
+    return optimistic(attempt, _WHAT)
 
 
 def withdraw_mine(principal: Principal) -> None:
@@ -290,15 +270,15 @@ def withdraw_mine(principal: Principal) -> None:
 
     def attempt() -> None:
         doc = _own(principal)
+        LIFECYCLE.check(RegistrationStatus(doc["status"]), "withdraw", parties(principal, doc))
         # Files first: if the write then fails the user retries, and no orphan CV outlives the erasure.
         documents.delete_cv_files(doc.get("cv"))
         now = clock.now_iso()
         kept = lifecycle.withdrawn(doc, now)
         entry = _audit(
+            principal,
             kept,
             "registration.withdrawn",
-            actor=principal.user_id,
-            actor_role=_role_of(principal),
             at=now,
             from_status=doc["status"],
             fields=("personal", "representative", "motivation", "preferences", "hosting", "cv", "user_id"),
@@ -306,7 +286,7 @@ def withdraw_mine(principal: Principal) -> None:
         store.replace(kept, entry, release_guard_of=principal.user_id)
         logger.info("registration withdrawn", extra={"registration_id": doc["id"]})
 
-    _with_retries(attempt)
+    optimistic(attempt, _WHAT)
 
 
 def export_mine(principal: Principal) -> dict[str, Any]:
@@ -340,31 +320,21 @@ def get_for(principal: Principal, registration_id: str) -> dict[str, Any]:
     return doc
 
 
-def _decode_after(cursor: Any, status: str | None) -> tuple[str, str] | None:
-    if cursor is None:
-        return None
-    if not (
-        isinstance(cursor, dict)
-        and isinstance(cursor.get("id"), str)
-        and store.is_registration_id(cursor["id"])
-        and isinstance(cursor.get("queue_key"), str)
-        and len(cursor["queue_key"]) <= 64
-        and (status is None or cursor["queue_key"].startswith(f"{status}#"))
-    ):
-        raise BadRequest("The cursor is not valid.", code="INVALID_CURSOR")
-    return cursor["id"], cursor["queue_key"]
-
-
 def list_for_partnership(
-    principal: Principal, partnership_id: str, status: str | None, limit: int, cursor: Any
-) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-    """A partnership's registrations, oldest first. `cursor` is the decoded cursor of the last page."""
+    principal: Principal, partnership_id: str, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A partnership's registrations, oldest first (within a status when one is given)."""
     if not principal.has_role(*_SUPERVISORS) and principal.partnership_id != partnership_id:
         raise Forbidden("You may only read your own partnership's registrations.")
     if partnership_id not in reference_service.partnership_ids():
         raise NotFound("No such partnership.")
-    items, after = store.list_by_partnership(partnership_id, status, limit, _decode_after(cursor, status))
-    return items, ({"id": after[0], "queue_key": after[1]} if after else None)
+    # Bound to the partnership and the status filter: a cursor of another queue or filter fails.
+    scope = f"registrations:{partnership_id}:{status or '*'}"
+    after = cursors.decode(scope, cursor, QueueCursor)
+    items, last = store.list_by_partnership(
+        partnership_id, status, limit, (after.id, after.queue_key) if after else None
+    )
+    return items, (cursors.encode(scope, QueueCursor(id=last[0], queue_key=last[1])) if last else None)
 
 
 def decide(
@@ -374,24 +344,20 @@ def decide(
     reason: str | None,
     version: int | None,
 ) -> dict[str, Any]:
-    """Accept or reject a pending registration, as an officer of its partnership."""
+    """Accept or reject a pending registration, as an officer of its partnership (never one's own)."""
     doc = store.get(registration_id)
-    if doc is None or not (
-        principal.has_role("partnership") and principal.partnership_id == doc["partnership_id"]
-    ):
+    if doc is None:
         raise NotFound("No such registration.")
+    status = LIFECYCLE.check(RegistrationStatus(doc["status"]), decision, parties(principal, doc))
     try:
         lifecycle.check_decision(decision, reason)
     except RuleViolation as violation:
         raise RuleBroken.from_violations([violation]) from violation
-    if version is not None and version != doc["version"]:
-        raise version_conflict(doc)
-    if not lifecycle.may_decide(doc["status"]):
-        raise Conflict(f"The registration is {doc['status']}, not pending.", code="NOT_PENDING")
+    check_version(version, doc, public_view(doc), _WHAT)
     now = clock.now_iso()
     decided = copy.deepcopy(doc)
     decided.update(
-        status=lifecycle.outcome(decision),
+        status=status,
         decision={
             "decision": decision,
             "reason": (reason or "").strip() or None,
@@ -401,19 +367,21 @@ def decide(
         updated_at=now,
     )
     entry = _audit(
+        principal,
         decided,
-        f"registration.{decided['status']}",
-        actor=principal.user_id,
-        actor_role="partnership",
+        f"registration.{status}",
         at=now,
         from_status=doc["status"],
         fields=("status", "decision"),
+        as_role="partnership",
     )
     try:
         saved = store.replace(decided, entry)
-    except store.StaleVersion:
-        # Someone else decided or the owner edited in between: show what is there now.
-        raise version_conflict(store.get(registration_id) or doc) from None
+    except StaleVersion:
+        # Someone else decided or the owner edited in between: the table says why, from what is there.
+        current = store.get(registration_id) or doc
+        LIFECYCLE.check(RegistrationStatus(current["status"]), decision, parties(principal, current))
+        raise version_conflict(public_view(current), _WHAT) from None
     logger.info("registration decided", extra={"registration_id": registration_id, "status": saved["status"]})
     return saved
 

@@ -25,6 +25,42 @@ class AuditEntry:
     fields: tuple[str, ...] = ()
 
 
+# The actor of changes no user made (an upload's check, a scheduled step, a stream consumer).
+SYSTEM_ROLE = "system"
+# Which of a user's roles an entry names when the action does not say: the most accountable first.
+_ROLE_ORDER = ("admin", "support", "partnership", "finance", "participant")
+
+
+def entry(
+    kind: str,
+    entity_id: str,
+    action: str,
+    *,
+    actor: str,
+    roles: frozenset[str] | tuple[str, ...] | None,
+    at: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    fields: tuple[str, ...] = (),
+    as_role: str | None = None,
+) -> AuditEntry:
+    """The one way an audit entry is made. `roles` None means a system actor; `as_role` names the role
+    the actor acted in where the action implies it (a partnership's decision)."""
+    role = as_role or (
+        SYSTEM_ROLE if roles is None else next((r for r in _ROLE_ORDER if r in roles), "unknown")
+    )
+    return AuditEntry(
+        entity=f"{kind}#{entity_id}",
+        at=at,
+        actor=actor,
+        actor_role=role,
+        action=action,
+        from_status=None if from_status is None else str(from_status),
+        to_status=None if to_status is None else str(to_status),
+        fields=fields,
+    )
+
+
 def to_model(entry: AuditEntry) -> AuditModel:
     return AuditModel(
         entity=entry.entity,

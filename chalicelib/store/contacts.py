@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.rules.contact import MAX_OPEN_REQUESTS
+from chalicelib.rules.contact_request import PENDING
 from chalicelib.store.audit import AuditEntry, to_model
 from chalicelib.store.models import ContactRequestModel, MetaModel
+from chalicelib.store.writes import StaleVersion, transaction
+
+AUDIT_KIND = "contact-request"
 
 
 class DuplicateRequest(Exception):
@@ -19,10 +21,6 @@ class DuplicateRequest(Exception):
 
 class TooManyOpen(Exception):
     """The sender already has the maximum of open requests."""
-
-
-class StaleVersion(Exception):
-    """The request changed since it was read."""
 
 
 def _pair_key(from_id: str, to_id: str) -> str:
@@ -62,16 +60,12 @@ def open_count(from_id: str) -> int:
         return 0
 
 
-def _connection() -> Connection:
-    return ContactRequestModel._get_connection().connection
-
-
-def create(item: ContactRequestModel, actor_role: str) -> dict[str, Any]:
+def create(item: ContactRequestModel, entry: AuditEntry) -> dict[str, Any]:
     """Save a new pending request; the pair guard and the sender's open counter change with it."""
     counter = MetaModel(pk=_open_key(item.from_registration))
     guard = MetaModel(pk=_pair_key(item.from_registration, item.to_registration), ref=item.id)
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with transaction() as tx:
             tx.save(guard, condition=MetaModel.pk.does_not_exist())
             tx.update(
                 counter,
@@ -79,20 +73,9 @@ def create(item: ContactRequestModel, actor_role: str) -> dict[str, Any]:
                 condition=MetaModel.count.does_not_exist() | (MetaModel.count < MAX_OPEN_REQUESTS),
             )
             tx.save(item, condition=ContactRequestModel.id.does_not_exist())
-            tx.save(
-                to_model(
-                    AuditEntry(
-                        entity=f"contact-request#{item.id}",
-                        at=item.created_at,
-                        actor=item.from_user,
-                        actor_role=actor_role,
-                        action="contact_request.created",
-                        to_status="pending",
-                    )
-                )
-            )
-    except TransactWriteError as exc:
-        # Cancellation reasons do not follow call order (TransactWrite reorders items): look instead.
+            tx.save(to_model(entry))
+    except StaleVersion as exc:
+        # Which condition failed cannot be told from the cancellation reasons: look instead.
         try:
             MetaModel.get(guard.pk, consistent_read=True)
             raise DuplicateRequest from exc
@@ -104,48 +87,66 @@ def create(item: ContactRequestModel, actor_role: str) -> dict[str, Any]:
     return to_document(item)
 
 
-def get(request_id: str) -> ContactRequestModel | None:
+def get(request_id: str) -> dict[str, Any] | None:
+    if not request_id.startswith("cr_") or len(request_id) > 64:
+        return None  # never issued: no need to ask DynamoDB
     try:
-        return ContactRequestModel.get(request_id, consistent_read=True)
+        return to_document(ContactRequestModel.get(request_id, consistent_read=True))
     except DoesNotExist:
         return None
 
 
 def close(
-    item: ContactRequestModel, status: str, reason: str | None, actor: str, actor_role: str, now: str
+    doc: dict[str, Any], status: str, reason: str | None, now: str, entry: AuditEntry
 ) -> dict[str, Any]:
-    """Move a pending request to accepted or declined, freeing the sender's slot and the pair guard."""
-    previous = item.status
-    item.status = status
-    item.reason = reason
-    item.updated_at = now
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(item, condition=ContactRequestModel.status == previous)
-            tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
-            tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
-            tx.save(
-                to_model(
-                    AuditEntry(
-                        entity=f"contact-request#{item.id}",
-                        at=now,
-                        actor=actor,
-                        actor_role=actor_role,
-                        action=f"contact_request.{status}",
-                        from_status=previous,
-                        to_status=status,
-                    )
-                )
-            )
-    except TransactWriteError as exc:
-        raise StaleVersion from exc
+    """Move a pending request on (still at the version read), freeing the sender's slot and the pair
+    guard. StaleVersion when another write came first."""
+    item = ContactRequestModel(
+        id=doc["id"],
+        from_registration=doc["from"],
+        to_registration=doc["to"],
+        from_user=doc["from_user"],
+        to_user=doc["to_user"],
+        status=status,
+        message=doc["message"],
+        reason=reason,
+        from_summary=doc["sender"] or None,
+        to_summary=doc["recipient"] or None,
+        created_at=doc["created_at"],
+        updated_at=now,
+        version=doc["version"],
+    )
+    with transaction() as tx:
+        tx.save(item, condition=ContactRequestModel.status == PENDING)
+        tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
+        tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
+        tx.save(to_model(entry))
     return to_document(item)
 
 
 def list_for(
-    registration_id: str, box: str, limit: int, after: dict[str, Any] | None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    index = ContactRequestModel.by_sender if box == "outgoing" else ContactRequestModel.by_recipient
-    result = index.query(registration_id, scan_index_forward=False, limit=limit, last_evaluated_key=after)
-    items = [to_document(item) for item in result]
-    return items, result.last_evaluated_key
+    registration_id: str, box: str, limit: int, after: tuple[str, str] | None
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """One page of a box, newest first. `after` is (created_at, id) of the last item of the previous
+    page; one more item than asked for is read, so the last page hands out no cursor."""
+    outgoing = box == "outgoing"
+    index = ContactRequestModel.by_sender if outgoing else ContactRequestModel.by_recipient
+    start = None
+    if after is not None:
+        start = {
+            "id": {"S": after[1]},
+            ("from_registration" if outgoing else "to_registration"): {"S": registration_id},
+            "created_at": {"S": after[0]},
+        }
+    models = list(
+        index.query(
+            registration_id,
+            scan_index_forward=False,
+            limit=limit + 1,
+            page_size=limit + 1,
+            last_evaluated_key=start,
+        )
+    )
+    page = models[:limit]
+    next_after = (page[-1].created_at, page[-1].id) if len(models) > limit else None
+    return [to_document(m) for m in page], next_after

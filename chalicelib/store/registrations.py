@@ -8,12 +8,13 @@ import re
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.rules.registration import ACCEPTED
 from chalicelib.store import audit
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import CATALOGUE_SHARDS, MetaModel, RegistrationModel
+from chalicelib.store.writes import StaleVersion, transaction
 
 # The representative's fields that are personal data; stored in `personal`, apart from the profile,
 # so the catalogue index (which projects `profile`) never carries them.
@@ -25,16 +26,11 @@ PERSONAL_FIELDS = (
     "residence_permit",
     "residence_since",
 )
-ACCEPTED = "accepted"
 _ID = re.compile(r"reg_[0-9a-f]{32}")
 
 
 class AlreadyRegistered(Exception):
     """The user already holds a registration."""
-
-
-class StaleVersion(Exception):
-    """The registration changed since it was read."""
 
 
 def guard_key(user_id: str) -> str:
@@ -117,19 +113,6 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
     )
 
 
-def _transaction() -> TransactWrite:
-    # The model's own connection: the same endpoint, timeouts and retries as its other calls.
-    return TransactWrite(connection=RegistrationModel._get_connection().connection)
-
-
-def _condition_failed(exc: TransactWriteError) -> bool:
-    # Any failed condition: which item failed cannot be told by position, as TransactWrite reorders
-    # items; callers put at most one conditional item whose failure means something.
-    return any(
-        reason is not None and reason.code == "ConditionalCheckFailed" for reason in exc.cancellation_reasons
-    )
-
-
 def new_id() -> str:
     return f"reg_{uuid.uuid4().hex}"
 
@@ -164,14 +147,12 @@ def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
     model = _to_model({**doc, "version": None})
     guard = MetaModel(pk=guard_key(doc["user_id"]), ref=doc["id"], updated_at=doc["created_at"])
     try:
-        with _transaction() as tx:
+        with transaction() as tx:
             tx.save(guard, condition=MetaModel.pk.does_not_exist())
             tx.save(model, condition=RegistrationModel.id.does_not_exist())
             tx.save(audit.to_model(entry))
-    except TransactWriteError as exc:
-        if _condition_failed(exc):
-            raise AlreadyRegistered(doc["user_id"]) from exc
-        raise
+    except StaleVersion as exc:
+        raise AlreadyRegistered(doc["user_id"]) from exc
     return to_document(model)
 
 
@@ -180,16 +161,11 @@ def replace(doc: dict[str, Any], entry: AuditEntry, *, release_guard_of: str | N
     stored document (version incremented). `release_guard_of` also deletes that user's uniqueness guard.
     StaleVersion when another write came first."""
     model = _to_model(doc)
-    try:
-        with _transaction() as tx:
-            tx.save(model)  # the VersionAttribute adds "version = <read version>" and increments it
-            tx.save(audit.to_model(entry))
-            if release_guard_of is not None:
-                tx.delete(MetaModel(pk=guard_key(release_guard_of)), add_version_condition=False)
-    except TransactWriteError as exc:
-        if _condition_failed(exc):
-            raise StaleVersion(doc["id"]) from exc
-        raise
+    with transaction() as tx:
+        tx.save(model)  # the VersionAttribute adds "version = <read version>" and increments it
+        tx.save(audit.to_model(entry))
+        if release_guard_of is not None:
+            tx.delete(MetaModel(pk=guard_key(release_guard_of)), add_version_condition=False)
     return to_document(model)
 
 

@@ -336,3 +336,23 @@ def test_every_field_with_unknown_codes_is_reported():
         "UNKNOWN_OBJECTIVE",
         "UNKNOWN_LANGUAGE",
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "ok"),
+    [
+        (date(2027, 3, 1), date(2027, 2, 28), False),
+        (date(2027, 3, 1), date(2027, 3, 1), True),  # one day is a window
+        (date(2027, 3, 1), None, True),
+        (None, date(2027, 3, 1), True),
+    ],
+)
+def test_an_availability_window_may_not_end_before_it_starts(start, end, ok):
+    from chalicelib.rules.eligibility import check_availability
+
+    if ok:
+        check_availability(start, end)
+    else:
+        with pytest.raises(RuleViolation) as caught:
+            check_availability(start, end)
+        assert caught.value.code == "AVAILABILITY_ENDS_BEFORE_IT_STARTS"

@@ -7,12 +7,9 @@ import pytest
 from chalicelib.rules import RuleViolation
 from chalicelib.rules.registration import (
     ACCEPTED,
-    PENDING,
     REJECTED,
     WITHDRAWN,
     check_decision,
-    may_decide,
-    outcome,
     pseudonym,
     withdrawn,
 )
@@ -55,11 +52,15 @@ REGISTRATION = {
 }
 
 
-@pytest.mark.parametrize(
-    ("status", "allowed"), [(PENDING, True), (ACCEPTED, False), (REJECTED, False), (WITHDRAWN, False)]
-)
-def test_only_pending_registrations_are_decided(status, allowed):
-    assert may_decide(status) is allowed
+@pytest.mark.parametrize("status", [ACCEPTED, REJECTED, WITHDRAWN])
+def test_a_decision_is_final(status):
+    # Only a pending registration is decided (see the table-driven tests in test_lifecycles.py).
+    from chalicelib.errors import Conflict
+    from chalicelib.rules.registration import LIFECYCLE
+
+    with pytest.raises(Conflict) as caught:
+        LIFECYCLE.check(status, "accept", {"partnership"})
+    assert caught.value.code == "NOT_PENDING"
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
@@ -70,11 +71,9 @@ def test_rejecting_without_a_reason_breaks_the_rule(reason):
     assert caught.value.field == "reason"
 
 
-def test_accepting_needs_no_reason_and_outcomes_name_statuses():
+def test_accepting_needs_no_reason():
     check_decision("accept", None)
     check_decision("reject", "not a cluster member")
-    assert outcome("accept") == ACCEPTED
-    assert outcome("reject") == REJECTED
 
 
 def test_pseudonym_is_stable_and_hides_the_user_id():

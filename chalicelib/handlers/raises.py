@@ -1,0 +1,83 @@
+"""What a handler can raise, worked out from the code: the domain errors it and every chalicelib function
+it calls construct, with their codes. The OpenAPI document lists these per route, so a new refusal in a
+service shows up in the document without anyone keeping a list.
+
+Static and conservative: a call is followed when its target resolves through the calling function's
+globals (a module attribute, an imported function or class); a rule's `RuleViolation("CODE", ...)`
+counts as the 422 it becomes. Used when the document is built, never at import.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from chalicelib.errors import DomainError, RuleBroken
+from chalicelib.rules import RuleViolation
+
+Found = dict[type[DomainError], frozenset[str]]
+
+
+def _resolve(node: ast.expr, scope: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Name):
+        return scope.get(node.id)
+    if isinstance(node, ast.Attribute):
+        base = _resolve(node.value, scope)
+        return getattr(base, node.attr, None) if base is not None else None
+    return None
+
+
+def _literal_code(call: ast.Call, error: type) -> str | None:
+    for keyword in call.keywords:
+        if keyword.arg == "code":
+            value = keyword.value
+            return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
+    if error is RuleViolation:
+        first = call.args[0] if call.args else None
+        return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+    return error.default_code if issubclass(error, DomainError) else None
+
+
+def _ours(target: Any) -> bool:
+    return callable(target) and str(getattr(target, "__module__", "") or "").startswith("chalicelib")
+
+
+def _add(found: dict[type[DomainError], set[str]], error: type[DomainError], code: str | None) -> None:
+    codes = found.setdefault(error, set())
+    if code:
+        codes.add(code)
+
+
+@cache
+def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
+    try:
+        source = textwrap.dedent(inspect.getsource(function))
+    except (OSError, TypeError):
+        return {}
+    scope = dict(getattr(function, "__globals__", {}))
+    found: dict[type[DomainError], set[str]] = {}
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        target = _resolve(node.func, scope)
+        if isinstance(target, type) and issubclass(target, DomainError):
+            _add(found, target, _literal_code(node, target))
+        elif target is RuleViolation:
+            _add(found, RuleBroken, _literal_code(node, RuleViolation))
+        elif inspect.ismethod(target) and isinstance(target.__self__, type):
+            owner = target.__self__
+            if issubclass(owner, DomainError):
+                _add(found, owner, None)
+        elif inspect.isfunction(target) and _ours(target) and target not in seen:
+            for error, codes in _analyse(target, seen | {function}).items():
+                found.setdefault(error, set()).update(codes)
+    return {error: frozenset(codes) for error, codes in found.items()}
+
+
+def raised_by(function: Callable[..., Any]) -> Found:
+    """The domain errors `function` can raise (itself or through what it calls), with known codes."""
+    return _analyse(inspect.unwrap(function), frozenset())

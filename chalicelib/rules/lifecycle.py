@@ -1,0 +1,95 @@
+"""The one shape every lifecycle takes: a declarative table of (action, from statuses, which parties,
+next status). Registrations, contact requests and exchanges each declare one table; services ask it
+before every state change and clients get the allowed actions from it. Pure: no AWS, no I/O.
+
+Parties are what the caller is to the object ("owner", "partnership", "recipient", "VO", "HOP" ...),
+worked out by the service. An oversight action (a decision on the object: accept a registration,
+approve a report, confirm a payment) may never be taken by someone who is also one of the object's
+subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from chalicelib.errors import Conflict, Forbidden, NotFound
+
+S = TypeVar("S", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class Transition(Generic[S]):
+    action: str
+    sources: frozenset[S]
+    by: frozenset[str]
+    to: S | None  # None: the status stays as it is (an edit, an upload)
+    oversight: bool = False
+
+
+def transition(
+    action: str, sources: Iterable[S], by: Iterable[str], to: S | None, *, oversight: bool = False
+) -> Transition[S]:
+    return Transition(action, frozenset(sources), frozenset(by), to, oversight)
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[S]):
+    name: str  # in messages: "registration", "contact request"
+    statuses: type[S]
+    subjects: frozenset[str]  # the parties the object is about, who never decide on it
+    transitions: tuple[Transition[S], ...]
+    wrong_status_code: str  # the 409's code when the action exists but not in this status
+
+    def __post_init__(self) -> None:
+        seen: set[tuple[str, S]] = set()
+        for t in self.transitions:
+            for source in t.sources:
+                if (t.action, source) in seen:  # one row per (action, status): the table is a function
+                    raise ValueError(f"{self.name}: {t.action} from {source} declared twice")
+                seen.add((t.action, source))
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t.action for t in self.transitions))
+
+    def _rows(self, action: str) -> list[Transition[S]]:
+        rows = [t for t in self.transitions if t.action == action]
+        if not rows:
+            raise ValueError(f"{self.name} has no action {action!r}")
+        return rows
+
+    def allowed(self, status: S, parties: Iterable[str]) -> list[str]:
+        """The actions these parties may take now (for `actions` in responses)."""
+        parties = frozenset(parties)
+        return [
+            t.action
+            for t in self.transitions
+            if status in t.sources and t.by & parties and not (t.oversight and parties & self.subjects)
+        ]
+
+    def check(self, status: S, action: str, parties: Iterable[str]) -> S:
+        """The status after `action`, or the refusal: 404 no party at all, 403 the wrong party or a
+        conflict of interest, 409 the wrong status (named)."""
+        parties = frozenset(parties)
+        rows = self._rows(action)
+        if not parties:
+            raise NotFound(f"No such {self.name}.")
+        if not any(t.by & parties for t in rows):
+            raise Forbidden(f"You may not {action.replace('_', ' ')} this {self.name}.")
+        row = next((t for t in rows if status in t.sources), None)
+        if row is None:
+            raise Conflict(
+                f"The {self.name} is {status}: it cannot be {action.replace('_', ' ')} now.",
+                code=self.wrong_status_code,
+                details=[{"status": str(status), "action": action}],
+            )
+        if not row.by & parties:
+            raise Forbidden(f"You may not {action.replace('_', ' ')} this {self.name} now.")
+        if row.oversight and parties & self.subjects:
+            raise Forbidden(
+                f"You may not decide on a {self.name} you are a party to.", code="CONFLICT_OF_INTEREST"
+            )
+        return row.to if row.to is not None else status
