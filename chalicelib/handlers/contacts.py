@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, text
+from chalicelib.rules.contact_request import ContactRequestStatus
 from chalicelib.services import contacts as service
 
 api = Api(__name__, tag="contact-requests")
@@ -43,7 +44,7 @@ class ContactRequestOut(BaseModel):
     id: str
     from_: str = Field(alias="from", description="The sender's registration id")
     to: str
-    status: Literal["pending", "accepted", "declined"]
+    status: ContactRequestStatus
     message: str
     reason: str | None = None
     sender: PartySummary

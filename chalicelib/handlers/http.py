@@ -100,7 +100,7 @@ class RouteDoc:
 
         found: dict[int, set[str]] = {429: {"THROTTLED"}}
         if self.body is not None or self.query is not None:
-            found.setdefault(400, set()).update({"VALIDATION_ERROR"})
+            found.setdefault(400, set()).update({"VALIDATION_ERROR", "CONTROL_CHARACTERS"})
         if self.body is not None:
             found[400].add("MALFORMED_JSON")
             found.setdefault(413, set()).add("PAYLOAD_TOO_LARGE")

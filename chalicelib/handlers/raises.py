@@ -4,13 +4,15 @@ service shows up in the document without anyone keeping a list.
 
 Static and conservative: a call is followed when its target resolves through the calling function's
 globals (a module attribute, an imported function or class); a rule's `RuleViolation("CODE", ...)`
-counts as the 422 it becomes. Used when the document is built, never at import.
+counts as the 422 it becomes; an object with a `refusals()` method (a lifecycle table) states its own.
+Used when the document is built, never at import.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from collections.abc import Callable
 from functools import cache
@@ -29,6 +31,19 @@ def _resolve(node: ast.expr, scope: dict[str, Any]) -> Any:
         base = _resolve(node.value, scope)
         return getattr(base, node.attr, None) if base is not None else None
     return None
+
+
+_CODE = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
+
+
+def _codes_named_in(tree: ast.AST) -> set[str]:
+    # Where a rule passes its code in a variable (a table of fields and codes), the codes are the
+    # UPPER_SNAKE constants of that function.
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _CODE.match(node.value)
+    }
 
 
 def _literal_code(call: ast.Call, error: type) -> str | None:
@@ -60,18 +75,25 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
         return {}
     scope = dict(getattr(function, "__globals__", {}))
     found: dict[type[DomainError], set[str]] = {}
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
             continue
         target = _resolve(node.func, scope)
         if isinstance(target, type) and issubclass(target, DomainError):
             _add(found, target, _literal_code(node, target))
         elif target is RuleViolation:
-            _add(found, RuleBroken, _literal_code(node, RuleViolation))
+            code = _literal_code(node, RuleViolation)
+            for named in {code} if code else _codes_named_in(tree):
+                _add(found, RuleBroken, named)
         elif inspect.ismethod(target) and isinstance(target.__self__, type):
             owner = target.__self__
             if issubclass(owner, DomainError):
                 _add(found, owner, None)
+        elif inspect.ismethod(target) and hasattr(target.__self__, "refusals"):
+            # An object that knows its refusals (a lifecycle table: its codes are data, not literals).
+            for error, codes in target.__self__.refusals().items():
+                found.setdefault(error, set()).update(codes)
         elif inspect.isfunction(target) and _ours(target) and target not in seen:
             for error, codes in _analyse(target, seen | {function}).items():
                 found.setdefault(error, set()).update(codes)

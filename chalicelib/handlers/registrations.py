@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text
+from chalicelib.rules.registration import RegistrationStatus
 from chalicelib.services import documents
 from chalicelib.services import registrations as service
 
@@ -25,7 +26,6 @@ Email = Annotated[
 # Only web addresses a browser opens as a page: no javascript:, data: or file: links in a profile.
 Website = Annotated[str, StringConstraints(max_length=300, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+\S*$")]
 Role = Literal["visitor", "host"]
-Status = Literal["pending", "accepted", "rejected", "withdrawn"]
 
 # PATCH models: a field left out stays as it is. Fields a registration cannot be without are typed
 # without null and default to None, so leaving them out is fine while sending null is a 400, and the
@@ -152,7 +152,7 @@ class CvUploadIn(StrictModel):
 
 
 class QueueQuery(ListQuery):
-    status: Status | None = None
+    status: RegistrationStatus | None = None
 
 
 # --- responses --------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ class DecisionOut(BaseModel):
 
 class RegistrationOut(BaseModel):
     id: str
-    status: Status
+    status: RegistrationStatus
     roles: list[Role]
     partnership_id: str
     organisation: OrganisationOut
@@ -255,7 +255,7 @@ class CvUploadOut(BaseModel):
 
 
 class Withdrawn(BaseModel):
-    status: Literal["withdrawn"]
+    status: Literal[RegistrationStatus.WITHDRAWN]
 
 
 class AuditEntryOut(BaseModel):
@@ -327,7 +327,7 @@ def update_my_registration(call: Call, body: RegistrationPatch) -> RegistrationO
 )
 def withdraw_my_registration(call: Call) -> Withdrawn:
     service.withdraw_mine(call.user)
-    return Withdrawn(status="withdrawn")
+    return Withdrawn(status=RegistrationStatus.WITHDRAWN)
 
 
 @api.route(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -54,6 +54,17 @@ class Lifecycle(Generic[S]):
     @property
     def actions(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(t.action for t in self.transitions))
+
+    def refusals(self) -> dict[type[DomainError], frozenset[str]]:
+        """The errors `check` can raise, with their codes (for the routes' documented errors)."""
+        forbidden = {"FORBIDDEN"} | (
+            {"CONFLICT_OF_INTEREST"} if any(t.oversight for t in self.transitions) else set()
+        )
+        return {
+            NotFound: frozenset({"NOT_FOUND"}),
+            Forbidden: frozenset(forbidden),
+            Conflict: frozenset({self.wrong_status_code}),
+        }
 
     def _rows(self, action: str) -> list[Transition[S]]:
         rows = [t for t in self.transitions if t.action == action]
