@@ -6,7 +6,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from chalicelib.rules.matching import ECOSYSTEMS, OBJECTIVES
+from chalicelib.rules.matching.features import ECOSYSTEMS, OBJECTIVES
 
 # Country -> (relative weight, main language, a few cities). All COSME-eligible countries.
 COUNTRIES: dict[str, tuple[int, str, tuple[str, ...]]] = {

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from chalicelib.handlers.http import Api, Call, ListQuery, decode_cursor, encode_cursor
-from chalicelib.rules.matching import CatalogueQuery
+from chalicelib.handlers.http import Api, Call, ListQuery
+from chalicelib.rules.matching.query import CatalogueQuery
 from chalicelib.services import catalogue as service
 
 api = Api(__name__, tag="matching")
@@ -106,16 +106,14 @@ def _card(card: dict[str, Any]) -> CatalogueCard:
 
 @api.route(
     "/v1/matches",
-    summary="The caller's best counterparts, best first, with a score and reasons",
+    summary="The caller's best counterparts, best first, with a score and reasons, paginated with a cursor",
     roles=("participant",),
-    query=MatchesQuery,
-    response=MatchList,
 )
-def list_matches(call: Call) -> MatchList:
-    query: MatchesQuery = call.query
-    matches = service.best_matches(call.user, limit=query.limit, role=query.role)
+def list_matches(call: Call, query: MatchesQuery) -> MatchList:
+    matches, next_cursor = service.matches_page(call.user, query.limit, query.role, query.cursor)
     return MatchList(
-        items=[MatchOut(registration=_card(m.card), score=m.score, reasons=list(m.reasons)) for m in matches]
+        items=[MatchOut(registration=_card(m.card), score=m.score, reasons=list(m.reasons)) for m in matches],
+        next_cursor=next_cursor,
     )
 
 
@@ -123,25 +121,17 @@ def list_matches(call: Call) -> MatchList:
     "/v1/catalogue",
     summary="Accepted participants as catalogue cards, filtered, paginated with a cursor",
     roles=("participant",),
-    query=CatalogueFilters,
-    response=CataloguePage,
 )
-def list_catalogue(call: Call) -> CataloguePage:
-    f: CatalogueFilters = call.query
-    after = decode_cursor(f.cursor)
-    query = CatalogueQuery(
-        role=f.role,
-        country=f.country.upper() if f.country else None,
-        ecosystem=f.ecosystem,
-        organisation_type=f.type,
-        language=f.language.lower() if f.language else None,
-        q=f.q,
-        available_from=f.available_from,
-        available_to=f.available_to,
+def list_catalogue(call: Call, query: CatalogueFilters) -> CataloguePage:
+    filters = CatalogueQuery(
+        role=query.role,
+        country=query.country.upper() if query.country else None,
+        ecosystem=query.ecosystem,
+        organisation_type=query.type,
+        language=query.language.lower() if query.language else None,
+        q=query.q,
+        available_from=query.available_from,
+        available_to=query.available_to,
     )
-    cards, next_after = service.catalogue_page(
-        call.user, query, f.limit, after if isinstance(after, str) else None
-    )
-    return CataloguePage(
-        items=[_card(c) for c in cards], next_cursor=encode_cursor(next_after) if next_after else None
-    )
+    cards, next_cursor = service.catalogue_page(call.user, filters, query.limit, query.cursor)
+    return CataloguePage(items=[_card(c) for c in cards], next_cursor=next_cursor)

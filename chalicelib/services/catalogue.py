@@ -4,22 +4,57 @@ Flow: a registration change on the stream counts a change (`note_registration_ch
 scheduled function rebuilds the S3 snapshot when changes were counted; a request revalidates its
 in-memory copy with one conditional GET and reads the caller's registration with one Query, so a
 matches or catalogue request makes two AWS calls whatever the catalogue's size.
+
+Both lists page with the signed cursors of chalicelib.cursors: a matches cursor is bound to the
+caller's registration and the role filter, a catalogue cursor to the filters.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
+from chalicelib import cursors
 from chalicelib.auth import Principal
-from chalicelib.errors import BadRequest, Forbidden
-from chalicelib.rules import matching
-from chalicelib.rules.matching import CatalogueQuery, Match, MatchIndex
+from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.rules.matching.query import (
+    POSITION_NAME_CHARS,
+    CataloguePosition,
+    CatalogueQuery,
+    MatchPosition,
+)
 from chalicelib.store import catalogue as store
 from chalicelib.store import registrations as registration_store
 
+if TYPE_CHECKING:
+    from chalicelib.rules.matching.index import MatchIndex
+    from chalicelib.rules.matching.scoring import Match
+
+# The index, scoring and catalogue rules need numpy: they are imported by the functions that use
+# them, so the other Lambda functions (which all import this module through app.py) never load it.
+
 _lock = threading.Lock()
 _cached: tuple[str, MatchIndex] | None = None
+
+
+class MatchesCursor(cursors.CursorKey):
+    """After the match with this score (milli-points) and registration id, in the caller's ranking."""
+
+    score_milli: int = Field(ge=0, le=1000)
+    # Registration ids are "reg_" and 32 hex digits; the demo population's are shorter.
+    id: str = Field(min_length=1, max_length=64)
+
+
+class CatalogueCursor(cursors.CursorKey):
+    """After the card with this folded organisation name (cut when `partial`) and id."""
+
+    name: str = Field(max_length=POSITION_NAME_CHARS)
+    id: str = Field(min_length=1, max_length=64)
+    partial: bool
 
 
 def _in_catalogue(document: dict[str, Any] | None) -> bool:
@@ -46,6 +81,8 @@ def rebuild_index_if_stale() -> int:
 
 def current_index() -> MatchIndex:
     """The in-memory index, revalidated against S3 (one conditional GET)."""
+    from chalicelib.rules.matching.index import MatchIndex
+
     global _cached
     etag = _cached[0] if _cached else None
     fresh = store.get_snapshot(etag)
@@ -67,16 +104,47 @@ def _accepted_registration_of(principal: Principal) -> dict[str, Any]:
     return registration
 
 
-def best_matches(principal: Principal, limit: int, role: str | None) -> list[Match]:
+def _matches_scope(seeker: dict[str, Any], role: str | None) -> str:
+    # The ranking is the caller's and the role filter's: a cursor is good for that list only.
+    return f"matches:{seeker['id']}:{role or 'any'}"
+
+
+def matches_page(
+    principal: Principal, limit: int, role: str | None, cursor: str | None
+) -> tuple[list[Match], str | None]:
+    """One page of the caller's matches, best first, and the cursor of the next (None on the last)."""
+    from chalicelib.rules.matching import scoring
+
     seeker = _accepted_registration_of(principal)
-    return matching.best_matches(seeker, current_index(), limit=limit, role=role)
+    scope = _matches_scope(seeker, role)
+    key = cursors.decode(scope, cursor, MatchesCursor)
+    after = MatchPosition(key.score_milli, key.id) if key is not None else None
+    page, next_after = scoring.matches_page(seeker, current_index(), limit, role, after)
+    if next_after is None:
+        return page, None
+    return page, cursors.encode(scope, MatchesCursor(score_milli=next_after.milli, id=next_after.id))
+
+
+def _catalogue_scope(query: CatalogueQuery) -> str:
+    # The catalogue is the same for every participant, so a cursor is bound to the filters only.
+    return "catalogue:" + json.dumps(dataclasses.astuple(query), default=str, separators=(",", ":"))
 
 
 def catalogue_page(
-    principal: Principal, query: CatalogueQuery, limit: int, after: str | None
+    principal: Principal, query: CatalogueQuery, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of catalogue cards passing the filters, and the cursor of the next (None on the last)."""
+    from chalicelib.rules.matching import catalogue as browsing
+
     _accepted_registration_of(principal)
+    scope = _catalogue_scope(query)
+    key = cursors.decode(scope, cursor, CatalogueCursor)
+    after = CataloguePosition(key.name, key.id, key.partial) if key is not None else None
     try:
-        return matching.catalogue_page(current_index(), query, limit=limit, after=after)
+        cards, next_after = browsing.catalogue_page(current_index(), query, limit=limit, after=after)
     except ValueError as exc:
-        raise BadRequest(str(exc), code="INVALID_QUERY") from exc
+        raise InvalidInput(str(exc), code="INVALID_QUERY") from exc
+    if next_after is None:
+        return cards, None
+    next_key = CatalogueCursor(name=next_after.name, id=next_after.id, partial=next_after.partial)
+    return cards, cursors.encode(scope, next_key)

@@ -12,7 +12,10 @@ import statistics
 import time
 from collections.abc import Callable
 
-from chalicelib.rules.matching import CatalogueQuery, MatchIndex, best_matches, catalogue_page
+from chalicelib.rules.matching.catalogue import catalogue_page
+from chalicelib.rules.matching.index import MatchIndex
+from chalicelib.rules.matching.query import CatalogueQuery
+from chalicelib.rules.matching.scoring import best_matches
 from infra.synthetic import COUNTRIES, ECOSYSTEMS, HOST_ONLY_TYPES, VISITOR_TYPES, make_registrations
 
 MATCH_P95_BUDGET_MS = 50.0

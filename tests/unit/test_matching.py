@@ -7,14 +7,10 @@ import random
 
 import pytest
 
-from chalicelib.rules.matching import (
-    WEIGHTS,
-    Match,
-    MatchIndex,
-    best_matches,
-    card_from_registration,
-    organisation_key,
-)
+from chalicelib.rules.matching.card import card_from_registration
+from chalicelib.rules.matching.features import organisation_key
+from chalicelib.rules.matching.index import MatchIndex
+from chalicelib.rules.matching.scoring import WEIGHTS, Match, best_matches
 from infra.synthetic import make_registrations, registration
 
 PERSONAL_KEYS = {
@@ -387,7 +383,7 @@ def test_synthetic_matches_respect_every_exclusion():
 def test_the_index_knows_exactly_the_reference_codes():
     # The index's bit positions are fixed in code; they must name the same codes as the data files.
     from chalicelib import reference
-    from chalicelib.rules import matching
+    from chalicelib.rules.matching import features as matching
 
     assert set(matching.ECOSYSTEMS) == set(reference.ecosystems())
     assert set(matching.OBJECTIVES) == set(reference.objectives())

@@ -9,8 +9,9 @@ import pytest
 
 from chalicelib.rules import RuleViolation, pairing
 from chalicelib.rules.contact import MAX_OPEN_REQUESTS, check_open_requests, contact_pairing
-from chalicelib.rules.matching import MatchIndex, best_matches, organisation_key
-from chalicelib.rules.matching.features import features_of
+from chalicelib.rules.matching.features import features_of, organisation_key
+from chalicelib.rules.matching.index import MatchIndex
+from chalicelib.rules.matching.scoring import best_matches
 from infra.synthetic import make_registrations, registration
 
 

@@ -1,32 +1,13 @@
-"""Matching and catalogue over accepted registrations, pure (numpy, no I/O):
+"""Matching and catalogue over accepted registrations, pure (no I/O):
 
 - `card`: the public catalogue card of a registration;
 - `features`: one registration's facts as codes and bitsets;
-- `index`: the in-memory column index built once per snapshot;
-- `scoring`: weighted match scores, reasons and the best matches;
-- `catalogue`: catalogue filters, text search and pages.
+- `index`: the in-memory column index (numpy) built once per snapshot;
+- `scoring`: weighted match scores, reasons and the best matches, paged by position;
+- `catalogue`: catalogue filters, text search and pages by position;
+- `query`: the filters and positions callers pass in and get back (no numpy).
 
-The names other modules use are re-exported here.
+Who may be matched with whom is rules.pairing's (shared with contact requests). Cursors are the
+services' (chalicelib.cursors): the rules take and give positions. Nothing is imported here, so a
+module that needs only `query` or `card` does not pay for numpy.
 """
-
-from __future__ import annotations
-
-from chalicelib.rules.matching.card import card_from_registration
-from chalicelib.rules.matching.catalogue import CatalogueQuery, catalogue_page
-from chalicelib.rules.matching.features import ECOSYSTEMS, OBJECTIVES, ORGANISATION_TYPES, organisation_key
-from chalicelib.rules.matching.index import MatchIndex
-from chalicelib.rules.matching.scoring import WEIGHTS, Match, best_matches
-
-__all__ = [
-    "ECOSYSTEMS",
-    "OBJECTIVES",
-    "ORGANISATION_TYPES",
-    "WEIGHTS",
-    "CatalogueQuery",
-    "Match",
-    "MatchIndex",
-    "best_matches",
-    "card_from_registration",
-    "catalogue_page",
-    "organisation_key",
-]

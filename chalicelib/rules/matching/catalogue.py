@@ -3,10 +3,7 @@ index's folded text, and pages in catalogue order (folded organisation name, id)
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_right
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -14,6 +11,7 @@ import numpy as np
 from chalicelib.rules import text
 from chalicelib.rules.matching.features import ECO_BIT, ROLE_BIT, TYPE_INDEX, ordinal, window
 from chalicelib.rules.matching.index import BoolArray, MatchIndex, has_code
+from chalicelib.rules.matching.query import POSITION_NAME_CHARS, CataloguePosition, CatalogueQuery
 
 # Catalogue text search tests each row the structured filters let through when they let through
 # less than this share of the rows left; otherwise one str.find scan over the concatenated text is
@@ -21,34 +19,24 @@ from chalicelib.rules.matching.index import BoolArray, MatchIndex, has_code
 ROW_SCAN_SHARE = 0.7
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogueQuery:
-    """Catalogue filters; every one is optional and all given ones must hold."""
-
-    role: str | None = None
-    country: str | None = None
-    ecosystem: str | None = None
-    organisation_type: str | None = None
-    language: str | None = None
-    q: str | None = None
-    available_from: str | date | None = None
-    available_to: str | date | None = None
+def position_of(index: MatchIndex, row: int) -> CataloguePosition:
+    """The position just after `row`."""
+    name, reg_id = index.sort_keys[row]
+    if len(name) <= POSITION_NAME_CHARS:
+        return CataloguePosition(name, reg_id)
+    return CataloguePosition(name[:POSITION_NAME_CHARS], reg_id, partial=True)
 
 
-def encode_cursor(sort_key: tuple[str, str]) -> str:
-    """The continuation key after a row: its (folded name, id), not its position."""
-    return json.dumps(list(sort_key), ensure_ascii=False, separators=(",", ":"))
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """Inverse of `encode_cursor`; ValueError for anything it did not produce."""
-    try:
-        value = json.loads(cursor)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("invalid cursor") from exc
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise ValueError("invalid cursor")
-    return value[0], value[1]
+def _start_after(index: MatchIndex, after: CataloguePosition) -> int:
+    """The first row after a position."""
+    if after.partial:
+        # Only the start of the name is known; the row itself, still indexed under it, knows the rest.
+        row = index.position(after.id)
+        if row is not None and index.sort_keys[row][0].startswith(after.name):
+            return row + 1
+    # With a cut name this lands before every name the cut one continues into: rows after the
+    # position may show again, none is skipped.
+    return bisect_right(index.sort_keys, (after.name, after.id))
 
 
 def _filter_mask(index: MatchIndex, query: CatalogueQuery) -> BoolArray | None:
@@ -87,16 +75,15 @@ def _filter_mask(index: MatchIndex, query: CatalogueQuery) -> BoolArray | None:
 
 
 def catalogue_page(
-    index: MatchIndex, query: CatalogueQuery, limit: int = 20, after: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
+    index: MatchIndex, query: CatalogueQuery, limit: int = 20, after: CataloguePosition | None = None
+) -> tuple[list[dict[str, Any]], CataloguePosition | None]:
     """Cards matching every filter in (folded organisation name, id) order, starting after `after`.
 
-    Returns the page and the key to pass as `after` for the next one (None on the last page). The
-    key names a sort position, not a row, so it stays valid when the index is rebuilt. Raises
-    ValueError for a malformed cursor, role or date.
+    Returns the page and the position to pass as `after` for the next one (None on the last page).
+    Raises ValueError for an unknown role or a malformed date.
     """
     n = len(index)
-    start = bisect_right(index.sort_keys, decode_cursor(after)) if after else 0
+    start = _start_after(index, after) if after is not None else 0
     mask = _filter_mask(index, query)
     if limit <= 0 or start >= n:
         return [], None
@@ -121,7 +108,7 @@ def catalogue_page(
         found = _scan_blob(index, needle, start, mask, wanted)
 
     page = found[:limit]
-    next_after = encode_cursor(index.sort_keys[page[-1]]) if len(found) > limit else None
+    next_after = position_of(index, page[-1]) if len(found) > limit else None
     return [index.card(row) for row in page], next_after
 
 

@@ -162,7 +162,8 @@ class MatchIndex:
     sort_keys: list[tuple[str, str]]
     search_blob: str
     search_starts: list[int]  # row r's text is search_blob[starts[r] : starts[r + 1] - 1]
-    id_rank: IntArray
+    id_rank: IntArray  # each row's place among the ids in sorted order
+    ids_by_rank: tuple[str, ...]  # the ids in sorted order
     roles: npt.NDArray[np.uint8]
     country: npt.NDArray[np.int16]
     countries: tuple[str, ...]
@@ -248,8 +249,9 @@ class MatchIndex:
         descriptions, expertises, offers_text = sort(fields[1::4]), sort(fields[2::4]), sort(fields[3::4])
         del fields
 
+        by_id = sorted(range(n), key=ids.__getitem__)
         id_rank = np.empty(n, dtype=np.int64)
-        id_rank[np.array(sorted(range(n), key=ids.__getitem__), dtype=np.int64)] = np.arange(n)
+        id_rank[np.array(by_id, dtype=np.int64)] = np.arange(n)
 
         countries = tuple(sorted(set(country_codes).union(*cols.pref_countries)))
         country_index = {c: i for i, c in enumerate(countries)}
@@ -336,6 +338,7 @@ class MatchIndex:
             search_blob=DOC_SEP.join(search_texts),
             search_starts=search_starts,
             id_rank=id_rank,
+            ids_by_rank=tuple(ids[i] for i in by_id),
             roles=column(cols.roles, np.uint8),
             country=np.array([country_index[c] for c in country_codes], dtype=np.int16),
             countries=countries,

@@ -3,6 +3,7 @@ first for a seeker (the pairing rules decide who may be offered at all)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,7 @@ from chalicelib.rules.matching.features import (
     organisation_key,
 )
 from chalicelib.rules.matching.index import BoolArray, FloatArray, IntArray, MatchIndex, has_code, query_bits
+from chalicelib.rules.matching.query import MatchPosition
 
 # The one place the score's make-up is decided; the components are each in [0, 1] and the weights sum
 # to 1, so a score is in [0, 1]. Preference components are mutual: what the seeker asked for and what
@@ -64,6 +66,11 @@ class Match:
     score: float
     reasons: tuple[str, ...]
     card: dict[str, Any]
+
+    @property
+    def position(self) -> MatchPosition:
+        """Where this match stands in the seeker's ranking, to continue after it."""
+        return MatchPosition(round(self.score * 1000), self.id)
 
 
 def _seeker_forms(me: Features) -> dict[str, str]:
@@ -292,10 +299,20 @@ def _reasons(
     return tuple(out)
 
 
+def _milli(score: FloatArray) -> IntArray:
+    """Scores in whole milli-points, as shown (3 decimals) and as ranked."""
+    return np.clip(np.rint(score * 1000.0), 0, 1000).astype(np.int64)
+
+
 def best_matches(
-    seeker: Mapping[str, Any], index: MatchIndex, limit: int = 20, role: str | None = None
+    seeker: Mapping[str, Any],
+    index: MatchIndex,
+    limit: int = 20,
+    role: str | None = None,
+    after: MatchPosition | None = None,
 ) -> list[Match]:
-    """The `limit` best candidates for the seeker's own registration, best first (ties by id).
+    """The `limit` best candidates for the seeker's own registration, best first (ties by id), or
+    the `limit` best after the position `after` in that order.
 
     A visitor is offered hosts and a host visitors; `role` ("host" or "visitor") keeps only
     candidates of that role. Never offered: the same country, the seeker's own registration or
@@ -354,22 +371,42 @@ def best_matches(
     for name, part in parts.items():
         score += WEIGHTS[name] * part
 
+    # One integer key per row gives the order (score descending, then id): (1000 - milli) * n + the
+    # id's rank. A position's key is the same sum with the rank its id would have, so "after the
+    # position" is one comparison, whether or not its id is still indexed.
+    start = 0
+    if after is not None:
+        start = (1000 - after.milli) * n + bisect_right(index.ids_by_rank, after.id)
+
     # Text similarity costs most (256-bit popcounts), so it is computed only for rows that could
     # still reach the top k: a row whose score with a perfect text match stays a milli-point below
     # the k-th best score without text cannot round up to it, so pruning never changes the result.
+    # After a position, the k-th best is taken among rows that stay after it even with a perfect
+    # text match (text only raises a score), so it bounds the page's k-th best the same way.
     k = min(limit, len(rows))
     live = slice(None)
     if len(rows) > k:
-        kth_best = np.partition(score, len(rows) - k)[len(rows) - k]
-        live = np.flatnonzero(score + WEIGHTS["text"] >= kth_best - _PRUNE_MARGIN)
+        pool = score
+        if after is not None:
+            pool = score[(1000 - _milli(score + WEIGHTS["text"])) * n + index.id_rank[rows] >= start]
+        if len(pool) >= k:
+            kth_best = np.partition(pool, len(pool) - k)[len(pool) - k]
+            live = np.flatnonzero(score + WEIGHTS["text"] >= kth_best - _PRUNE_MARGIN)
     parts["text"] = np.zeros(len(rows))
     parts["text"][live] = _text_similarity(index, asker, rows[live])
     score += WEIGHTS["text"] * parts["text"]
 
-    milli = np.clip(np.rint(score * 1000.0), 0, 1000).astype(np.int64)
-    # One integer key (score descending, then id) so argpartition alone gives a deterministic top k.
+    milli = _milli(score)
+    # argpartition alone then gives a deterministic top k.
     key = (1000 - milli) * n + index.id_rank[rows]
-    top = np.argpartition(key, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    if after is None:
+        top = np.argpartition(key, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    else:
+        later = np.flatnonzero(key >= start)
+        k = min(limit, len(later))
+        if not k:
+            return []
+        top = later[np.argpartition(key[later], k - 1)[:k]] if k < len(later) else later
     top = top[np.argsort(key[top])]
 
     matches = []
@@ -379,3 +416,17 @@ def best_matches(
         reasons = _reasons(index, asker, row, bool(via_host[i]), contributed)
         matches.append(Match(index.ids[row], int(milli[i]) / 1000.0, reasons, index.card(row)))
     return matches
+
+
+def matches_page(
+    seeker: Mapping[str, Any],
+    index: MatchIndex,
+    limit: int = 20,
+    role: str | None = None,
+    after: MatchPosition | None = None,
+) -> tuple[list[Match], MatchPosition | None]:
+    """One page of the seeker's matches after `after` (from the best when None), and the position to
+    continue from (None on the last page)."""
+    found = best_matches(seeker, index, limit + 1, role, after)
+    page = found[:limit]
+    return page, (page[-1].position if len(found) > limit and page else None)
