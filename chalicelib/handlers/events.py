@@ -46,7 +46,7 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 
 def _document_record(record: SQSRecord) -> None:
-    from chalicelib.services import documents
+    from chalicelib.services import uploads
 
     message = json.loads(record.body)
     if message.get("Event") == "s3:TestEvent":  # sent once when the notification is configured
@@ -56,7 +56,7 @@ def _document_record(record: SQSRecord) -> None:
             continue
         bucket = s3_record["s3"]["bucket"]["name"]
         key = unquote_plus(s3_record["s3"]["object"]["key"])  # keys arrive URL-encoded
-        documents.check_uploaded_object(bucket, key, int(s3_record["s3"]["object"].get("size", 0)))
+        uploads.check_uploaded_object(bucket, key, int(s3_record["s3"]["object"].get("size", 0)))
 
 
 def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:

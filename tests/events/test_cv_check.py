@@ -37,7 +37,7 @@ def s3():
     return boto3.client("s3", region_name=REGION)
 
 
-def _upload_form(client, tok):
+def upload_form(client, tok):
     response = client.http.post(
         "/v1/registrations/me/cv",
         headers=auth(tok),
@@ -47,122 +47,175 @@ def _upload_form(client, tok):
     return body(response)["upload"]["fields"]
 
 
-def _deliver(aws):
-    """Hand every waiting notification to the function, as the SQS event source mapping would."""
-    event = queue_event(aws.queue_urls["documents"], aws.queue_arns["documents"])
-    assert event["Records"], "moto delivered no notification"
-    response = app_module.on_document_uploaded(event, None)
-    assert response == {"batchItemFailures": []}
-    return event
+def deliver(aws):
+    """Hand every waiting notification to the function, as the SQS event source mapping would, until
+    none is left (accepting a file stores a copy, which is announced in turn). Returns the batches."""
+    batches = []
+    while True:
+        event = queue_event(aws.queue_urls["documents"], aws.queue_arns["documents"])
+        if not event["Records"]:
+            break
+        assert app_module.on_document_uploaded(event, None) == {"batchItemFailures": []}
+        batches.append(event)
+    assert batches, "moto delivered no notification"
+    return batches
 
 
-def _exists(s3, key):
+def exists(s3, key):
     return s3.list_objects_v2(Bucket=BUCKET, Prefix=key)["KeyCount"] == 1
 
 
-def test_pdf_is_accepted_with_its_size_and_hash(aws, client, ada, s3):
+def content(s3, key):
+    return s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def keys(s3, prefix=""):
+    return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+
+
+def actions(registration_id):
+    return [e["action"] for e in entries_for(f"registration#{registration_id}")]
+
+
+def test_pdf_is_accepted_with_its_size_and_hash_and_kept_under_a_stored_key(aws, client, ada, s3):
     # Given the upload the browser makes to the presigned form
     tok, registration_id = ada
-    key = _upload_form(client, tok)["key"]
+    key = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=PDF, ContentType="application/pdf")
     # When
-    _deliver(aws)
-    # Then
+    deliver(aws)
+    # Then the bytes it hashed are kept where no form can write, and the upload is gone
     cv = RegistrationModel.get(registration_id).cv
     assert cv["status"] == "accepted"
     assert cv["key"] == key
     assert cv["size"] == len(PDF)
     assert cv["sha256"] == hashlib.sha256(PDF).hexdigest()
     assert cv["checked_at"]
-    assert _exists(s3, key)
+    assert cv["stored_key"] == f"stored/{key}"
+    assert content(s3, cv["stored_key"]) == PDF
+    assert not exists(s3, key)
     shown = body(client.http.get("/v1/registrations/me", headers=auth(tok)))["cv"]
-    assert shown["status"] == "accepted" and "key" not in shown
+    assert shown["status"] == "accepted" and "key" not in shown and "stored_key" not in shown
     export = body(client.http.get("/v1/registrations/me/export", headers=auth(tok)))["cv"]
     assert export["sha256"] == cv["sha256"]
-    assert key in export["download_url"] and export["expires_in"] == 300
+    assert cv["stored_key"] in export["download_url"] and export["expires_in"] == 300
+    assert set(export) <= {
+        "status",
+        "filename",
+        "size",
+        "sha256",
+        "reason",
+        "requested_at",
+        "checked_at",
+        "download_url",
+        "expires_in",
+    }
 
 
 def test_png_named_pdf_is_rejected_and_deleted(aws, client, ada, s3):
     tok, registration_id = ada
-    key = _upload_form(client, tok)["key"]
+    key = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=PNG, ContentType="application/pdf")
-    _deliver(aws)
+    deliver(aws)
     cv = RegistrationModel.get(registration_id).cv
     assert cv["status"] == "rejected"
     assert cv["reason"] == "not a PDF"
-    assert not _exists(s3, key)
+    assert not exists(s3, key)
+    assert keys(s3) == []
 
 
 def test_object_over_5_mb_is_rejected_and_deleted(aws, client, ada, s3):
     tok, registration_id = ada
-    key = _upload_form(client, tok)["key"]
+    key = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=PDF + b"0" * (5 * 1024 * 1024))
-    _deliver(aws)
+    deliver(aws)
     cv = RegistrationModel.get(registration_id).cv
     assert cv["status"] == "rejected"
     assert cv["reason"] == "larger than 5 MB"
-    assert not _exists(s3, key)
+    assert keys(s3) == []
 
 
 def test_redelivered_notification_is_a_no_op(aws, client, ada, s3):
     tok, registration_id = ada
-    key = _upload_form(client, tok)["key"]
+    key = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=PDF)
-    event = _deliver(aws)
+    batches = deliver(aws)
     version = RegistrationModel.get(registration_id).version
-    # When the same batch comes again
-    assert app_module.on_document_uploaded(event, None) == {"batchItemFailures": []}
+    # When the same batches come again
+    for event in batches:
+        assert app_module.on_document_uploaded(event, None) == {"batchItemFailures": []}
     # Then
     assert RegistrationModel.get(registration_id).version == version
-    actions = [e["action"] for e in entries_for(f"registration#{registration_id}")]
-    assert actions.count("cv.accepted") == 1
-    assert _exists(s3, key)
+    assert actions(registration_id).count("cv.accepted") == 1
+    assert content(s3, f"stored/{key}") == PDF
 
 
 def test_a_new_cv_replaces_the_old_one_once_checked(aws, client, ada, s3):
     tok, registration_id = ada
-    first = _upload_form(client, tok)["key"]
+    first = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=first, Body=PDF)
-    _deliver(aws)
-    # When a second CV is asked for: the first stays readable until the second is checked
-    second = _upload_form(client, tok)["key"]
-    assert _exists(s3, first)
+    deliver(aws)
+    # When a second CV is asked for: the first stays until the second is checked
+    second = upload_form(client, tok)["key"]
+    assert exists(s3, f"stored/{first}")
     s3.put_object(Bucket=BUCKET, Key=second, Body=PDF + b"% v2\n")
-    _deliver(aws)
+    deliver(aws)
     # Then
-    assert RegistrationModel.get(registration_id).cv["key"] == second
-    assert not _exists(s3, first)
-    assert _exists(s3, second)
+    cv = RegistrationModel.get(registration_id).cv
+    assert cv["key"] == second and cv["sha256"] == hashlib.sha256(PDF + b"% v2\n").hexdigest()
+    assert keys(s3) == [f"stored/{second}"]
 
 
-def test_upload_to_a_superseded_form_is_deleted(aws, client, ada, s3):
+def test_a_rejected_replacement_still_removes_the_old_cv(aws, client, ada, s3):
     tok, registration_id = ada
-    stale = _upload_form(client, tok)["key"]
-    current = _upload_form(client, tok)["key"]
+    first = upload_form(client, tok)["key"]
+    s3.put_object(Bucket=BUCKET, Key=first, Body=PDF)
+    deliver(aws)
+    second = upload_form(client, tok)["key"]
+    s3.put_object(Bucket=BUCKET, Key=second, Body=PNG)
+    deliver(aws)
+    assert RegistrationModel.get(registration_id).cv["status"] == "rejected"
+    assert keys(s3) == []
+
+
+def test_upload_to_a_superseded_form_is_deleted_and_recorded(aws, client, ada, s3):
+    tok, registration_id = ada
+    stale = upload_form(client, tok)["key"]
+    current = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=stale, Body=PDF)
-    _deliver(aws)
-    assert not _exists(s3, stale)
+    deliver(aws)
+    assert not exists(s3, stale)
     cv = RegistrationModel.get(registration_id).cv
     assert (cv["status"], cv["key"]) == ("awaiting_upload", current)
+    assert actions(registration_id).count("cv.discarded.not_granted") == 1
 
 
-def test_objects_without_a_registration_are_deleted_and_other_prefixes_left_alone(aws, client, ada, s3):
+def test_objects_without_a_registration_are_deleted(aws, client, ada, s3):
     orphan = "cv/reg_" + "0" * 32 + "/" + "1" * 32 + ".pdf"
     odd = "cv/whatever.pdf"
-    other = "exchanges/x/evidence.pdf"
-    for key in (orphan, odd, other):
+    for key in (orphan, odd):
         s3.put_object(Bucket=BUCKET, Key=key, Body=PDF)
-    _deliver(aws)
-    assert not _exists(s3, orphan)
-    assert not _exists(s3, odd)
-    assert _exists(s3, other)
+    deliver(aws)
+    assert keys(s3) == []
+    assert [e["action"] for e in entries_for("upload#unowned")] == ["cv.discarded.no_owner"] * 2
 
 
 def test_withdrawal_deletes_the_cv(aws, client, ada, s3):
     tok, registration_id = ada
-    key = _upload_form(client, tok)["key"]
+    key = upload_form(client, tok)["key"]
     s3.put_object(Bucket=BUCKET, Key=key, Body=PDF)
-    _deliver(aws)
+    deliver(aws)
     assert client.http.delete("/v1/registrations/me", headers=auth(tok)).status_code == 202
-    assert not _exists(s3, key)
+    assert keys(s3) == []
     assert RegistrationModel.get(registration_id).cv is None
+
+
+def test_an_upload_after_withdrawal_is_deleted(aws, client, ada, s3):
+    tok, registration_id = ada
+    key = upload_form(client, tok)["key"]
+    assert client.http.delete("/v1/registrations/me", headers=auth(tok)).status_code == 202
+    # When the form is used after the registration was withdrawn
+    s3.put_object(Bucket=BUCKET, Key=key, Body=PDF)
+    deliver(aws)
+    assert keys(s3) == []
+    assert actions(registration_id)[-1] == "cv.discarded.not_granted"
