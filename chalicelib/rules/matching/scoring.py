@@ -314,11 +314,11 @@ def best_matches(
     """The `limit` best candidates for the seeker's own registration, best first (ties by id), or
     the `limit` best after the position `after` in that order.
 
-    A visitor is offered hosts and a host visitors; `role` ("host" or "visitor") keeps only
-    candidates of that role. Never offered: the same country, the seeker's own registration or
-    organisation, hosts whose hosting periods in the seeker's availability window fill their
-    capacity, visitors that have visited; a visitor that has visited is offered no hosts, and a
-    seeker whose registration is not accepted is offered nothing.
+    Offered: whom rules.pairing lets the seeker pair with (a visitor hosts and a host visitors,
+    across a border; a visitor who visited takes no part; a host whose hosting periods fill its
+    capacity in the seeker's availability window takes no more), never the seeker's own registration
+    or organisation; `role` ("host" or "visitor") keeps only candidates of that role. A seeker whose
+    registration is not accepted is offered nothing.
     """
     if role is not None and role not in ROLE_BIT:
         raise ValueError(f"unknown role {role!r}")
