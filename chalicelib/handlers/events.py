@@ -7,18 +7,48 @@ back the others.
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.errors import DomainError
 from chalicelib.observability import logger
 
 _stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 _sqs_processor = BatchProcessor(event_type=EventType.SQS)
+
+R = TypeVar("R", DynamoDBRecord, SQSRecord)
+
+
+def _reported(handle: Callable[[R], None]) -> Callable[[R], None]:
+    """The event functions' edge, as handlers.http is the routes': a refusal (a domain error) or a
+    failure is logged with the record's id, never its content, and re-raised, so the batch processor
+    reports the record as failed (retried, then parked on the dead-letter or failure queue)."""
+
+    @functools.wraps(handle)
+    def run(record: R) -> None:
+        record_id = record.raw_event.get("eventID") or record.raw_event.get("messageId")
+        try:
+            handle(record)
+        except DomainError as exc:
+            logger.warning(
+                "event record refused",
+                extra={"function": handle.__name__, "record_id": record_id, "code": exc.code},
+            )
+            raise
+        except Exception:
+            logger.exception(
+                "event record failed", extra={"function": handle.__name__, "record_id": record_id}
+            )
+            raise
+
+    return run
 
 
 def _images(record: DynamoDBRecord) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -27,6 +57,7 @@ def _images(record: DynamoDBRecord) -> tuple[dict[str, Any] | None, dict[str, An
     return raw.get("OldImage"), raw.get("NewImage")
 
 
+@_reported
 def _registration_record(record: DynamoDBRecord) -> None:
     from chalicelib.services import catalogue, registrations
     from chalicelib.store import registrations as store
@@ -38,6 +69,7 @@ def _registration_record(record: DynamoDBRecord) -> None:
     catalogue.note_registration_change(old, new)
 
 
+@_reported
 def _contact_request_record(record: DynamoDBRecord) -> None:
     from chalicelib.services import contacts
 
@@ -45,6 +77,7 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
     contacts.handle_stream_change(old_image, new_image)
 
 
+@_reported
 def _document_record(record: SQSRecord) -> None:
     from chalicelib.services import uploads
 

@@ -67,3 +67,37 @@ def test_creation_edits_and_withdrawal_send_no_mail(aws, seeded, token):
     seeded.http.delete("/v1/registrations/me", headers=auth(tok))
     _run_stream(aws)
     assert sent_emails() == []
+
+
+def test_a_refused_record_is_logged_with_its_code_and_reported_failed(
+    aws, seeded, token, monkeypatch, caplog
+):
+    # Given a real stream record whose processing meets a domain error
+    from chalicelib.errors import NotFound
+    from chalicelib.services import registrations
+
+    from tests.api.helpers import registration
+
+    refused_id = body(register(seeded, token("ada@acme.example")))["id"]
+    other = registration()
+    other["representative"]["email"] = "bob@acme.example"
+    body(register(seeded, token("bob@acme.example"), other))
+    real = registrations.handle_stream_change
+
+    def refuse(old, new):
+        if new["id"] == refused_id:
+            raise NotFound("No such registration.", code="NOT_FOUND")
+        real(old, new)
+
+    monkeypatch.setattr(registrations, "handle_stream_change", refuse)
+    event = stream_event(aws.stream_arns["registrations"])
+    # When
+    with caplog.at_level("WARNING", logger="clusterxchange"):
+        result = app_module.on_registration_change(event, None)
+    # Then the record is reported failed (retried, then parked), and the log names the code, not the data
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": event["Records"][0]["dynamodb"]["SequenceNumber"]}]
+    }
+    refused = [r for r in caplog.records if r.getMessage() == "event record refused"]
+    assert refused and refused[0].code == "NOT_FOUND"
+    assert "ada@acme.example" not in caplog.text
