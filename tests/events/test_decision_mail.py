@@ -75,7 +75,6 @@ def test_a_refused_record_is_logged_with_its_code_and_reported_failed(
     # Given a real stream record whose processing meets a domain error
     from chalicelib.errors import NotFound
     from chalicelib.services import registrations
-
     from tests.api.helpers import registration
 
     refused_id = body(register(seeded, token("ada@acme.example")))["id"]
