@@ -72,7 +72,10 @@ class LocalStack:
     def start(self) -> dict[str, Any]:
         from moto.server import ThreadedMotoServer
 
+        from infra.local.emulator import serialise_dynamodb
+
         options = self.options
+        serialise_dynamodb()
         options.state_dir.mkdir(parents=True, exist_ok=True)
         moto_server = ThreadedMotoServer(ip_address=options.host, port=options.aws_port, verbose=False)
         moto_server.start()

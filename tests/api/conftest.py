@@ -23,6 +23,7 @@ from chalicelib.settings import get_settings
 from chalicelib.store.aws import reset_clients
 from infra.local import gateway
 from infra.local.bootstrap import Bootstrapped, bootstrap
+from infra.local.emulator import serialise_dynamodb
 from infra.local.tokens import issue_token
 from infra.resources import Resources
 
@@ -44,6 +45,7 @@ def jwks_base_url() -> Iterator[str]:
 
 @pytest.fixture
 def aws(jwks_base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bootstrapped]:
+    serialise_dynamodb()  # as the local stack does: the app's conditions hold under threads
     with mock_aws():
         reset_clients()
         get_settings.cache_clear()

@@ -9,6 +9,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
+from infra.local.emulator import serialise_dynamodb
 from infra.local.pump import QueueMapping, StreamMapping
 from infra.resources import EventSource
 
@@ -17,6 +18,7 @@ REGION = "eu-west-1"
 
 @pytest.fixture
 def emulated():
+    serialise_dynamodb()  # the emulator as the local stack runs it
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name=REGION)
         table = ddb.create_table(
