@@ -71,8 +71,3 @@ class Throttled(DomainError):
 def version_conflict(current: dict[str, Any], what: str = "It") -> Conflict:
     """The one answer to a stale write: 409 with the current resource, so the client can merge."""
     return Conflict(f"{what} changed since you read it.", code="VERSION_CONFLICT", details=[current])
-
-
-# Older names, while callers move to the domain names above.
-BadRequest = InvalidInput
-PayloadTooLarge = TooLarge

@@ -62,8 +62,10 @@ class _Schemas:
         return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(mode="validation")
+def _query_parameters(model: type[BaseModel], schemas: _Schemas) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    for name, sub in schema.pop("$defs", {}).items():  # an enum of a parameter is a shared component
+        schemas.components.setdefault(_schema_name(name), sub)
     required = set(schema.get("required", []))
     params = []
     for name, prop in schema.get("properties", {}).items():
@@ -93,7 +95,7 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
         if doc.roles:
             op["description"] = "Roles: " + ", ".join(doc.roles)
         if doc.query:
-            parameters.extend(_query_parameters(doc.query))
+            parameters.extend(_query_parameters(doc.query, schemas))
         if doc.body:
             op["requestBody"] = {
                 "required": True,

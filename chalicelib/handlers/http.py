@@ -162,9 +162,6 @@ class Call:
     """What a handler gets besides its body, query and path parameters: the caller."""
 
     principal: Principal | None
-    # Transitional: handlers not yet moved to signature-declared models read these.
-    body: Any = None
-    query: Any = None
 
     @property
     def user(self) -> Principal:
@@ -296,13 +293,11 @@ class Api:
         public: bool = False,
         roles: tuple[str, ...] = (),
         status: int = 200,
-        **legacy: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(handler)
-            body = _model_of(hints, "body") or legacy.get("body")
-            query = _model_of(hints, "query") or legacy.get("query")
-            response = _model_of(hints, "return") or legacy.get("response")
+            body, query = _model_of(hints, "body"), _model_of(hints, "query")
+            response = _model_of(hints, "return")
             takes = set(inspect.signature(handler).parameters)
             ROUTE_DOCS[(path, method)] = RouteDoc(
                 path, method, summary, self.tag, public, roles, body, query, response, status, handler
@@ -351,13 +346,8 @@ class Api:
         parsed_query = _parse_query(request.query_params, query or StrictModel)
         if "query" in takes:
             arguments["query"] = parsed_query
-        call = Call(principal)
-        if "body" not in takes:
-            call.body = arguments.pop("body", None)
-        if "query" not in takes:
-            call.query = parsed_query
         try:
-            return handler(call, **arguments)
+            return handler(Call(principal), **arguments)
         except DomainError:
             raise
         except Exception:
@@ -365,22 +355,3 @@ class Api:
             # learns nothing internal and no input is ever a bare 500 page.
             logger.exception("unhandled error", extra={"route": handler.__name__})
             return error_response(500, "INTERNAL_ERROR", "An internal error occurred.")
-
-
-# Transitional, until the catalogue moves onto chalicelib.cursors: the old unsigned cursor.
-def encode_cursor(key: Any) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> Any:
-    import base64
-    import binascii
-
-    if not cursor:
-        return None
-    try:
-        return json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
-    except (ValueError, binascii.Error, RecursionError) as exc:
-        raise InvalidInput("The cursor is not valid.", code="INVALID_CURSOR") from exc

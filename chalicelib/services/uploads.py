@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from chalicelib import clock
-from chalicelib.errors import PayloadTooLarge, RuleBroken
+from chalicelib.errors import RuleBroken, TooLarge
 from chalicelib.observability import logger
 from chalicelib.store import audit
 from chalicelib.store import documents as files
@@ -89,7 +89,7 @@ class FileRule:
                 ],
             )
         if size > self.max_bytes:
-            raise PayloadTooLarge(
+            raise TooLarge(
                 f"{self.noun} may be at most {self.max_bytes} bytes.",
                 code="FILE_TOO_LARGE",
                 details=[{"field": "size", "message": f"at most {self.max_bytes} bytes"}],
