@@ -27,6 +27,7 @@ from chalicelib.rules.matching.query import (
     CatalogueQuery,
     MatchPosition,
 )
+from chalicelib.rules.registration import ACCEPTED
 from chalicelib.store import catalogue as store
 from chalicelib.store import registrations as registration_store
 
@@ -58,7 +59,7 @@ class CatalogueCursor(cursors.CursorKey):
 
 
 def _in_catalogue(document: dict[str, Any] | None) -> bool:
-    return bool(document) and document.get("status") == "accepted"  # type: ignore[union-attr]
+    return bool(document) and document.get("status") == ACCEPTED  # type: ignore[union-attr]
 
 
 def note_registration_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
@@ -96,7 +97,7 @@ def current_index() -> MatchIndex:
 
 def _accepted_registration_of(principal: Principal) -> dict[str, Any]:
     registration = registration_store.find_for_user(principal.user_id)
-    if registration is None or registration.get("status") != "accepted":
+    if registration is None or registration.get("status") != ACCEPTED:
         raise Forbidden(
             "Only participants whose registration was accepted may see the catalogue and matches.",
             code="NOT_ACCEPTED",

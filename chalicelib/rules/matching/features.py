@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.rules import pairing, text
 from chalicelib.rules.matching.card import as_text
+from chalicelib.rules.registration import ACCEPTED
 
 ECOSYSTEMS: tuple[str, ...] = (
     "aerospace_defence",
@@ -287,7 +288,7 @@ def features_of(reg: Mapping[str, Any], offer_from_text: bool = True) -> Feature
     return Features(
         as_text(get("id")),
         as_text(get("user_id")),
-        status is None or status == "accepted",
+        status is None or status == ACCEPTED,
         roles,
         pairing.country_code(country),
         TYPE_INDEX.get(org_type, UNKNOWN_TYPE) if type(org_type) is str else UNKNOWN_TYPE,
