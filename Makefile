@@ -11,8 +11,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# Set on the command line, e.g. `make run API_PORT=8001`, or `make run AWS_PORT=5001 API_PORT=8001
+# STATE_DIR=.local/second` for a second stack beside the first (not read from the environment).
+AWS_PORT = 5000
+API_PORT = 8000
+STATE_DIR = .local
+
 run: $(STAMP)
-	$(PY) -m infra.local up
+	$(PY) -m infra.local up --aws-port $(AWS_PORT) --api-port $(API_PORT) --state-dir $(STATE_DIR)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

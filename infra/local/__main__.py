@@ -8,7 +8,18 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from infra.local.stack import LocalStack, StackOptions, banner, clock_file, read_state
+from infra.local.stack import (
+    DEFAULT_API_PORT,
+    DEFAULT_AWS_PORT,
+    DEFAULT_STATE_DIR,
+    LocalStack,
+    PortTaken,
+    StackOptions,
+    banner,
+    clock_file,
+    read_state,
+    state_file,
+)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -25,7 +36,20 @@ def _up(args: argparse.Namespace) -> int:
     stack = LocalStack(options)
     try:
         state = stack.start()
-        print(banner(state), flush=True)
+    except PortTaken as taken:
+        stack.stop()  # whatever had started (the API's port can be taken while the stack starts)
+        print(taken, file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("Stopping the local stack...", flush=True)
+        stack.stop()
+        return 130
+    except BaseException:
+        print("Stopping the local stack...", flush=True)
+        stack.stop()
+        raise
+    print(banner(state), flush=True)
+    try:
         stack.wait()
     finally:
         print("Stopping the local stack...", flush=True)
@@ -71,27 +95,49 @@ def _clock(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"not a date: {args.date}", file=sys.stderr)
         return 2
+    state_dir = Path(args.state_dir)
+    if not state_file(state_dir).exists():
+        print(
+            f"note: no local stack is running with its state in {state_dir}; the date applies to one "
+            "started there (give --state-dir for a stack started elsewhere)",
+            file=sys.stderr,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(day.isoformat())
     print(f"business date: {day.isoformat()}")
     return 0
 
 
+_STATE_DIR_HELP = (
+    f"the folder where the stack keeps its state (default: {DEFAULT_STATE_DIR}); token and clock need "
+    "the one the stack was started with"
+)
+
+
+def _state_dir_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--state-dir", metavar="DIR", default=default, help=_STATE_DIR_HELP)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local")
-    parser.add_argument("--state-dir", default=".local", help="where the running stack keeps its state")
+    # Accepted before the command and after it; after it, only when given (a subcommand's default
+    # would replace the one given before the command).
+    _state_dir_option(parser, str(DEFAULT_STATE_DIR))
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start the whole local stack in the foreground")
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--aws-port", type=int, default=5000)
-    up.add_argument("--api-port", type=int, default=8000)
-    up.add_argument("--no-seed", action="store_true", help="skip the demo population")
-    up.add_argument("--demo-size", type=int, default=240)
-    up.add_argument("--tick-seconds", type=float, default=5.0)
+    _state_dir_option(up, argparse.SUPPRESS)
+    shown = " (default: %(default)s)"
+    up.add_argument("--host", default="127.0.0.1", help="the address both servers listen on" + shown)
+    up.add_argument("--aws-port", type=int, default=DEFAULT_AWS_PORT, help="the AWS emulator's port" + shown)
+    up.add_argument("--api-port", type=int, default=DEFAULT_API_PORT, help="the API's port" + shown)
+    up.add_argument("--no-seed", action="store_true", help="no partnership users, no demo population")
+    up.add_argument("--demo-size", type=int, default=240, help="demo registrations to create" + shown)
+    up.add_argument("--tick-seconds", type=float, default=5.0, help="how often the schedule runs" + shown)
     up.set_defaults(run=_up)
 
     token = commands.add_parser("token", help="print an ID token for a local user")
+    _state_dir_option(token, argparse.SUPPRESS)
     token.add_argument("email")
     token.add_argument(
         "--role", required=True, choices=["participant", "partnership", "support", "finance", "admin"]
@@ -100,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     token.set_defaults(run=_token)
 
     clock = commands.add_parser("clock", help="set the running stack's business date")
+    _state_dir_option(clock, argparse.SUPPRESS)
     clock.add_argument("date", nargs="?")
     clock.add_argument("--reset", action="store_true")
     clock.set_defaults(run=_clock)

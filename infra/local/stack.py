@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import shlex
 import signal
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,14 +22,18 @@ log = logging.getLogger("cxc.local")
 
 REGION = "eu-west-1"
 PREFIX = "cxc-local"
+DEFAULT_AWS_PORT = 5000
+DEFAULT_API_PORT = 8000
+DEFAULT_STATE_DIR = Path(".local")
+EMULATOR_START_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
 class StackOptions:
     host: str = "127.0.0.1"
-    aws_port: int = 5000
-    api_port: int = 8000
-    state_dir: Path = Path(".local")
+    aws_port: int = DEFAULT_AWS_PORT
+    api_port: int = DEFAULT_API_PORT
+    state_dir: Path = DEFAULT_STATE_DIR
     seed: bool = True
     demo_size: int = 240
     tick_seconds: float = 5.0
@@ -42,8 +50,101 @@ def clock_file(state_dir: Path) -> Path:
 def read_state(state_dir: Path) -> dict[str, Any]:
     path = state_file(state_dir)
     if not path.exists():
-        raise SystemExit(f"No local stack state in {state_dir}: start it with `make run` first.")
+        raise SystemExit(
+            f"No local stack is running with its state in {state_dir} (no {path}): start one with "
+            "`make run`, or give the --state-dir it was started with."
+        )
     return dict(json.loads(path.read_text()))
+
+
+class PortTaken(Exception):
+    """A port the stack needs is in use; the message names it and how to choose another."""
+
+
+# Which port is which: its name for people, the make variable and the option that choose it.
+_PORTS = {"aws": ("AWS emulator", "AWS_PORT", "--aws-port"), "api": ("API", "API_PORT", "--api-port")}
+
+
+def _bind_error(host: str, port: int) -> OSError | None:
+    # Both servers set SO_REUSEADDR (as create_server does), so a port only lingering after a previous
+    # run counts as free and one another program listens on does not.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.create_server((host, port), family=family):
+            return None
+    except OSError as error:
+        return error
+
+
+def _taken(which: str, host: str, port: int, avoid: set[int], error: OSError | None = None) -> PortTaken:
+    name, variable, option = _PORTS[which]
+    if error is not None and error.errno != errno.EADDRINUSE:
+        return PortTaken(f"Cannot listen on {host}:{port} for the {name}: {error.strerror}.")
+    other = next(
+        (p for p in range(port + 1, port + 100) if p not in avoid and _bind_error(host, p) is None), port + 1
+    )
+    return PortTaken(
+        f"Port {port} on {host} (the {name}) is already in use: stop what uses it, or choose another "
+        f"port, e.g. `make run {variable}={other}` (or `{option} {other}`)."
+    )
+
+
+def check_ports(options: StackOptions) -> None:
+    """Raise PortTaken unless both ports are free: before anything starts, so it fails at once."""
+    ports = {"aws": options.aws_port, "api": options.api_port}
+    if options.aws_port == options.api_port:
+        port = options.api_port
+        raise PortTaken(
+            f"The AWS emulator and the API cannot share port {port}: choose another for one of them, "
+            f"e.g. `make run API_PORT={port + 1}` (or `--api-port {port + 1}`)."
+        )
+    for which, port in ports.items():
+        error = _bind_error(options.host, port)
+        if error is not None:
+            raise _taken(which, options.host, port, set(ports.values()), error)
+
+
+def cli_command(state_dir: Path | str, *args: str) -> str:
+    """How to run `python -m infra.local ARGS` against the stack whose state is in `state_dir`."""
+    words = [".venv/bin/python", "-m", "infra.local", *args]
+    if Path(state_dir) != DEFAULT_STATE_DIR:
+        words += ["--state-dir", str(state_dir)]
+    return shlex.join(words)
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
+
+
+class _Steps:
+    """One line per start-up step, with what it did and how long it took."""
+
+    def __init__(self, report: Callable[[str], None]) -> None:
+        self.report = report
+        self.started = time.monotonic()
+
+    def line(self, step: str, detail: str) -> None:
+        self.report(f"  {step:<17}{detail}")
+
+    def done(self, step: str, detail: str) -> None:
+        self.line(step, f"{detail} ({time.monotonic() - self.started:.1f} s)")
+        self.started = time.monotonic()
+
+
+class _CountingCognito:
+    """The Cognito client, calling `created` after each user it creates: the seed reports nothing itself."""
+
+    def __init__(self, idp: Any, created: Callable[[], None]) -> None:
+        self._idp = idp
+        self._created = created
+
+    def admin_create_user(self, **kwargs: Any) -> Any:
+        result = self._idp.admin_create_user(**kwargs)
+        self._created()
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._idp, name)
 
 
 def _environment(options: StackOptions, endpoint: str) -> dict[str, str]:
@@ -64,33 +165,39 @@ def _environment(options: StackOptions, endpoint: str) -> dict[str, str]:
 
 
 class LocalStack:
-    def __init__(self, options: StackOptions) -> None:
+    def __init__(self, options: StackOptions, report: Callable[[str], None] = _print_now) -> None:
         self.options = options
         self.endpoint = f"http://{options.host}:{options.aws_port}"
         self._parts: list[Any] = []
+        self._steps = _Steps(report)
+        self._wrote_state = False
 
     def start(self) -> dict[str, Any]:
-        from moto.server import ThreadedMotoServer
-
-        from infra.local.emulator import serialise_dynamodb
-
+        """Start everything, reporting each step; PortTaken if a port is in use (checked first)."""
         options = self.options
-        serialise_dynamodb()
+        check_ports(options)
+        steps = self._steps
+        steps.report(f"Starting the ClusterXchange local stack (state in {options.state_dir})")
+        host, aws_port, api_port = options.host, options.aws_port, options.api_port
+        steps.line("ports", f"{host}:{aws_port} (AWS emulator) and {host}:{api_port} (API) are free")
         options.state_dir.mkdir(parents=True, exist_ok=True)
-        moto_server = ThreadedMotoServer(ip_address=options.host, port=options.aws_port, verbose=False)
-        moto_server.start()
-        self._parts.append(moto_server)
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._start_emulator()
+        steps.done("AWS emulator", self.endpoint)
 
         # Settings are read once, at the app's import: the environment must be complete before it.
         os.environ.update(_environment(options, self.endpoint))
         from chalicelib.settings import get_settings
         from infra.local.bootstrap import bootstrap
-        from infra.resources import Resources
+        from infra.resources import ROLES, Resources
 
         get_settings.cache_clear()
         resources = Resources(get_settings())
         booted = bootstrap(resources, self.endpoint)
+        steps.done(
+            "resources",
+            f"{len(resources.table_definitions())} tables ({len(booted.stream_arns)} with streams), "
+            f"{len(booted.queue_urls)} queues, 1 bucket, a user pool with {len(ROLES)} groups",
+        )
         os.environ.update(
             {
                 "CXC_USER_POOL_ID": booted.user_pool_id,
@@ -102,32 +209,80 @@ class LocalStack:
 
         import app as app_module
 
+        steps.done("app", "loaded")
         seeded = self._seed(booted) if options.seed else {}
+        if not options.seed:
+            steps.line("seed", "skipped (--no-seed)")
         pump, scheduler = self._start_events(app_module, resources, booted)
-        server = self._start_api(app_module.app)
+        self._parts.extend([pump, scheduler])
+        self._parts.append(self._start_api(app_module.app))
+        steps.done("API", f"http://{options.host}:{options.api_port}")
         state = {
             "pid": os.getpid(),
             "aws_endpoint": self.endpoint,
             "api_url": f"http://{options.host}:{options.api_port}",
             "region": REGION,
+            "state_dir": str(options.state_dir),
             "user_pool_id": booted.user_pool_id,
             "app_client_id": booted.app_client_id,
             "queue_urls": booted.queue_urls,
             "seeded": seeded,
         }
         state_file(options.state_dir).write_text(json.dumps(state, indent=2))
-        self._parts.extend([pump, scheduler, server])
+        self._wrote_state = True
         return state
 
-    def _seed(self, booted: Any) -> dict[str, Any]:
-        from infra import seed
+    def _start_emulator(self) -> None:
+        from moto.server import ThreadedMotoServer
 
-        return seed.seed_local(
-            endpoint=self.endpoint,
-            user_pool_id=booted.user_pool_id,
-            app_client_id=booted.app_client_id,
-            demo_size=self.options.demo_size,
-        )
+        from infra.local.emulator import serialise_dynamodb
+
+        serialise_dynamodb()
+        options = self.options
+        server = ThreadedMotoServer(ip_address=options.host, port=options.aws_port, verbose=False)
+        # ThreadedMotoServer.start waits forever when its thread cannot listen (the port was taken
+        # since the check): start it aside and give up after a while.
+        starting = threading.Thread(target=server.start, name="aws-emulator-start", daemon=True)
+        starting.start()
+        starting.join(timeout=EMULATOR_START_SECONDS)
+        if starting.is_alive():
+            raise _taken("aws", options.host, options.aws_port, {options.aws_port, options.api_port})
+        self._parts.append(server)
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    def _seed(self, booted: Any) -> dict[str, Any]:
+        # The steps of infra.seed.seed_local, one by one, so that each can be reported.
+        import boto3
+
+        from chalicelib import reference
+        from infra import seed
+        from infra.local.tokens import issue_token
+
+        steps = self._steps
+        idp = boto3.client("cognito-idp", endpoint_url=self.endpoint, region_name=REGION)
+        pool, app_client = booted.user_pool_id, booted.app_client_id
+        partnerships = seed.seed_partnerships()
+        contacts = 0
+        for partnership in reference.partnerships().values():
+            for contact in partnership.contact_points:
+                issue_token(idp, pool, app_client, contact.email, "partnership", partnership.id)
+                contacts += 1
+        steps.done("partnerships", f"{partnerships} partnerships, {contacts} contact-point users")
+
+        size = self.options.demo_size
+        every = max(1, size // 10)
+        created = 0
+
+        def one_more() -> None:
+            nonlocal created
+            created += 1
+            if created % every == 0 and created < size:
+                steps.line("demo population", f"{created}/{size} ...")
+
+        steps.line("demo population", f"0/{size} accepted registrations, each with a user ...")
+        logins = seed.seed_demo_population(_CountingCognito(idp, one_more), booted.user_pool_id, size)
+        steps.done("demo population", f"{len(logins)}/{size} accepted registrations")
+        return {"partnerships": partnerships, "registrations": len(logins), "demo_logins": logins}
 
     def _start_events(self, app_module: Any, resources: Any, booted: Any) -> tuple[Any, Any]:
         import boto3
@@ -154,8 +309,10 @@ class LocalStack:
             sqs,
         )
         pump = Pump(mappings)
-        pump.drain(rounds=200)  # let the seed's changes settle before the API opens
+        delivered = pump.drain(rounds=200)  # let the seed's changes settle before the API opens
         pump.start()
+        detail = f"{delivered} records handed on from {len(mappings)} streams and queues"
+        self._steps.done("event pump", detail)
         rule_arn = f"arn:aws:events:{REGION}:123456789012:rule/{PREFIX}-tick"
 
         def tick() -> None:
@@ -164,6 +321,7 @@ class LocalStack:
         tick()
         scheduler = Scheduler(tick, self.options.tick_seconds)
         scheduler.start()
+        self._steps.done("schedule", f"tick ran once; again every {self.options.tick_seconds:g} s")
         return pump, scheduler
 
     def _start_api(self, app: Any) -> Any:
@@ -174,7 +332,11 @@ class LocalStack:
 
         gateway.install()
         config = Config.create(chalice_stage="dev", app_name="clusterxchange", chalice_app=app)
-        server = create_local_server(app, config, self.options.host, self.options.api_port)
+        options = self.options
+        try:
+            server = create_local_server(app, config, options.host, options.api_port)
+        except OSError as error:  # taken while the stack was starting, after the check
+            raise _taken("api", options.host, options.api_port, {options.aws_port}, error) from error
         thread = threading.Thread(target=server.server.serve_forever, name="api", daemon=True)
         thread.start()
         return _ApiServer(server, thread)
@@ -198,7 +360,11 @@ class LocalStack:
                 part.stop()
             except Exception:
                 log.exception("stopping %s failed", type(part).__name__)
-        state_file(self.options.state_dir).unlink(missing_ok=True)
+        self._parts.clear()
+        # Only a state file this stack wrote: a second `make run` refused for its ports must not take
+        # away the running stack's.
+        if self._wrote_state:
+            state_file(self.options.state_dir).unlink(missing_ok=True)
 
 
 @dataclass
@@ -215,6 +381,12 @@ class _ApiServer:
 def banner(state: dict[str, Any]) -> str:
     seeded = state.get("seeded") or {}
     demo = seeded.get("demo_logins") or []
+    state_dir = state.get("state_dir", str(DEFAULT_STATE_DIR))
+    clock = cli_command(state_dir, "clock", "YYYY-MM-DD")
+    participant = cli_command(state_dir, "token", "you@example.org", "--role", "participant")
+    officer = cli_command(
+        state_dir, "token", "officer@epix.example", "--role", "partnership", "--partnership", "epix"
+    )
     lines = [
         "",
         "ClusterXchange local stack is up",
@@ -223,14 +395,13 @@ def banner(state: dict[str, Any]) -> str:
         f"  Cognito user pool   {state['user_pool_id']}   app client {state['app_client_id']}",
         "  Event pump          registrations and contact-request streams, documents queue",
         "  Scheduled function  tick, every few seconds",
-        "  Business date       .venv/bin/python -m infra.local clock YYYY-MM-DD   (or --reset)",
+        f"  Business date       {clock}   (or --reset)",
         f"  Seeded              {seeded.get('partnerships', 0)} partnerships, "
         f"{seeded.get('registrations', 0)} demo registrations",
         "",
         "Get a token (creates the user if needed):",
-        "  TOKEN=$(.venv/bin/python -m infra.local token you@example.org --role participant)",
-        "  TOKEN=$(.venv/bin/python -m infra.local token officer@epix.example \\",
-        "          --role partnership --partnership epix)",
+        f"  TOKEN=$({participant})",
+        f"  TOKEN=$({officer})",
         f'  curl -H "Authorization: Bearer $TOKEN" {state["api_url"]}/v1/me',
     ]
     if demo:

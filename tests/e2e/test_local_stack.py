@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ from tests.api.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
+TAKEN_PORT_SECONDS = 15  # "at once": the check comes before anything slow
 
 
 class Stack:
@@ -28,8 +32,9 @@ class Stack:
         self.process = process
 
     def cli(self, *args: str) -> str:
+        command, *rest = args
         result = subprocess.run(
-            [sys.executable, "-m", "infra.local", "--state-dir", str(self.state_dir), *args],
+            [sys.executable, "-m", "infra.local", command, "--state-dir", str(self.state_dir), *rest],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -43,20 +48,23 @@ class Stack:
         return self.cli("token", email, "--role", role, *extra)
 
 
+def _clean_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("CXC_", "AWS_"))}
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     state_dir = tmp_path_factory.mktemp("stack")
     aws_port, api_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CXC_", "AWS_"))}
     log = (state_dir / "stack.log").open("wb")
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "infra.local",
+            "up",
             "--state-dir",
             str(state_dir),
-            "up",
             "--aws-port",
             str(aws_port),
             "--api-port",
@@ -67,7 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "1",
         ],
         cwd=ROOT,
-        env=env,
+        env=_clean_environment(),
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -184,9 +192,136 @@ def test_clock_command_sets_and_resets_the_business_date(stack: Stack):
     # When the date is moved, the running API's "today" follows; after a reset it is the real date
     assert stack.cli("clock", "2027-04-12") == "business date: 2027-04-12"
     assert requests.get(f"{stack.api}/v1/health", timeout=5).json()["business_date"] == "2027-04-12"
-    assert stack.cli("clock", "--reset") == "business date: the real date"
+    # (--state-dir is taken before the command too)
+    reset = subprocess.run(
+        [sys.executable, "-m", "infra.local", "--state-dir", str(stack.state_dir), "clock", "--reset"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert (reset.stdout.strip(), reset.stderr) == ("business date: the real date", "")
     today = requests.get(f"{stack.api}/v1/health", timeout=5).json()["business_date"]
     assert today == time.strftime("%Y-%m-%d", time.gmtime())
+
+
+def test_start_up_reports_each_step_with_its_counts(stack: Stack):
+    # The stack was started with --demo-size 40: a newcomer sees what it is doing, step by step
+    log = (stack.state_dir / "stack.log").read_text()
+    before_banner = log[: log.index("ClusterXchange local stack is up")]
+    steps = ("ports", "AWS emulator", "resources", "partnerships", "demo population", "event pump", "API")
+    for step in steps:
+        assert re.search(rf"^  {step} ", before_banner, re.MULTILINE), (step, before_banner[-2000:])
+    assert re.search(r"^  demo population .*\b40\b", before_banner, re.MULTILINE)
+    assert re.search(r"^  resources .*\d+ tables", before_banner, re.MULTILINE)
+
+
+def _banner_command(log: str, pattern: str) -> list[str]:
+    match = re.search(pattern, log)
+    assert match, log[-3000:]
+    args = shlex.split(match.group(1).replace("\\\n", " "))
+    assert args[:3] == [".venv/bin/python", "-m", "infra.local"]
+    return [sys.executable, *args[1:]]
+
+
+def test_the_banners_token_and_clock_commands_name_a_non_default_state_dir(stack: Stack, tmp_path: Path):
+    # Given a stack started with --state-dir elsewhere than .local: the banner's commands work as printed
+    log = (stack.state_dir / "stack.log").read_text()
+    token_command = _banner_command(log, r"TOKEN=\$\((\S+ -m infra\.local token you@example\.org[^)]*)\)")
+    assert "--state-dir" in token_command
+    token = subprocess.run(
+        token_command, cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout.strip()
+    me = requests.get(f"{stack.api}/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 200 and me.json()["email"] == "you@example.org"
+    clock_command = _banner_command(log, r"Business date +(\S+ -m infra\.local clock .*?) +\(or --reset\)")
+    assert "--state-dir" in clock_command
+    # Without it (from a folder with no .local), token says where it looked and what to give instead
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.local", "token", "you@example.org", "--role", "participant"],
+        cwd=tmp_path,
+        env={**_clean_environment(), "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "--state-dir" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["up", "token", "clock"])
+def test_every_command_takes_and_shows_state_dir(command: str):
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.local", command, "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "--state-dir" in result.stdout
+
+
+@pytest.mark.parametrize(("which", "variable"), [("aws", "AWS_PORT"), ("api", "API_PORT")])
+def test_a_taken_port_fails_at_once_naming_the_port_and_how_to_choose_another(
+    tmp_path: Path, which: str, variable: str
+):
+    # Given a port something else listens on
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        ports = {"aws": free_port(), "api": free_port(), which: port}
+        # When the stack is started on it (with the default seed: nothing should run before the check)
+        started = time.monotonic()
+        try:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.local",
+                    "up",
+                    "--state-dir",
+                    str(tmp_path),
+                    "--aws-port",
+                    str(ports["aws"]),
+                    "--api-port",
+                    str(ports["api"]),
+                ],
+                cwd=ROOT,
+                env=_clean_environment(),
+                capture_output=True,
+                text=True,
+                timeout=TAKEN_PORT_SECONDS,
+            )
+        except subprocess.TimeoutExpired as exc:
+            pytest.fail(f"still running after {TAKEN_PORT_SECONDS} s: {exc.stdout!r} {exc.stderr!r}")
+        elapsed = time.monotonic() - started
+    # Then it stops at once, in one line that names the port and how to choose another
+    assert result.returncode != 0
+    assert elapsed < TAKEN_PORT_SECONDS
+    assert "Traceback" not in result.stderr, result.stderr
+    (message,) = result.stderr.strip().splitlines()
+    assert str(port) in message
+    assert re.search(rf"make run {variable}=\d+", message), message
+    assert not (tmp_path / "stack.json").exists()
+
+
+def test_make_run_passes_ports_and_state_dir_on():
+    result = subprocess.run(
+        ["make", "-n", "run", "AWS_PORT=5101", "API_PORT=8101", "STATE_DIR=.local-other"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (command,) = [line for line in result.stdout.splitlines() if "infra.local up" in line]
+    args = shlex.split(command)
+    assert args[args.index("--aws-port") + 1] == "5101"
+    assert args[args.index("--api-port") + 1] == "8101"
+    assert args[args.index("--state-dir") + 1] == ".local-other"
+    default = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "--aws-port 5000 --api-port 8000 --state-dir .local" in default.stdout
 
 
 def test_ctrl_c_stops_the_stack_cleanly(stack: Stack):
