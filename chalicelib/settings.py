@@ -16,7 +16,10 @@ class Settings(BaseModel):
     # Set only where AWS is emulated (the local stack, end-to-end tests); None means real AWS.
     aws_endpoint_url: str | None = None
     resource_prefix: str = "cxc-dev"
+    # Users' uploads only: every object there is checked, and anything not an upload is removed.
     documents_bucket: str = "cxc-dev-documents"
+    # The service's own files (the catalogue snapshot): never written by a client, never notified.
+    artifacts_bucket: str = "cxc-dev-artifacts"
     user_pool_id: str = ""
     app_client_id: str = ""
     # Cognito's issuer and JWKS URL are settings because the emulator serves keys from its own
@@ -55,6 +58,7 @@ _ENV = {
     "CXC_AWS_ENDPOINT_URL": "aws_endpoint_url",
     "CXC_RESOURCE_PREFIX": "resource_prefix",
     "CXC_DOCUMENTS_BUCKET": "documents_bucket",
+    "CXC_ARTIFACTS_BUCKET": "artifacts_bucket",
     "CXC_USER_POOL_ID": "user_pool_id",
     "CXC_APP_CLIENT_ID": "app_client_id",
     "CXC_TOKEN_ISSUER": "token_issuer",

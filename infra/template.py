@@ -107,6 +107,25 @@ def build(resources: Resources) -> dict[str, Any]:
         },
     }
 
+    out["ArtifactsBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "Properties": {
+            "BucketName": settings.artifacts_bucket,
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+        },
+    }
+
     out["UserPool"] = {
         "Type": "AWS::Cognito::UserPool",
         "Properties": {
@@ -182,7 +201,10 @@ def main(argv: list[str]) -> int:
         **config["stages"][stage].get("environment_variables", {}),
     }
     settings = Settings(
-        stage=stage, resource_prefix=env["CXC_RESOURCE_PREFIX"], documents_bucket=env["CXC_DOCUMENTS_BUCKET"]
+        stage=stage,
+        resource_prefix=env["CXC_RESOURCE_PREFIX"],
+        documents_bucket=env["CXC_DOCUMENTS_BUCKET"],
+        artifacts_bucket=env["CXC_ARTIFACTS_BUCKET"],
     )
     print(json.dumps(build(Resources(settings)), indent=2))
     return 0

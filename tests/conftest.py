@@ -15,6 +15,7 @@ os.environ.update(
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "CXC_RESOURCE_PREFIX": "cxc-test",
         "CXC_DOCUMENTS_BUCKET": "cxc-test-documents",
+        "CXC_ARTIFACTS_BUCKET": "cxc-test-artifacts",
         "CXC_METRICS_ENABLED": "false",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "LOG_LEVEL": "WARNING",

@@ -74,7 +74,7 @@ def put_snapshot(documents: list[dict[str, Any]]) -> None:
     body = gzip.compress(json.dumps(documents, separators=(",", ":")).encode(), compresslevel=6)
     settings = get_settings()
     client("s3").put_object(
-        Bucket=settings.documents_bucket,
+        Bucket=settings.artifacts_bucket,
         Key=settings.catalogue_index_key,
         Body=body,
         ContentType="application/json",
@@ -85,7 +85,7 @@ def put_snapshot(documents: list[dict[str, Any]]) -> None:
 def get_snapshot(etag: str | None) -> tuple[str, list[dict[str, Any]]] | None:
     """The snapshot and its ETag, or None when `etag` is still current (HTTP 304). One S3 call."""
     settings = get_settings()
-    kwargs: dict[str, Any] = {"Bucket": settings.documents_bucket, "Key": settings.catalogue_index_key}
+    kwargs: dict[str, Any] = {"Bucket": settings.artifacts_bucket, "Key": settings.catalogue_index_key}
     if etag:
         kwargs["IfNoneMatch"] = etag
     try:

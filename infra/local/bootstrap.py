@@ -57,13 +57,10 @@ def create_queues(resources: Resources, sqs: Any) -> tuple[dict[str, str], dict[
     return urls, arns
 
 
-def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
-    settings = resources.settings
-    s3.create_bucket(
-        Bucket=settings.documents_bucket, CreateBucketConfiguration={"LocationConstraint": settings.region}
-    )
+def _private_bucket(s3: Any, name: str, region: str) -> None:
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_public_access_block(
-        Bucket=settings.documents_bucket,
+        Bucket=name,
         PublicAccessBlockConfiguration={
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -71,6 +68,14 @@ def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
             "RestrictPublicBuckets": True,
         },
     )
+
+
+def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
+    """The documents bucket (uploads, every new object notified to the check) and the artifacts bucket
+    (the service's own files, which the upload check must never see)."""
+    settings = resources.settings
+    _private_bucket(s3, settings.documents_bucket, settings.region)
+    _private_bucket(s3, settings.artifacts_bucket, settings.region)
     s3.put_bucket_notification_configuration(
         Bucket=settings.documents_bucket,
         NotificationConfiguration={

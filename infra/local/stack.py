@@ -158,6 +158,7 @@ def _environment(options: StackOptions, endpoint: str) -> dict[str, str]:
         "CXC_AWS_ENDPOINT_URL": endpoint,
         "CXC_RESOURCE_PREFIX": PREFIX,
         "CXC_DOCUMENTS_BUCKET": f"{PREFIX}-documents",
+        "CXC_ARTIFACTS_BUCKET": f"{PREFIX}-artifacts",
         "CXC_CLOCK_FILE": str(clock_file(options.state_dir).resolve()),
         "CXC_METRICS_ENABLED": "false",
         "POWERTOOLS_METRICS_DISABLED": "true",

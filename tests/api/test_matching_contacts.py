@@ -394,3 +394,18 @@ def test_at_most_five_open_requests_and_declining_frees_a_slot(client, world):
         ).status_code
         == 201
     )
+
+
+def test_the_catalogue_snapshot_is_kept_apart_from_uploads(client, world):
+    # Given the snapshot built and every queue drained, the documents queue (uploads' check) included
+    world.settle()
+    world.pump.drain()
+    # Then the snapshot is in the artifacts bucket, which the upload check never sees, and still serves
+    s3 = boto3.client("s3", region_name=REGION)
+    from chalicelib.settings import get_settings
+
+    settings = get_settings()
+    assert s3.list_objects_v2(Bucket=settings.documents_bucket).get("KeyCount", 0) == 0
+    assert s3.head_object(Bucket=settings.artifacts_bucket, Key=settings.catalogue_index_key)
+    page = body(get(client, "/v1/catalogue?limit=100", world.people["visitor_it"].token))
+    assert world.people["host_de"].id in ids(page["items"])
