@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib import reference
@@ -14,26 +15,27 @@ def seed_partnerships() -> int:
     return len(reference.partnerships())
 
 
-def seed_local(endpoint: str, user_pool_id: str, app_client_id: str, demo_size: int) -> dict[str, object]:
-    """Everything the local stack starts with: partnerships, their contact points, demo participants."""
-    import boto3
-
+def seed_contact_points(idp: Any, user_pool_id: str, app_client_id: str) -> int:
+    """A Cognito user in the `partnership` group for each partnership's contact point (local only)."""
     from infra.local.tokens import issue_token
 
-    idp = boto3.client("cognito-idp", endpoint_url=endpoint)
-    partnerships = seed_partnerships()
+    contacts = 0
     for p in reference.partnerships().values():
         for contact in p.contact_points:
             issue_token(idp, user_pool_id, app_client_id, contact.email, "partnership", p.id)
-    logins = seed_demo_population(idp, user_pool_id, demo_size)
-    return {"partnerships": partnerships, "registrations": len(logins), "demo_logins": logins}
+            contacts += 1
+    return contacts
 
 
-def seed_demo_population(idp: Any, user_pool_id: str, size: int) -> list[str]:
-    """Accepted demo registrations, each with a Cognito user so its e-mail can get a token."""
+def seed_demo_population(
+    idp: Any, user_pool_id: str, size: int, on_each: Callable[[int], None] | None = None
+) -> list[str]:
+    """Accepted demo registrations, each with a Cognito user so its e-mail can get a token;
+    `on_each(count)` is told after each one (the local stack reports progress with it)."""
     from chalicelib.clock import now_iso
+    from chalicelib.rules.registration import ACCEPTED
+    from chalicelib.store import audit
     from chalicelib.store import registrations as store
-    from chalicelib.store.audit import AuditEntry
     from infra.demo_population import demo_registrations
 
     logins = []
@@ -50,15 +52,17 @@ def seed_demo_population(idp: Any, user_pool_id: str, size: int) -> list[str]:
         now = now_iso()
         registration = {**doc, "id": store.new_id(), "user_id": sub, "created_at": now, "updated_at": now}
         registration["decision"] = {"decision": "accept", "reason": None, "by": "seed", "at": now}
-        store.create(
-            registration,
-            AuditEntry(
-                entity=store.audit_entity(registration["id"]),
-                at=now,
-                actor="seed",
-                action="registration.seeded",
-                to_status="accepted",
-            ),
+        entry = audit.entry(
+            store.AUDIT_KIND,
+            registration["id"],
+            "registration.seeded",
+            actor="seed",
+            roles=None,
+            at=now,
+            to_status=ACCEPTED,
         )
+        store.create(registration, entry)
         logins.append(email)
+        if on_each is not None:
+            on_each(len(logins))
     return logins

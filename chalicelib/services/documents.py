@@ -24,7 +24,7 @@ AWAITING_UPLOAD = uploads.AWAITING_UPLOAD
 ACCEPTED = uploads.ACCEPTED
 REJECTED = uploads.REJECTED
 
-_AUDIT_KIND = "registration"
+
 _SHOWN = ("status", "filename", "size", "sha256", "reason", "requested_at", "checked_at")
 _ATTEMPTS = 3
 
@@ -57,7 +57,7 @@ def request_cv_upload(principal: Principal, filename: str, content_type: str, si
         }
         updated["updated_at"] = now
         entry = audit.entry(
-            _AUDIT_KIND,
+            store.AUDIT_KIND,
             doc["id"],
             "cv.upload_requested",
             actor=principal.user_id,
@@ -79,7 +79,7 @@ def request_cv_upload(principal: Principal, filename: str, content_type: str, si
 class _CvUploads:
     """The CV row's holder (uploads.Holder): a registration holds one grant, its latest form's key."""
 
-    audit_kind = _AUDIT_KIND
+    audit_kind = store.AUDIT_KIND
 
     def load(self, owner: str) -> dict[str, Any] | None:
         return store.get(owner)
@@ -120,7 +120,7 @@ class _CvUploads:
         updated["cv"] = cv
         updated["updated_at"] = verdict.checked_at
         entry = audit.entry(
-            _AUDIT_KIND,
+            store.AUDIT_KIND,
             doc["id"],
             f"cv.{verdict.status}",
             actor=uploads.CHECKER,

@@ -34,7 +34,6 @@ _MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH me
 _REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
 _SUPERVISORS = ("support", "admin")
 _WHAT = "The registration"
-AUDIT_KIND = "registration"
 
 
 class QueueCursor(cursors.CursorKey):
@@ -74,7 +73,7 @@ def _audit(
     actor: str | None = None,
 ) -> AuditEntry:
     return audit_store.entry(
-        AUDIT_KIND,
+        store.AUDIT_KIND,
         doc["id"],
         action,
         actor=actor or (principal.user_id if principal else "system"),

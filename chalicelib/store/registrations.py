@@ -37,9 +37,12 @@ def guard_key(user_id: str) -> str:
     return f"registration-of#{user_id}"
 
 
+AUDIT_KIND = "registration"
+
+
 def audit_entity(registration_id: str) -> str:
     """The audit trail's key for a registration."""
-    return f"registration#{registration_id}"
+    return f"{AUDIT_KIND}#{registration_id}"
 
 
 def catalogue_key_for(registration_id: str) -> str:

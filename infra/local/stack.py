@@ -131,22 +131,6 @@ class _Steps:
         self.started = time.monotonic()
 
 
-class _CountingCognito:
-    """The Cognito client, calling `created` after each user it creates: the seed reports nothing itself."""
-
-    def __init__(self, idp: Any, created: Callable[[], None]) -> None:
-        self._idp = idp
-        self._created = created
-
-    def admin_create_user(self, **kwargs: Any) -> Any:
-        result = self._idp.admin_create_user(**kwargs)
-        self._created()
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._idp, name)
-
-
 def _environment(options: StackOptions, endpoint: str) -> dict[str, str]:
     return {
         "AWS_REGION": REGION,
@@ -252,36 +236,26 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     def _seed(self, booted: Any) -> dict[str, Any]:
-        # The steps of infra.seed.seed_local, one by one, so that each can be reported.
         import boto3
 
-        from chalicelib import reference
         from infra import seed
-        from infra.local.tokens import issue_token
 
         steps = self._steps
         idp = boto3.client("cognito-idp", endpoint_url=self.endpoint, region_name=REGION)
         pool, app_client = booted.user_pool_id, booted.app_client_id
         partnerships = seed.seed_partnerships()
-        contacts = 0
-        for partnership in reference.partnerships().values():
-            for contact in partnership.contact_points:
-                issue_token(idp, pool, app_client, contact.email, "partnership", partnership.id)
-                contacts += 1
+        contacts = seed.seed_contact_points(idp, pool, app_client)
         steps.done("partnerships", f"{partnerships} partnerships, {contacts} contact-point users")
 
         size = self.options.demo_size
         every = max(1, size // 10)
-        created = 0
 
-        def one_more() -> None:
-            nonlocal created
-            created += 1
+        def progress(created: int) -> None:
             if created % every == 0 and created < size:
                 steps.line("demo population", f"{created}/{size} ...")
 
         steps.line("demo population", f"0/{size} accepted registrations, each with a user ...")
-        logins = seed.seed_demo_population(_CountingCognito(idp, one_more), booted.user_pool_id, size)
+        logins = seed.seed_demo_population(idp, booted.user_pool_id, size, progress)
         steps.done("demo population", f"{len(logins)}/{size} accepted registrations")
         return {"partnerships": partnerships, "registrations": len(logins), "demo_logins": logins}
 
