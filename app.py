@@ -26,9 +26,9 @@ for module in (reference, meta, registrations, matching, contacts):
 
 @app.middleware("http")
 def errors_and_correlation(event: Request, get_response: Any) -> Response:
-    # API Gateway's request id; Chalice's local gateway has none, so the invocation's id stands in.
-    lambda_context = app.lambda_context
-    request_id = (event.context or {}).get("requestId") or getattr(lambda_context, "aws_request_id", "")
+    # API Gateway's request id (the local gateway adds one as API Gateway does); the invocation's id
+    # stands in only where neither gives one.
+    request_id = (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
     logger.set_correlation_id(request_id)
     response = reshape_chalice_error(get_response(event))
     response.headers["X-Request-Id"] = request_id

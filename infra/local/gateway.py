@@ -9,6 +9,7 @@ answer in its own body shape, so the local stack and the tests install this adap
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from chalice import local
@@ -35,6 +36,7 @@ def install() -> None:
     _installed = True
     original_authorize = local.LocalGatewayAuthorizer.authorize
     original_handle = local.LocalGateway.handle_request
+    original_event = local.LocalGateway._generate_lambda_event
 
     def authorize(self: Any, raw_path: str, lambda_event: Any, lambda_context: Any) -> Any:
         headers = {"x-amzn-RequestId": lambda_context.aws_request_id}
@@ -55,5 +57,13 @@ def install() -> None:
                 raise _gateway_error("MISSING_AUTHENTICATION_TOKEN", exc.headers) from exc
             raise
 
+    def generate_lambda_event(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # API Gateway gives every request its own id in the request context; Chalice's local gateway
+        # gives none, and the app's shared lambda_context would mix ids of concurrent requests.
+        event = original_event(self, *args, **kwargs)
+        event["requestContext"]["requestId"] = str(uuid.uuid4())
+        return event
+
     local.LocalGatewayAuthorizer.authorize = authorize  # type: ignore[method-assign]
+    local.LocalGateway._generate_lambda_event = generate_lambda_event  # type: ignore[method-assign]
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]

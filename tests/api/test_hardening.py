@@ -271,3 +271,8 @@ def test_info_lines_of_the_app_reach_the_log():
         if line.startswith("{")
     ]
     assert {"an info line", "a warning line"} <= {line["message"] for line in lines}
+
+
+def test_every_request_gets_its_own_request_id(client):
+    ids = {client.http.get("/v1/health").headers["X-Request-Id"] for _ in range(5)}
+    assert len(ids) == 5 and "" not in ids
