@@ -15,6 +15,24 @@ from chalicelib.settings import Settings
 from infra.resources import GATEWAY_RESPONSES, ROLES, Resources
 
 
+def _private_bucket(name: str) -> dict[str, Any]:
+    """A bucket's properties: named, no public access whatever a policy or ACL says, encrypted at rest."""
+    return {
+        "BucketName": name,
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+        "BucketEncryption": {
+            "ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+            ]
+        },
+    }
+
+
 def _cfn_name(name: str) -> str:
     # Chalice names a function's resource by CamelCasing its name.
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
@@ -87,18 +105,7 @@ def build(resources: Resources) -> dict[str, Any]:
         "DependsOn": "DocumentsQueuePolicy",
         "DeletionPolicy": "Retain",
         "Properties": {
-            "BucketName": settings.documents_bucket,
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
+            **_private_bucket(settings.documents_bucket),
             "NotificationConfiguration": {
                 "QueueConfigurations": [
                     {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": [notification_queue, "Arn"]}}
@@ -111,18 +118,7 @@ def build(resources: Resources) -> dict[str, Any]:
         "Type": "AWS::S3::Bucket",
         "DeletionPolicy": "Retain",
         "Properties": {
-            "BucketName": settings.artifacts_bucket,
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
+            **_private_bucket(settings.artifacts_bucket),
         },
     }
 

@@ -13,9 +13,10 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.rules.registration import WITHDRAWN
+from chalicelib.errors import NotFound
+from chalicelib.rules.registration import LIFECYCLE, WITHDRAWN, RegistrationStatus
 from chalicelib.services import uploads
+from chalicelib.services.writes import optimistic
 from chalicelib.store import audit
 from chalicelib.store import documents as files
 from chalicelib.store import registrations as store
@@ -26,7 +27,6 @@ REJECTED = uploads.REJECTED
 
 
 _SHOWN = ("status", "filename", "size", "sha256", "reason", "requested_at", "checked_at")
-_ATTEMPTS = 3
 
 
 def request_cv_upload(principal: Principal, filename: str, content_type: str, size: int) -> dict[str, Any]:
@@ -37,10 +37,13 @@ def request_cv_upload(principal: Principal, filename: str, content_type: str, si
     """
     cv_uploads = uploads.row("cv")
     file_type = cv_uploads.rule.requested_type(content_type, size)
-    for _ in range(_ATTEMPTS):
+
+    def attempt() -> dict[str, Any]:
         doc = store.get_for_user(principal.user_id)
         if doc is None:
             raise NotFound("You have no registration.")
+        parties = {"owner"}  # the registration is the caller's own, found through its user id
+        LIFECYCLE.check(RegistrationStatus(doc["status"]), "upload_cv", parties)
         key, form = uploads.upload_form(cv_uploads, doc["id"], file_type)
         old = doc.get("cv") or {}
         previous = old.get("previous")
@@ -68,12 +71,10 @@ def request_cv_upload(principal: Principal, filename: str, content_type: str, si
             to_status=doc["status"],
             fields=("cv",),
         )
-        try:
-            store.replace(updated, entry)
-        except store.StaleVersion:
-            continue
+        store.replace(updated, entry)
         return form
-    raise Conflict("The registration is being changed by someone else; try again.", code="VERSION_CONFLICT")
+
+    return optimistic(attempt, "The registration")
 
 
 class _CvUploads:
