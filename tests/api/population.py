@@ -32,6 +32,7 @@ from chalicelib.settings import get_settings
 from chalicelib.store.aws import reset_clients
 from infra.local import gateway
 from infra.local.bootstrap import Bootstrapped, bootstrap
+from infra.local.emulator import serialise_dynamodb
 from infra.local.tokens import issue_token
 from infra.resources import Resources
 from infra.seed import seed_partnerships
@@ -242,6 +243,7 @@ def emulated_world(jwks_base_url: str, project_dir: Path) -> Iterator[World]:
 
     The same set-up as conftest's `aws` and `client` fixtures, for a whole module instead of one test.
     """
+    serialise_dynamodb()  # as conftest's `aws` does: DynamoDB's atomicity under threads
     with pytest.MonkeyPatch.context() as patch, mock_aws():
         reset_clients()
         get_settings.cache_clear()
