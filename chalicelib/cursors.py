@@ -75,7 +75,8 @@ def decode(scope: str, cursor: str | None, shape: type[K]) -> K | None:
     if not cursor or len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
         raise invalid_cursor()
     payload, tag = cursor.split(".")
-    if not hmac.compare_digest(tag, _tag(scope, payload)):
+    # Bytes: compare_digest refuses a str with non-ASCII characters (a TypeError, not a mismatch).
+    if not hmac.compare_digest(tag.encode(), _tag(scope, payload).encode()):
         raise invalid_cursor()
     try:
         data: Any = json.loads(_unb64(payload))

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, text
+from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, text, whole
 from chalicelib.rules.contact_request import ContactRequestStatus
 from chalicelib.services import contacts as service
 
@@ -20,11 +20,11 @@ class NewContactRequest(StrictModel):
 
 class Decline(StrictModel):
     reason: text(2000)  # type: ignore[valid-type]
-    version: int | None = Field(None, ge=1)
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
 class Accept(StrictModel):
-    version: int | None = Field(None, ge=1)
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
 class BoxQuery(ListQuery):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from chalicelib.auth import Principal
 from chalicelib.errors import (
@@ -120,14 +121,30 @@ class RouteDoc:
 ROUTE_DOCS: dict[tuple[str, str], RouteDoc] = {}
 
 
+def _at_most(max_length: int) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        # The length as sent, before stripping: the document's maxLength is about what is sent.
+        if isinstance(value, str) and len(value) > max_length:
+            raise ValueError(f"at most {max_length} characters")
+        return value
+
+    return check
+
+
 def text(max_length: int, *, min_length: int = 1) -> Any:
-    """A request's string: surrounding whitespace stripped; a required one must hold a non-blank
-    character, which the schema says too (pattern), so the document and the code agree on "   "."""
+    """A request's string: at most `max_length` characters as sent, stored without surrounding
+    whitespace; a required one must hold a non-blank character, which the schema says too (pattern),
+    so the document and the code agree on "   "."""
+    # The validator wraps the constrained string, so it sees the value as sent (metadata applies in order).
     return Annotated[
         str,
         StringConstraints(
-            min_length=min_length, max_length=max_length, pattern=r"\S" if min_length else None
+            strip_whitespace=True,
+            min_length=min_length,
+            max_length=max_length,
+            pattern=r"\S" if min_length else None,
         ),
+        BeforeValidator(_at_most(max_length)),
     ]
 
 
@@ -141,14 +158,42 @@ def omittable(**constraints: Any) -> Any:
     return Field(None, json_schema_extra=_no_default, **constraints)
 
 
+def _whole(value: Any) -> Any:
+    # JSON Schema's integer is any number with no fraction (3.0 included), never a string or a boolean.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def whole(*, ge: int | None = None, le: int | None = None) -> Any:
+    """A request's integer as JSON Schema defines one (strict body validation alone would refuse 3.0);
+    the bounds sit inside the validator, so the schema states them."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_whole)]
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    # Only YYYY-MM-DD: pydantic alone would also read a number as a Unix time and a datetime with a
+    # zero time as a date, which the document (format: date) does not allow.
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return date.fromisoformat(value)
+    raise ValueError("a date as YYYY-MM-DD")
+
+
 # A day a person or an exchange can have: bounds keep "0001-01-01" and "9999-12-31" out in one place.
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31))]
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2199, 12, 31)), BeforeValidator(_iso_day)]
 
 
 class StrictModel(BaseModel):
-    """Base of request models: unknown fields are an error rather than silently dropped."""
+    """Base of request models: unknown fields are an error rather than silently dropped. A body is
+    validated strictly (a JSON number is not a boolean, a string not a number), a query string laxly
+    (every value arrives as text)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class ListQuery(StrictModel):
@@ -211,7 +256,7 @@ def _refuse_control_characters(data: Any, where: str) -> None:
 def parse_model(model: type[BaseModel], data: Any, what: str) -> BaseModel:
     _refuse_control_characters(data, "")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=what == "body")
     except ValidationError as exc:
         raise InvalidInput(f"The {what} is not valid.", details=validation_details(exc)) from exc
 

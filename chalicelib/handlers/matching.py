@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
-from chalicelib.handlers.http import Api, Call, ListQuery
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, text
 from chalicelib.rules.matching.query import CatalogueQuery
 from chalicelib.services import catalogue as service
 
@@ -84,20 +83,13 @@ class MatchesQuery(ListQuery):
 class CatalogueFilters(ListQuery):
     role: Literal["host", "visitor"] | None = None
     country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
-    ecosystem: str | None = Field(None, max_length=64)
-    type: str | None = Field(None, max_length=64, description="Organisation type")
+    ecosystem: text(64) | None = None  # type: ignore[valid-type]
+    type: text(64) | None = Field(None, description="Organisation type")  # type: ignore[valid-type]
     language: str | None = Field(None, pattern=r"^[A-Za-z]{2}$")
-    q: str | None = Field(
-        None, min_length=1, max_length=100, description="Free text: name, description, expertise"
-    )
-    available_from: dt.date | None = None
-    available_to: dt.date | None = None
-
-    @model_validator(mode="after")
-    def _window(self) -> CatalogueFilters:
-        if self.available_from and self.available_to and self.available_to < self.available_from:
-            raise ValueError("available_to is before available_from")
-        return self
+    q: text(100) | None = Field(None, description="Free text: name, description, expertise")  # type: ignore[valid-type]
+    # A window that ends before it starts is the availability rule's 422, as in a registration.
+    available_from: Day | None = None
+    available_to: Day | None = None
 
 
 def _card(card: dict[str, Any]) -> CatalogueCard:

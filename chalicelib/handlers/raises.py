@@ -57,6 +57,21 @@ def _literal_code(call: ast.Call, error: type) -> str | None:
     return error.default_code if issubclass(error, DomainError) else None
 
 
+def _methods_named(name: str, scope: dict[str, Any]) -> list[Callable[..., Any]]:
+    """Methods called on an object the analysis cannot resolve (`row.rule.check(...)`): every method of
+    that name on a class of a chalicelib module the caller imports. Conservative: a route may then
+    document a code it cannot reach, never miss one it can."""
+    classes: list[type] = []
+    for value in scope.values():
+        if inspect.ismodule(value) and value.__name__.startswith("chalicelib"):
+            classes.extend(
+                c for c in vars(value).values() if isinstance(c, type) and c.__module__ == value.__name__
+            )
+        elif isinstance(value, type) and value.__module__.startswith("chalicelib"):
+            classes.append(value)
+    return [vars(c)[name] for c in dict.fromkeys(classes) if inspect.isfunction(vars(c).get(name))]
+
+
 def _ours(target: Any) -> bool:
     return callable(target) and str(getattr(target, "__module__", "") or "").startswith("chalicelib")
 
@@ -94,9 +109,18 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
             # An object that knows its refusals (a lifecycle table: its codes are data, not literals).
             for error, codes in target.__self__.refusals().items():
                 found.setdefault(error, set()).update(codes)
-        elif inspect.isfunction(target) and _ours(target) and target not in seen:
-            for error, codes in _analyse(target, seen | {function}).items():
-                found.setdefault(error, set()).update(codes)
+        else:
+            if inspect.isfunction(target) and _ours(target):
+                callees = [target]
+            elif target is None and isinstance(node.func, ast.Attribute):
+                callees = _methods_named(node.func.attr, scope)
+            else:
+                callees = []
+            for callee in callees:
+                if callee in seen:
+                    continue
+                for error, codes in _analyse(callee, seen | {function}).items():
+                    found.setdefault(error, set()).update(codes)
     return {error: frozenset(codes) for error, codes in found.items()}
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text, whole
 from chalicelib.rules.registration import RegistrationStatus
 from chalicelib.services import documents
 from chalicelib.services import registrations as service
@@ -76,7 +76,7 @@ class PreferencesIn(StrictModel):
 
 
 class HostingIn(StrictModel):
-    capacity: int = Field(1, ge=1, le=100)
+    capacity: whole(ge=1, le=100) = 1  # type: ignore[valid-type]
     offer: text(5000)  # type: ignore[valid-type]
 
 
@@ -134,7 +134,17 @@ class RegistrationPatch(StrictModel):
     motivation: text(5000) = omittable()  # type: ignore[valid-type]
     preferences: PreferencesPatch = omittable()
     hosting: HostingIn | None = None
-    version: int | None = Field(None, ge=1, description="The version read; a stale one gets 409")
+    version: whole(ge=1) | None = Field(  # type: ignore[valid-type]
+        None, description="The version read; a stale one gets 409"
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """What to change, in JSON form: only the sections sent; a replaced section (hosting) whole,
+        its defaults included, since it replaces what is stored."""
+        changes = self.model_dump(mode="json", exclude_unset=True, exclude={"version", "hosting"})
+        if "hosting" in self.model_fields_set:
+            changes["hosting"] = self.hosting.model_dump(mode="json") if self.hosting else None
+        return changes
 
 
 class DecisionIn(StrictModel):
@@ -142,13 +152,13 @@ class DecisionIn(StrictModel):
     reason: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
         None, description="Required when rejecting"
     )
-    version: int | None = Field(None, ge=1)
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
 class CvUploadIn(StrictModel):
     filename: text(255)  # type: ignore[valid-type]
     content_type: text(100)  # type: ignore[valid-type]
-    size: int = Field(ge=1, description="Bytes; at most 5 MB")
+    size: whole(ge=1) = Field(description="Bytes; at most 5 MB")  # type: ignore[valid-type]
 
 
 class QueueQuery(ListQuery):
@@ -313,9 +323,7 @@ def get_my_registration(call: Call) -> RegistrationOut:
     roles=("participant",),
 )
 def update_my_registration(call: Call, body: RegistrationPatch) -> RegistrationOut:
-    changes = body.model_dump(mode="json", exclude_unset=True)
-    version = changes.pop("version", None)
-    return RegistrationOut.model_validate(service.update_mine(call.user, changes, version))
+    return RegistrationOut.model_validate(service.update_mine(call.user, body.changes(), body.version))
 
 
 @api.route(

@@ -20,7 +20,9 @@ from pydantic import Field
 
 from chalicelib import cursors
 from chalicelib.auth import Principal
-from chalicelib.errors import Forbidden, InvalidInput
+from chalicelib.errors import Forbidden, InvalidInput, RuleBroken
+from chalicelib.rules import RuleViolation
+from chalicelib.rules.eligibility import check_availability
 from chalicelib.rules.matching.query import (
     POSITION_NAME_CHARS,
     CataloguePosition,
@@ -138,6 +140,10 @@ def catalogue_page(
     from chalicelib.rules.matching import catalogue as browsing
 
     _accepted_registration_of(principal)
+    try:
+        check_availability(query.available_from, query.available_to)
+    except RuleViolation as violation:
+        raise RuleBroken.from_violations([violation]) from violation
     scope = _catalogue_scope(query)
     key = cursors.decode(scope, cursor, CatalogueCursor)
     after = CataloguePosition(key.name, key.id, key.partial) if key is not None else None

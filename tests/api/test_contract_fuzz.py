@@ -15,9 +15,9 @@ Signed-in operations run once per role the route admits, with a real token: a pa
 registration is accepted (a new one per operation, since some operations withdraw or edit it), an
 officer of epix, support, finance and admin.
 
-What the run found and this change could not fix in the document is listed at the end (FINDINGS,
-CRASHES, UNDOCUMENTED): each has a strict xfail that reproduces it, so it turns red once fixed, and
-the fuzz checks pass over exactly that input and nothing else.
+What earlier runs found (lax types, lengths checked after stripping, server errors, undocumented
+codes) is pinned at the end: AGREEMENTS where the document and the code agree now, and regression
+tests for the former server errors and codes.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ import base64
 import importlib
 import json
 import pkgutil
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, quote
@@ -37,7 +36,7 @@ import pytest
 import schemathesis
 from chalice.config import Config
 from chalice.local import LocalGateway, LocalGatewayException
-from hypothesis import HealthCheck, assume, settings
+from hypothesis import HealthCheck, settings
 from jsonschema import Draft202012Validator
 from schemathesis.checks import (
     content_type_conformance,
@@ -49,7 +48,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.config import SchemathesisConfig
-from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.generation.hypothesis.builder import ApiOperationMark
 
 import chalicelib
@@ -130,53 +128,27 @@ CONFIG = SchemathesisConfig.from_dict(
 
 @dataclass(frozen=True)
 class Finding:
-    """A disagreement between the served document and the code, found by this run and left to fix."""
+    """One input on which the served document and the code must agree (accept or refuse it alike)."""
 
     name: str
     method: str
     path: str
     query: str = ""  # the query string sent, percent-encoded
     body: Any = NO_BODY
-    # Where the fuzzer meets it: (location, parameter) pairs whose negative cases the code accepts,
-    # and a test of a generated case that the code refuses (400) although the document accepts it.
-    fuzzed: tuple[tuple[str, str], ...] = ()
-    refuses: Callable[[Any], bool] | None = None
-
-    def covers(self, case: Any) -> bool:
-        return (self.method, self.path) == (case.method.upper(), case.operation.path)
 
 
 @dataclass(frozen=True)
-class Undocumented:
-    """A status and code the route answers but its document does not list (RouteDoc.error_codes is
-    worked out from the code it calls; this one escapes it)."""
+class Answer:
+    """An input the route once answered with a 500 or with a status and code its document left out."""
 
     name: str
     method: str
-    path: str
+    sent: str  # the path and query string
     status: int
     code: str
-    body: Any
-
-    def covers(self, case: Any) -> bool:
-        return (self.method, self.path) == (case.method.upper(), case.operation.path)
-
-
-@dataclass(frozen=True)
-class Crash:
-    """An input that gets a 500 (the contract: no input ever does), found by this run and left to fix."""
-
-    name: str
-    method: str
-    path: str
-    matches: Callable[[Any], bool]  # does a generated case carry it
-    sent: str  # the path and query string that reproduce it
     body: Any = NO_BODY
     role: str = "participant"
-    reads_back: bool = False  # the crash is in what was stored: a later read fails too
-
-    def covers(self, case: Any) -> bool:
-        return (self.method, self.path) == (case.method.upper(), case.operation.path)
+    reads_back: bool = False  # what was stored must read back too
 
 
 def _error_code(response: Any) -> str | None:
@@ -188,71 +160,20 @@ def _error_code(response: Any) -> str | None:
 
 def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
     """`positive_data_acceptance`, but for cursors: a cursor is opaque, valid only as the server wrote
-    it, which no schema can say; the contract answers any other with 400 INVALID_CURSOR. And except
-    where a listed finding already says the code refuses that input (its strict xfail is below)."""
-    if response.status_code == 400:
-        if _error_code(response) == "INVALID_CURSOR" and "cursor" in (case.query or {}):
-            return None
-        if any(f.refuses is not None and f.covers(case) and f.refuses(case) for f in FINDINGS):
-            return None
+    it, which no schema can say; the contract answers any other with 400 INVALID_CURSOR."""
+    opaque = _error_code(response) == "INVALID_CURSOR" and "cursor" in (case.query or {})
+    if response.status_code == 400 and opaque:
+        return None
     return positive_data_acceptance(ctx, response, case)
-
-
-def _reversed_window(query: dict[str, Any]) -> bool:
-    try:
-        return date.fromisoformat(query["available_to"]) < date.fromisoformat(query["available_from"])
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
-def _negated(case: Any) -> set[tuple[str, str]]:
-    data = case.meta.phase.data
-    pairs = {
-        (m.parameter_location.name.lower(), m.parameter) for m in data.mutations if m.parameter is not None
-    }
-    if data.parameter is not None and data.parameter_location is not None:
-        pairs.add((data.parameter_location.name.lower(), data.parameter))
-    return pairs
-
-
-def invalid_data_rejected(ctx: Any, response: Any, case: Any) -> bool | None:
-    """`negative_data_rejection`, except where the input only breaks the document in a way a listed
-    finding already says the code accepts (its strict xfail below turns red once that is fixed)."""
-    try:
-        return negative_data_rejection(ctx, response, case)
-    except AcceptedNegativeData:
-        known = {pair for finding in FINDINGS if finding.covers(case) for pair in finding.fuzzed}
-        negated = _negated(case)
-        if negated and negated <= known:
-            return None
-        raise
-
-
-def _undocumented(case: Any, response: Any) -> bool:
-    """Is this answer one a listed finding already says the document leaves out?"""
-    code = _error_code(response)
-    return any(u.covers(case) and (u.status, u.code) == (response.status_code, code) for u in UNDOCUMENTED)
-
-
-def status_documented(ctx: Any, response: Any, case: Any) -> bool | None:
-    if _undocumented(case, response):
-        return None
-    return status_code_conformance(ctx, response, case)
-
-
-def body_documented(ctx: Any, response: Any, case: Any) -> bool | None:
-    if _undocumented(case, response):
-        return None
-    return response_schema_conformance(ctx, response, case)
 
 
 CHECKS = [
     not_a_server_error,
-    status_documented,
+    status_code_conformance,
     content_type_conformance,
-    body_documented,
+    response_schema_conformance,
     valid_data_accepted,
-    invalid_data_rejected,
+    negative_data_rejection,
     ignored_auth,
 ]
 
@@ -309,86 +230,71 @@ def test_public_operations_keep_the_contract(case, caller, world):
 # The token is made once per operation and role on purpose: the examples share it.
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_signed_in_operations_keep_the_contract(case, token):
-    # A known crash is not sent (C1 would also break the participant's registration for the examples
-    # after it); each is reproduced by a strict xfail (test_known_server_errors_are_gone).
-    assume(not any(crash.covers(case) and crash.matches(case) for crash in CRASHES))
     case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
 
 
-# --- where the document and the code disagree, and where they were made to agree ----------------------
+# --- where the document and the code were made to agree -------------------------------------------
 
-# Found by this run (or while reproducing what it found) and not the document's to fix: the request
-# models take JSON values of other types than the document states (pydantic's lax mode) and check
-# lengths after stripping. Each is a strict xfail: it fails the run once the code or the document
-# changes so that the two agree, and then the finding (and its fuzz exemption) is deleted.
-FINDINGS = [
+# Found by earlier runs: the request models took JSON values of other types than the document states
+# (pydantic's lax mode), dates as numbers or datetimes, and checked lengths after stripping; a reversed
+# availability window in the catalogue was a 400 where the same rule is a 422 in a registration. Now
+# both refuse or both accept each of these.
+AGREEMENTS = [
+    Finding("a query date as a number is refused by both", "GET", "/v1/catalogue", query="available_from=0"),
     Finding(
-        "F1: a query date takes a number (read as a Unix timestamp): available_from=0 is 1970-01-01",
-        "GET",
-        "/v1/catalogue",
-        query="available_from=0",
-        fuzzed=(("query", "available_from"), ("query", "available_to")),
-    ),
-    Finding(
-        "F2: a query date takes a datetime with a zero time",
+        "a query date as a datetime is refused by both",
         "GET",
         "/v1/catalogue",
         query="available_to=2027-09-30T00:00:00",
     ),
     Finding(
-        "F3: a body date takes a number (read as a Unix timestamp)",
+        "a body date as a number is refused by both",
         "PATCH",
         "/v1/registrations/me",
         body={"representative": {"date_of_birth": 631152000}},
     ),
     Finding(
-        "F4: a body date takes a datetime with a zero time",
+        "a body date as a datetime is refused by both",
         "PATCH",
         "/v1/registrations/me",
         body={"representative": {"date_of_birth": "1990-05-01T00:00:00"}},
     ),
     Finding(
-        "F5: a body boolean takes a string",
+        "a body boolean as a string is refused by both",
         "PATCH",
         "/v1/registrations/me",
         body={"preferences": {"virtual_ok": "yes"}},
     ),
     Finding(
-        "F6: a body boolean takes a number",
+        "a body boolean as a number is refused by both",
         "PATCH",
         "/v1/registrations/me",
         body={"preferences": {"virtual_ok": 1}},
     ),
     Finding(
-        "F7: a body integer takes a numeric string",
+        "a body integer as a string is refused by both",
         "POST",
         "/v1/registrations/me/cv",
         body={"filename": "cv.pdf", "content_type": "application/pdf", "size": "1024"},
     ),
     Finding(
-        "F8: a body number takes a numeric string",
+        "a body number as a string is refused by both",
         "PATCH",
         "/v1/registrations/me",
         body={"organisation": {"location": {"lat": "45.41", "lon": "11.88"}}},
     ),
     Finding(
-        "F9: maxLength is checked after stripping: 5000 characters and trailing spaces pass",
+        "maxLength counts what is sent, surrounding spaces included",
         "PATCH",
         "/v1/registrations/me",
         body={"motivation": "m" * 5000 + "   "},
     ),
     Finding(
-        "F10: a reversed availability window in the catalogue query is a 400, not the 422 of a rule "
-        "(as it is in a registration's preferences): no schema can compare two parameters",
+        "a reversed catalogue window is valid input, refused by the availability rule (422)",
         "GET",
         "/v1/catalogue",
         query="available_from=2027-05-01&available_to=2027-04-01",
-        refuses=lambda case: _reversed_window(case.query or {}),
     ),
-]
-
-# Where the two agree now (some found by this run and fixed in the document): kept so neither drifts.
-AGREEMENTS = [
     Finding("PATCH without a body: optional in the document, read as {}", "PATCH", "/v1/registrations/me"),
     Finding("PATCH with an empty object", "PATCH", "/v1/registrations/me", body={}),
     Finding(
@@ -450,14 +356,7 @@ def document_accepts(case: Finding) -> bool:
     )
 
 
-def _cases() -> list[Any]:
-    return [pytest.param(case, id=case.name) for case in AGREEMENTS] + [
-        pytest.param(case, id=case.name.split(":")[0], marks=pytest.mark.xfail(strict=True, reason=case.name))
-        for case in FINDINGS
-    ]
-
-
-@pytest.mark.parametrize("case", _cases())
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.name) for case in AGREEMENTS])
 def test_document_and_code_agree(world, case):
     # Given a participant with an accepted registration (new: some cases edit it)
     participant = world.participant(roles=("visitor", "host"), partnership="epix")
@@ -489,83 +388,47 @@ def _error_code_of(raw: bytes) -> str:
     return str(json.loads(raw)["error"]["code"])
 
 
-def _hosting_without_capacity(case: Any) -> bool:
-    body = case.body if isinstance(case.body, dict) else {}
-    return isinstance(body.get("hosting"), dict) and "capacity" not in body["hosting"]
-
-
-def _cursor_with_a_non_ascii_tag(case: Any) -> bool:
-    cursor = (case.query or {}).get("cursor")
-    return isinstance(cursor, str) and cursor.count(".") == 1 and not cursor.split(".")[1].isascii()
-
-
-CRASHES = [
-    Crash(
-        "C1: PATCH hosting without capacity stores it without the default capacity (the patch is dumped "
-        "with exclude_unset), then the response model refuses what was stored: 500, and every later "
-        "read of that registration is a 500 too",
+# Found by earlier runs: a 500 for hosting without a capacity (stored without its default, then
+# unreadable), a 500 for a cursor with a non-ASCII tag, and the CV route's refusals missing from its
+# document. Each input now gets the answer below, and the document lists it.
+ANSWERS = [
+    Answer(
+        "PATCH hosting without capacity stores the default capacity and reads back",
         "PATCH",
         "/v1/registrations/me",
-        _hosting_without_capacity,
-        "/v1/registrations/me",
+        200,
+        "",
         body={"hosting": {"offer": "Our lab, for a week."}},
         reads_back=True,
     ),
     *(
-        Crash(
-            f"C2{letter}: GET {path} with a cursor of one dot and a non-ASCII tag (cursor=a.%C3%A9): "
-            "cursors.decode hands it to hmac.compare_digest, which raises TypeError on non-ASCII str: 500",
+        Answer(
+            f"a cursor with a non-ASCII tag on {path} is INVALID_CURSOR",
             "GET",
-            path,
-            _cursor_with_a_non_ascii_tag,
-            f"{path.format(partnership_id='epix')}?cursor=a.%C3%A9",
+            f"{path}?cursor=a.%C3%A9",
+            400,
+            "INVALID_CURSOR",
             role=role,
         )
-        for letter, path, role in (
-            ("a", "/v1/catalogue", "participant"),
-            ("b", "/v1/matches", "participant"),
-            ("c", "/v1/contact-requests", "participant"),
-            ("d", "/v1/partnerships/{partnership_id}/registrations", "partnership"),
+        for path, role in (
+            ("/v1/catalogue", "participant"),
+            ("/v1/matches", "participant"),
+            ("/v1/contact-requests", "participant"),
+            ("/v1/partnerships/epix/registrations", "partnership"),
         )
     ),
-]
-
-
-@pytest.mark.parametrize(
-    "crash",
-    [
-        pytest.param(c, id=c.name.split(":")[0], marks=pytest.mark.xfail(strict=True, reason=c.name))
-        for c in CRASHES
-    ],
-)
-def test_known_server_errors_are_gone(world, crash):
-    # Given a participant with an accepted registration, or an officer of its partnership
-    participant = world.participant(roles=("visitor", "host"), partnership="epix")
-    token = participant.token if crash.role == "participant" else world.officers["epix"].token
-    # When
-    response = world.request(crash.method, crash.sent, token, None if crash.body is NO_BODY else crash.body)
-    # Then neither the call nor, where something was stored, a later read is a server error
-    assert response.status_code < 500, response.body
-    if crash.reads_back:
-        again = world.request("GET", "/v1/registrations/me", participant.token)
-        assert again.status_code == 200, again.body
-
-
-_CV = "/v1/registrations/me/cv"
-UNDOCUMENTED = [
-    Undocumented(
-        "D1: a CV of another type is 422 UNSUPPORTED_FILE_TYPE, which the route does not document "
-        "(the check is reached through uploads.row(...).rule, which raises.py cannot follow)",
+    Answer(
+        "a CV of another type is 422 UNSUPPORTED_FILE_TYPE",
         "POST",
-        _CV,
+        "/v1/registrations/me/cv",
         422,
         "UNSUPPORTED_FILE_TYPE",
         body={"filename": "cv.docx", "content_type": "application/msword", "size": 1024},
     ),
-    Undocumented(
-        "D2: a CV over 5 MB is 413 FILE_TOO_LARGE; the route documents 413 with PAYLOAD_TOO_LARGE only",
+    Answer(
+        "a CV over 5 MB is 413 FILE_TOO_LARGE",
         "POST",
-        _CV,
+        "/v1/registrations/me/cv",
         413,
         "FILE_TOO_LARGE",
         body={"filename": "cv.pdf", "content_type": "application/pdf", "size": 6 * 1024 * 1024},
@@ -573,20 +436,23 @@ UNDOCUMENTED = [
 ]
 
 
-@pytest.mark.parametrize(
-    "answer",
-    [
-        pytest.param(u, id=u.name.split(":")[0], marks=pytest.mark.xfail(strict=True, reason=u.name))
-        for u in UNDOCUMENTED
-    ],
-)
-def test_known_undocumented_answers_are_documented(world, answer):
-    # Given a participant with an accepted registration
+@pytest.mark.parametrize("answer", [pytest.param(a, id=a.name) for a in ANSWERS])
+def test_former_server_errors_and_undocumented_codes_stay_fixed(world, answer):
+    # Given a participant with an accepted registration, or an officer of its partnership
     participant = world.participant(roles=("visitor", "host"), partnership="epix")
+    token = participant.token if answer.role == "participant" else world.officers["epix"].token
     # When
-    response = world.request(answer.method, answer.path, participant.token, answer.body)
-    # Then the route answers as found, and its document lists that status with that code
-    assert (response.status_code, _error_code_of(response.body)) == (answer.status, answer.code)
-    documented = DOCUMENT["paths"][answer.path][answer.method.lower()]["responses"]
-    assert str(answer.status) in documented
-    assert answer.code in documented[str(answer.status)]["description"]
+    response = world.request(
+        answer.method, answer.sent, token, None if answer.body is NO_BODY else answer.body
+    )
+    # Then the answer is the one expected, documented with its code, and what was stored reads back
+    assert response.status_code == answer.status, response.body
+    if answer.status >= 400:
+        assert _error_code_of(response.body) == answer.code
+        path = answer.sent.split("?")[0].replace("/epix/", "/{partnership_id}/")
+        documented = DOCUMENT["paths"][path][answer.method.lower()]["responses"]
+        assert answer.code in documented[str(answer.status)]["description"]
+    if answer.reads_back:
+        again = world.request("GET", "/v1/registrations/me", participant.token)
+        assert again.status_code == 200, again.body
+        assert json.loads(again.body)["hosting"]["capacity"] == 1

@@ -262,13 +262,19 @@ def test_catalogue_pagination_covers_everything_once(client, world):
 @pytest.mark.parametrize(
     "query",
     ["limit=0", "limit=101", "role=boss", "country=Germany", "available_from=2027-13-01", "cursor=%%%",
-     "bogus=1",
-     "available_from=2027-05-01&available_to=2027-04-01"],
+     "bogus=1", "available_from=0", "available_to=2027-09-30T00:00:00"],
 )  # fmt: skip
 def test_bad_catalogue_queries_are_400(client, world, query):
     response = get(client, f"/v1/catalogue?{query}", world.people["visitor_it"].token)
     assert response.status_code == 400, response.body
     assert body(response)["error"]["code"] in ("VALIDATION_ERROR", "INVALID_CURSOR", "INVALID_QUERY")
+
+
+def test_a_reversed_catalogue_window_breaks_the_availability_rule(client, world):
+    query = "available_from=2027-05-01&available_to=2027-04-01"
+    response = get(client, f"/v1/catalogue?{query}", world.people["visitor_it"].token)
+    assert response.status_code == 422, response.body
+    assert body(response)["error"]["code"] == "AVAILABILITY_ENDS_BEFORE_IT_STARTS"
 
 
 def test_the_index_follows_edits_and_erasure(client, world):
