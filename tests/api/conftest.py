@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,21 +44,31 @@ def jwks_base_url() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
-def aws(jwks_base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bootstrapped]:
+@contextmanager
+def emulated_aws(jwks_base_url: str, patch: pytest.MonkeyPatch) -> Iterator[Bootstrapped]:
+    """A fresh in-process emulator with every resource bootstrapped and the app's settings naming it
+    (for one test through `aws`, or for a module through tests.api.population)."""
     serialise_dynamodb()  # as the local stack does: the app's conditions hold under threads
     with mock_aws():
         reset_clients()
         get_settings.cache_clear()
         booted = bootstrap(Resources(get_settings()))
-        monkeypatch.setenv("CXC_USER_POOL_ID", booted.user_pool_id)
-        monkeypatch.setenv("CXC_APP_CLIENT_ID", booted.app_client_id)
-        monkeypatch.setenv("CXC_JWKS_URL", f"{jwks_base_url}/{booted.user_pool_id}/.well-known/jwks.json")
+        patch.setenv("CXC_USER_POOL_ID", booted.user_pool_id)
+        patch.setenv("CXC_APP_CLIENT_ID", booted.app_client_id)
+        patch.setenv("CXC_JWKS_URL", f"{jwks_base_url}/{booted.user_pool_id}/.well-known/jwks.json")
         get_settings.cache_clear()
-        yield booted
-        clock.set_today(None)
+        try:
+            yield booted
+        finally:
+            clock.set_today(None)
     get_settings.cache_clear()
     reset_clients()
+
+
+@pytest.fixture
+def aws(jwks_base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bootstrapped]:
+    with emulated_aws(jwks_base_url, monkeypatch) as booted:
+        yield booted
 
 
 @pytest.fixture

@@ -24,19 +24,14 @@ import jwt
 import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto import mock_aws
 
 from chalicelib import clock
 from chalicelib.services import reference as reference_service
-from chalicelib.settings import get_settings
-from chalicelib.store.aws import reset_clients
 from infra.local import gateway
-from infra.local.bootstrap import Bootstrapped, bootstrap
-from infra.local.emulator import serialise_dynamodb
+from infra.local.bootstrap import Bootstrapped
 from infra.local.tokens import issue_token
-from infra.resources import Resources
 from infra.seed import seed_partnerships
-from tests.api.conftest import auth
+from tests.api.conftest import auth, emulated_aws
 from tests.api.helpers import registration
 
 TODAY = date(2026, 11, 20)
@@ -243,15 +238,7 @@ def emulated_world(jwks_base_url: str, project_dir: Path) -> Iterator[World]:
 
     The same set-up as conftest's `aws` and `client` fixtures, for a whole module instead of one test.
     """
-    serialise_dynamodb()  # as conftest's `aws` does: DynamoDB's atomicity under threads
-    with pytest.MonkeyPatch.context() as patch, mock_aws():
-        reset_clients()
-        get_settings.cache_clear()
-        booted = bootstrap(Resources(get_settings()))
-        patch.setenv("CXC_USER_POOL_ID", booted.user_pool_id)
-        patch.setenv("CXC_APP_CLIENT_ID", booted.app_client_id)
-        patch.setenv("CXC_JWKS_URL", f"{jwks_base_url}/{booted.user_pool_id}/.well-known/jwks.json")
-        get_settings.cache_clear()
+    with pytest.MonkeyPatch.context() as patch, emulated_aws(jwks_base_url, patch) as booted:
         seed_partnerships()
         reference_service.forget_cache()  # the cache outlives an emulator
         clock.set_today(TODAY)
@@ -262,7 +249,4 @@ def emulated_world(jwks_base_url: str, project_dir: Path) -> Iterator[World]:
             with Client(app, project_dir=str(project_dir)) as client:
                 yield World(client, booted)
         finally:
-            clock.set_today(None)
             reference_service.forget_cache()
-    get_settings.cache_clear()
-    reset_clients()
