@@ -3,9 +3,11 @@ next status). Registrations, contact requests and exchanges each declare one tab
 before every state change and clients get the allowed actions from it. Pure: no AWS, no I/O.
 
 Parties are what the caller is to the object ("owner", "partnership", "recipient", "VO", "HOP" ...),
-worked out by the service. An oversight action (a decision on the object: accept a registration,
-approve a report, confirm a payment) may never be taken by someone who is also one of the object's
-subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
+worked out by the service. A collective action (a submission both participants confirm, approvals by
+both partnerships, four signatures) names the parties it `collects`: each one's act is recorded, and
+the status moves on only when all of them have acted (`step`). An oversight action (a decision on the
+object: accept a registration, approve a report, confirm a payment) may never be taken by someone who
+is also one of the object's subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
 """
 
 from __future__ import annotations
@@ -27,12 +29,27 @@ class Transition(Generic[S]):
     by: frozenset[str]
     to: S | None  # None: the status stays as it is (an edit, an upload)
     oversight: bool = False
+    collect: frozenset[str] = frozenset()  # all of these must act before the status moves to `to`
+
+
+@dataclass(frozen=True)
+class Step(Generic[S]):
+    """The outcome of one act: the status after it, and who has acted on a collective action so far."""
+
+    status: S
+    acted: frozenset[str]
 
 
 def transition(
-    action: str, sources: Iterable[S], by: Iterable[str], to: S | None, *, oversight: bool = False
+    action: str,
+    sources: Iterable[S],
+    by: Iterable[str],
+    to: S | None,
+    *,
+    oversight: bool = False,
+    collect: Iterable[str] = (),
 ) -> Transition[S]:
-    return Transition(action, frozenset(sources), frozenset(by), to, oversight)
+    return Transition(action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect))
 
 
 @dataclass(frozen=True)
@@ -72,13 +89,17 @@ class Lifecycle(Generic[S]):
             raise ValueError(f"{self.name} has no action {action!r}")
         return rows
 
-    def allowed(self, status: S, parties: Iterable[str]) -> list[str]:
-        """The actions these parties may take now (for `actions` in responses)."""
-        parties = frozenset(parties)
+    def allowed(self, status: S, parties: Iterable[str], acted: Iterable[str] = ()) -> list[str]:
+        """The actions these parties may take now (for `actions` in responses); a collective action
+        they have all already taken for the status is not offered again."""
+        parties, acted = frozenset(parties), frozenset(acted)
         return [
             t.action
             for t in self.transitions
-            if status in t.sources and t.by & parties and not (t.oversight and parties & self.subjects)
+            if status in t.sources
+            and t.by & parties
+            and not (t.oversight and parties & self.subjects)
+            and not (t.collect and (t.by & parties) <= acted)
         ]
 
     def check(self, status: S, action: str, parties: Iterable[str]) -> S:
@@ -104,3 +125,15 @@ class Lifecycle(Generic[S]):
                 f"You may not decide on a {self.name} you are a party to.", code="CONFLICT_OF_INTEREST"
             )
         return row.to if row.to is not None else status
+
+    def step(self, status: S, action: str, parties: Iterable[str], acted: Iterable[str] = ()) -> Step[S]:
+        """`check`, and for a collective action: record the acting parties' share (a party acting for
+        two roles, one partnership as both VOP and HOP, counts for both) and move on only when all
+        the parties it collects have acted; until then the status stays."""
+        parties = frozenset(parties)
+        target = self.check(status, action, parties)
+        row = next(t for t in self._rows(action) if status in t.sources)
+        if not row.collect:
+            return Step(target, frozenset())
+        done = frozenset(acted) | (parties & row.collect)
+        return Step(target if done >= row.collect else status, done)

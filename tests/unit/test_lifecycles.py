@@ -10,11 +10,12 @@ import itertools
 import pytest
 
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.rules import contact_request, registration
+from chalicelib.rules import contact_request, exchange_flow, registration
 from chalicelib.rules.lifecycle import Lifecycle, transition
 
 R = registration.RegistrationStatus
 C = contact_request.ContactRequestStatus
+E = exchange_flow.ExchangeStatus
 
 # (status, action) -> (who may, next status); every other (status, action) is the wrong status.
 REGISTRATION_EXPECTED = {
@@ -29,21 +30,77 @@ CONTACT_EXPECTED = {
     (C.PENDING, "decline"): ({"recipient"}, C.DECLINED),
 }
 
-CASES = [
-    (registration.LIFECYCLE, REGISTRATION_EXPECTED, ["owner", "partnership"], {"accept", "reject"}),
-    (contact_request.LIFECYCLE, CONTACT_EXPECTED, ["sender", "recipient"], set()),
-]
+SIGNERS = {"VO", "HO", "VOP", "HOP"}
+BEFORE_START = (E.DRAFT, E.SUBMITTED, E.CHANGES_REQUESTED, E.VALIDATED, E.SIGNED, E.READY)
+AFTER_STAY = (E.COMPLETED, E.REPORT_REJECTED)
+EXCHANGE_EXPECTED = {
+    (E.DRAFT, "edit"): ({"VO", "HO"}, E.DRAFT),
+    (E.CHANGES_REQUESTED, "edit"): ({"VO", "HO"}, E.DRAFT),
+    (E.DRAFT, "submit"): ({"VO", "HO"}, E.SUBMITTED),
+    (E.SUBMITTED, "approve"): ({"VOP", "HOP"}, E.VALIDATED),
+    (E.SUBMITTED, "request_changes"): ({"VOP", "HOP"}, E.CHANGES_REQUESTED),
+    (E.VALIDATED, "sign_commitment_to_quality"): (SIGNERS, E.SIGNED),
+    (E.SIGNED, "sign_financial_agreement"): ({"VO", "VOP"}, E.READY),
+    **{(s, "upload_signed_scan"): (SIGNERS, s) for s in (E.VALIDATED, E.SIGNED)},
+    **{(s, "decline_to_sign"): (SIGNERS, E.CHANGES_REQUESTED) for s in (E.VALIDATED, E.SIGNED)},
+    **{(s, "request_extension"): ({"VO", "HO"}, s) for s in (E.VALIDATED, E.SIGNED, E.READY)},
+    **{(s, "decide_extension"): ({"VOP"}, E.VALIDATED) for s in (E.VALIDATED, E.SIGNED, E.READY)},
+    **{(s, "cancel"): (SIGNERS | {"support", "admin"}, E.CANCELLED) for s in BEFORE_START},
+    (E.READY, "start"): ({"scheduler"}, E.IN_PROGRESS),
+    (E.IN_PROGRESS, "complete"): ({"scheduler"}, E.COMPLETED),
+    **{(s, "upload_evidence"): ({"VO"}, s) for s in AFTER_STAY},
+    **{(s, "submit_report"): ({"VO"}, E.REPORT_SUBMITTED) for s in AFTER_STAY},
+    **{
+        (s, "give_host_feedback"): ({"HO"}, s)
+        for s in (E.COMPLETED, E.REPORT_SUBMITTED, E.REPORT_REJECTED, E.REPORT_APPROVED)
+    },
+    (E.REPORT_SUBMITTED, "approve_report"): ({"VOP"}, E.REPORT_APPROVED),
+    (E.REPORT_SUBMITTED, "reject_report"): ({"VOP"}, E.REPORT_REJECTED),
+    (E.REPORT_APPROVED, "confirm_payment"): ({"finance"}, E.PAID),
+    (E.REPORT_APPROVED, "close"): ({"scheduler"}, E.CLOSED),
+}
+EXCHANGE_OVERSIGHT = {
+    "approve",
+    "request_changes",
+    "decide_extension",
+    "approve_report",
+    "reject_report",
+    "confirm_payment",
+}
 
 
-def _party_sets(names):
+def _all_subsets(names):
     return [set(c) for n in range(len(names) + 1) for c in itertools.combinations(names, n)]
 
 
+# Exchanges have eight parties: nobody, every single one, and the combinations that occur (one
+# partnership as VOP and HOP; a participant who is also an officer of its own or the other side's
+# partnership; a support officer who is the host).
+EXCHANGE_PARTY_SETS = [
+    set(),
+    *({str(p)} for p in exchange_flow.Party),
+    {"VOP", "HOP"},
+    {"VO", "VOP"},
+    {"HO", "HOP"},
+    {"VO", "HOP"},
+    {"HO", "support"},
+]
+
+CASES = [
+    (
+        registration.LIFECYCLE,
+        REGISTRATION_EXPECTED,
+        _all_subsets(["owner", "partnership"]),
+        {"accept", "reject"},
+    ),
+    (contact_request.LIFECYCLE, CONTACT_EXPECTED, _all_subsets(["sender", "recipient"]), set()),
+    (exchange_flow.FLOW, EXCHANGE_EXPECTED, EXCHANGE_PARTY_SETS, EXCHANGE_OVERSIGHT),
+]
+
+
 def _cells():
-    for lifecycle, expected, names, oversight in CASES:
-        for status, action, parties in itertools.product(
-            lifecycle.statuses, lifecycle.actions, _party_sets(names)
-        ):
+    for lifecycle, expected, party_sets, oversight in CASES:
+        for status, action, parties in itertools.product(lifecycle.statuses, lifecycle.actions, party_sets):
             yield pytest.param(
                 lifecycle,
                 expected,
@@ -81,14 +138,17 @@ def test_every_cell(lifecycle: Lifecycle, expected, oversight, status, action, p
             lifecycle.check(status, action, parties)
         assert refused.value.code == "CONFLICT_OF_INTEREST"
     else:
-        assert lifecycle.check(status, action, parties) == row[1]
+        step = lifecycle.step(status, action, parties)
+        collect = next(t.collect for t in lifecycle.transitions if t.action == action and status in t.sources)
+        # A collective action moves on only when every party it collects has acted
+        assert step.status == (row[1] if step.acted >= collect else status)
         assert action in lifecycle.allowed(status, parties)
 
 
 @pytest.mark.parametrize(
-    ("lifecycle", "expected", "names", "oversight"), CASES, ids=lambda c: getattr(c, "name", "")
+    ("lifecycle", "expected", "party_sets", "oversight"), CASES, ids=lambda c: getattr(c, "name", "")
 )
-def test_the_table_holds_exactly_the_expected_rows(lifecycle, expected, names, oversight):
+def test_the_table_holds_exactly_the_expected_rows(lifecycle, expected, party_sets, oversight):
     declared = {(s, t.action): (set(t.by), t.to or s) for t in lifecycle.transitions for s in t.sources}
     assert declared == expected
     assert {t.action for t in lifecycle.transitions if t.oversight} == oversight
@@ -115,3 +175,35 @@ def test_a_table_with_two_rows_for_one_cell_is_refused():
             ),
             wrong_status_code="NOT_PENDING",
         )
+
+
+def test_a_submission_needs_both_participants_and_an_edit_in_between_is_the_services_to_clear():
+    first = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"})
+    assert first.status == E.DRAFT and first.acted == {"VO"}
+    assert "submit" not in exchange_flow.FLOW.allowed(E.DRAFT, {"VO"}, first.acted)
+    second = exchange_flow.FLOW.step(E.DRAFT, "submit", {"HO"}, first.acted)
+    assert second.status == E.SUBMITTED and second.acted == {"VO", "HO"}
+
+
+def test_one_partnership_as_vop_and_hop_approves_for_both():
+    assert exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"VOP", "HOP"}).status == E.VALIDATED
+    one = exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"HOP"})
+    assert one.status == E.SUBMITTED
+    assert exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"VOP"}, one.acted).status == E.VALIDATED
+
+
+def test_the_commitment_is_signed_when_all_four_have_signed_in_any_order():
+    for order in itertools.permutations(["VO", "HO", "VOP", "HOP"]):
+        acted: frozenset[str] = frozenset()
+        for i, party in enumerate(order):
+            step = exchange_flow.FLOW.step(E.VALIDATED, "sign_commitment_to_quality", {party}, acted)
+            acted = step.acted
+            assert step.status == (E.SIGNED if i == 3 else E.VALIDATED)
+
+
+def test_a_participant_who_is_also_a_reviewer_may_not_review_its_own_exchange():
+    with pytest.raises(Forbidden) as refused:
+        exchange_flow.FLOW.check(E.SUBMITTED, "approve", {"VO", "VOP"})
+    assert refused.value.code == "CONFLICT_OF_INTEREST"
+    # but may still act as a participant
+    assert exchange_flow.FLOW.check(E.SUBMITTED, "cancel", {"VO", "VOP"}) == E.CANCELLED

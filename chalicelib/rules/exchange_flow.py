@@ -1,0 +1,101 @@
+"""An exchange's life (API.md "Exchanges"): its statuses, and for each the actions allowed, by which
+party and to which status. Every exchange endpoint and the scheduled function go through this table;
+`GET /v1/exchanges/{id}` lists the caller's allowed actions from it. Pure: no AWS, no I/O.
+
+Parties: VO and HO (the visiting and host organisations' users), VOP and HOP (officers of their
+partnerships; one partnership may be both, and its act then counts for both), support, admin, finance,
+and the scheduler (the date-driven steps). VO and HO are the subjects: nobody who is one of them takes
+an oversight action (a review, a report decision) on the exchange.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from chalicelib.rules.lifecycle import Lifecycle, transition
+
+
+class ExchangeStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    CHANGES_REQUESTED = "changes_requested"
+    VALIDATED = "validated"
+    SIGNED = "signed"
+    READY = "ready"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REPORT_SUBMITTED = "report_submitted"
+    REPORT_REJECTED = "report_rejected"
+    REPORT_APPROVED = "report_approved"
+    PAID = "paid"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Party(StrEnum):
+    VO = "VO"
+    HO = "HO"
+    VOP = "VOP"
+    HOP = "HOP"
+    SUPPORT = "support"
+    ADMIN = "admin"
+    FINANCE = "finance"
+    SCHEDULER = "scheduler"
+
+
+S = ExchangeStatus
+VO, HO, VOP, HOP = Party.VO, Party.HO, Party.VOP, Party.HOP
+PARTICIPANTS = (VO, HO)
+PARTNERSHIPS = (VOP, HOP)
+SIGNERS = (VO, HO, VOP, HOP)
+# Before the stay starts an exchange may be cancelled; after, it runs to its report.
+BEFORE_START = (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.VALIDATED, S.SIGNED, S.READY)
+# Agreed fields (dates, objectives, plan...) change only while the participants hold the draft; after
+# validation a change is an amendment (an extension), which needs the documents signed again.
+EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
+
+FLOW = Lifecycle(
+    name="exchange",
+    statuses=ExchangeStatus,
+    subjects=frozenset(PARTICIPANTS),
+    transitions=(
+        # The participants build the Commitment to Quality; an edit after changes were requested takes
+        # it back to draft; each confirms it, and the second confirmation submits it.
+        transition("edit", [S.DRAFT], PARTICIPANTS, None),
+        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT),
+        transition("submit", [S.DRAFT], PARTICIPANTS, S.SUBMITTED, collect=PARTICIPANTS),
+        # Both partnerships review it.
+        transition("approve", [S.SUBMITTED], PARTNERSHIPS, S.VALIDATED, oversight=True, collect=PARTNERSHIPS),
+        transition("request_changes", [S.SUBMITTED], PARTNERSHIPS, S.CHANGES_REQUESTED, oversight=True),
+        # All four sign the Commitment to Quality, then VO and VOP the financial agreement; a signed scan
+        # counts as its party's signature once the upload check accepts it.
+        transition("sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS),
+        transition("sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP)),
+        transition("upload_signed_scan", [S.VALIDATED, S.SIGNED], SIGNERS, None),
+        transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED),
+        # An extension (the one-month and working-day rules still hold) is the VOP's to decide; granted,
+        # it amends the documents, which go back to be signed by the parties it affects.
+        transition("request_extension", [S.VALIDATED, S.SIGNED, S.READY], PARTICIPANTS, None),
+        transition("decide_extension", [S.VALIDATED, S.SIGNED, S.READY], [VOP], S.VALIDATED, oversight=True),
+        transition("cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN), S.CANCELLED),
+        # The dates drive the stay (the scheduled function, by the business date).
+        transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
+        transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
+        # After the stay: the closing report, its evidence and the VOP's decision; the host's feedback.
+        transition("upload_evidence", [S.COMPLETED, S.REPORT_REJECTED], [VO], None),
+        transition("submit_report", [S.COMPLETED, S.REPORT_REJECTED], [VO], S.REPORT_SUBMITTED),
+        transition(
+            "give_host_feedback",
+            [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED, S.REPORT_APPROVED],
+            [HO],
+            None,
+        ),
+        transition("approve_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_APPROVED, oversight=True),
+        transition("reject_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_REJECTED, oversight=True),
+        # The lump sum: paid (finance records the bank's execution) or nothing to pay (the function
+        # that computes it closes the exchange).
+        transition("confirm_payment", [S.REPORT_APPROVED], [Party.FINANCE], S.PAID, oversight=True),
+        transition("close", [S.REPORT_APPROVED], [Party.SCHEDULER], S.CLOSED),
+    ),
+    wrong_status_code="INVALID_STATUS",
+)
