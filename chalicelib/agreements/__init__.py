@@ -1,0 +1,1 @@
+"""The exchange's generated agreements (Commitment to Quality, financial agreement) as PDFs."""
