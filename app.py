@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib.handlers import contacts, events, matching, meta, reference, registrations
+from chalicelib.handlers import contacts, events, exchanges, matching, meta, reference, registrations
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import reshape_chalice_error
 from chalicelib.observability import logger, metrics
@@ -20,7 +20,7 @@ app = Chalice(app_name="clusterxchange", configure_logs=False)
 app.api.cors = False
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, meta, registrations, matching, contacts):
+for module in (reference, meta, registrations, matching, contacts, exchanges):
     app.register_blueprint(module.api.blueprint)
 
 

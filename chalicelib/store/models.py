@@ -169,10 +169,57 @@ class ContactRequestModel(Model):
     by_recipient = ByRecipientIndex()
 
 
+class _ExchangeIndex(GlobalSecondaryIndex["ExchangeModel"]):
+    """An exchange list of one party (or of everyone), newest first."""
+
+    created_at = UnicodeAttribute(range_key=True)
+
+
+def _exchange_index(name: str, hash_key: str) -> type[_ExchangeIndex]:
+    attrs = {
+        "Meta": _meta("exchanges", index_name=name, projection=AllProjection()),
+        hash_key: UnicodeAttribute(hash_key=True),
+    }
+    return type(f"Exchanges{name.title().replace('_', '')}Index", (_ExchangeIndex,), attrs)
+
+
+class ExchangeModel(Model):
+    """An exchange from its draft to its payment: the four parties, the Commitment to Quality's agreed
+    fields, the VO's bank account, and who has acted on the current collective step."""
+
+    Meta = _meta("exchanges", stream_view_type="NEW_AND_OLD_IMAGES")
+
+    id = UnicodeAttribute(hash_key=True)
+    reference = UnicodeAttribute()
+    kind = UnicodeAttribute(default="exchange")  # one partition key for support's and admin's list
+    status = UnicodeAttribute()
+    visitor_user = UnicodeAttribute()
+    host_user = UnicodeAttribute()
+    vop = UnicodeAttribute()
+    hop = UnicodeAttribute()
+    contact_request_id = UnicodeAttribute(null=True)
+    parties = JSONAttribute()  # summaries: visitor, host, visitor_partnership, host_partnership
+    agreement = JSONAttribute()  # dates, travel days, mode, objectives, activities, plan, outcomes...
+    schedule = JSONAttribute()  # working_days, skipped_holidays, warnings (worked out from agreement)
+    bank_account = JSONAttribute(null=True)  # never in an index: only VO, VOP, finance and admin see it
+    acted = JSONAttribute(null=True)  # {action: [parties]} on the current status's collective steps
+    notes = JSONAttribute(null=True)  # the last review comment, cancellation reason...
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_visitor_user = _exchange_index("by_visitor_user", "visitor_user")()
+    by_host_user = _exchange_index("by_host_user", "host_user")()
+    by_vop = _exchange_index("by_vop", "vop")()
+    by_hop = _exchange_index("by_hop", "hop")()
+    every = _exchange_index("every", "kind")()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
     MetaModel,
     PartnershipModel,
     ContactRequestModel,
+    ExchangeModel,
 )

@@ -171,6 +171,20 @@ class World:
         assert created.status_code == 201, created.body
         return str(json.loads(created.body)["id"])
 
+    def agreed(self, visitor: Person, host: Person) -> str:
+        """An accepted contact request between them (the host asked, the visitor accepted)."""
+        request_id = self.contact_request(host, visitor)
+        answered = self.request("POST", f"/v1/contact-requests/{request_id}/accept", visitor.token, {})
+        assert answered.status_code == 200, answered.body
+        return request_id
+
+    def exchange(self, visitor: Person, host: Person, contact_request_id: str | None = None) -> str:
+        """A draft exchange between them, started by the visitor."""
+        request_id = contact_request_id or self.agreed(visitor, host)
+        created = self.request("POST", "/v1/exchanges", visitor.token, exchange_draft(request_id))
+        assert created.status_code == 201, created.body
+        return str(json.loads(created.body)["id"])
+
     # --- the standing population (made on first use, then shared by the module's tests) -----------
 
     @cached_property
@@ -211,6 +225,16 @@ class World:
         return self.contact_request(self.sender, self.host)
 
     @cached_property
+    def agreement(self) -> str:
+        """An accepted contact request between `sender` (the visitor) and `host`."""
+        return self.agreed(self.sender, self.host)
+
+    @cached_property
+    def exchange_id(self) -> str:
+        """A draft exchange of `sender` (VO, clamtex) at `host` (HO, epix)."""
+        return self.exchange(self.sender, self.host, self.agreement)
+
+    @cached_property
     def pending(self) -> Person:
         """A pending registration of epix."""
         return self.participant(roles=("visitor",), partnership="epix", accepted=False)
@@ -230,6 +254,18 @@ class World:
         claims = jwt.decode(self.admin.token, options={"verify_signature": False})
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+def exchange_draft(contact_request_id: str) -> dict[str, Any]:
+    return {
+        "contact_request_id": contact_request_id,
+        "start_date": "2027-04-12",
+        "end_date": "2027-04-16",
+        "objectives": ["technology_uptake"],
+        "activities": ["study_visit"],
+        "expected_outcomes": "A pilot project.",
+        "responsibilities": {"visitor": "Travel and a report", "host": "A mentor"},
+    }
 
 
 @contextmanager

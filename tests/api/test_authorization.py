@@ -33,7 +33,7 @@ import pytest
 
 from app import app
 from tests.api.helpers import registration
-from tests.api.population import Person, World, emulated_world
+from tests.api.population import Person, World, emulated_world, exchange_draft
 
 BASE_CALLERS = ("anonymous", "invalid_token", "participant", "partnership", "support", "finance", "admin")
 OBJECT_CALLERS = ("owner", "non_owner", "officer_own", "officer_other", "conflicted")
@@ -96,6 +96,14 @@ class Scene:
     @cached_property
     def contact(self) -> str:
         return self._shared_or_new("contact", lambda: self.world.contact_request(self.sender, self.host))
+
+    @cached_property
+    def agreement(self) -> str:
+        return self._shared_or_new("agreement", lambda: self.world.agreed(self.sender, self.host))
+
+    @cached_property
+    def exchange(self) -> str:
+        return self._shared_or_new("exchange_id", lambda: self.world.exchange(self.sender, self.host))
 
     @cached_property
     def pending(self) -> Person:
@@ -178,6 +186,17 @@ def answer(body: dict[str, Any]) -> Callable[[Scene, str], Target]:
     return target
 
 
+def new_exchange(scene: Scene, caller: str) -> Target:
+    return Target(scene.host, body=exchange_draft(scene.agreement))
+
+
+def on_exchange(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Target]:
+    def target(scene: Scene, caller: str) -> Target:
+        return Target(scene.host, params={"exchange_id": scene.exchange}, body=body)
+
+    return target
+
+
 # --- the table --------------------------------------------------------------------------------------
 
 
@@ -199,6 +218,12 @@ def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
 
 
 NOT_ACCEPTED = Cell(403, "NOT_ACCEPTED")
+# An exchange's parties (and support and admin) read it; for anyone else it does not exist.
+EXCHANGE_READERS = cells(
+    404, anonymous=401, invalid_token=401, support=200, admin=200, owner=200, officer_own=200, conflicted=200,
+    sender=200,
+)  # fmt: skip
+EXCHANGE_PARTIES = frozenset({"owner", "sender", "officer_own", "conflicted", "support", "admin"})
 
 ROWS: dict[tuple[str, str], Row] = {
     # meta and reference: public; a token, even an invalid one, is ignored
@@ -304,6 +329,61 @@ ROWS: dict[tuple[str, str], Row] = {
         participants_only(participant=404, conflicted=404, owner=200, non_owner=404, sender=403),
         answer({"reason": "Not this year."}),
         sees=frozenset({"owner", "sender"}),
+        fresh=True,
+    ),
+    # exchanges: the draft of sender (VO, clamtex) at owner (HO, epix); epix's officers are the HOP
+    # (conflicted too, as an officer of epix). Nobody else learns that it exists (404).
+    ("POST", "/v1/exchanges"): Row(
+        cells(
+            404, anonymous=401, invalid_token=401, support=403, finance=403, admin=403, owner=201, sender=201
+        ),
+        new_exchange,
+        sees=frozenset({"owner", "sender"}),
+        fresh=True,
+    ),
+    ("GET", "/v1/exchanges"): Row(
+        cells(200, anonymous=401, invalid_token=401, finance=403),
+        about_host,
+        sees=frozenset({"owner", "sender", "officer_own", "conflicted", "support", "admin"}),
+    ),
+    ("GET", "/v1/exchanges/{exchange_id}"): Row(
+        EXCHANGE_READERS,
+        on_exchange(),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("GET", "/v1/exchanges/{exchange_id}/history"): Row(
+        EXCHANGE_READERS, on_exchange(), sees=EXCHANGE_PARTIES
+    ),
+    # only the participants edit and confirm the draft (the submission needs the VO's bank account)
+    ("PATCH", "/v1/exchanges/{exchange_id}"): Row(
+        {**EXCHANGE_READERS, **dict.fromkeys(("officer_own", "conflicted", "support", "admin"), 403)},
+        on_exchange({"expected_outcomes": "Two pilot projects."}),
+        sees=EXCHANGE_PARTIES,
+        fresh=True,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/submit"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("officer_own", "conflicted", "support", "admin"), 403),
+            **dict.fromkeys(("owner", "sender"), Cell(422, "BANK_ACCOUNT_REQUIRED")),
+        },
+        on_exchange({}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    # only the partnerships review, and not a draft
+    ("POST", "/v1/exchanges/{exchange_id}/review"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("owner", "sender", "support", "admin"), 403),
+            **dict.fromkeys(("officer_own", "conflicted"), Cell(409, "INVALID_STATUS")),
+        },
+        on_exchange({"decision": "approve"}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/cancel"): Row(
+        EXCHANGE_READERS,
+        on_exchange({"reason": "The dates no longer work."}),
+        sees=EXCHANGE_PARTIES,
         fresh=True,
     ),
 }

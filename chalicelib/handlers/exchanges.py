@@ -1,0 +1,266 @@
+"""Routes: exchanges from the draft to `ready` (create, read, list, edit, confirm, review, cancel,
+history). Shapes only: the use cases are in services.exchanges."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text, whole
+from chalicelib.rules.exchange_flow import ExchangeStatus
+from chalicelib.services import exchanges as service
+
+api = Api(__name__, tag="exchanges")
+
+Code = text(64)
+TravelDays = whole(ge=0, le=2)
+
+
+class PlanItem(StrictModel):
+    date: Day
+    description: text(2000)  # type: ignore[valid-type]
+
+
+class Responsibilities(StrictModel):
+    visitor: text(5000)  # type: ignore[valid-type]
+    host: text(5000)  # type: ignore[valid-type]
+
+
+class BankAccountIn(StrictModel):
+    holder: text(200)  # type: ignore[valid-type]
+    iban: text(64)  # type: ignore[valid-type]
+    bic: text(11, min_length=0) | None = None  # type: ignore[valid-type]
+
+
+class ExchangeIn(StrictModel):
+    """A draft: from an accepted contact request, or (the visitor's partnership) between two accepted
+    participants who agreed outside the tool: `contact_request_id`, or both registration ids
+    (422 EXCHANGE_SOURCE_REQUIRED otherwise)."""
+
+    contact_request_id: str | None = Field(None, pattern=r"^cr_[0-9a-f]{32}$")
+    visitor_registration_id: str | None = Field(None, pattern=r"^reg_[0-9a-f]{32}$")
+    host_registration_id: str | None = Field(None, pattern=r"^reg_[0-9a-f]{32}$")
+    start_date: Day
+    end_date: Day
+    travel_days_before: TravelDays = 0  # type: ignore[valid-type]
+    travel_days_after: TravelDays = 0  # type: ignore[valid-type]
+    mode: Literal["physical", "virtual"] = "physical"
+    objectives: list[Code] = Field(min_length=1, max_length=5)  # type: ignore[valid-type]
+    activities: list[Code] = Field(default_factory=list, max_length=7)  # type: ignore[valid-type]
+    activity_plan: list[PlanItem] = Field(default_factory=list, max_length=40)
+    expected_outcomes: text(5000)  # type: ignore[valid-type]
+    responsibilities: Responsibilities
+
+    def source(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json", include={"contact_request_id", "visitor_registration_id", "host_registration_id"}
+        )
+
+    def agreement(self) -> dict[str, Any]:
+        return self.model_dump(
+            mode="json", exclude={"contact_request_id", "visitor_registration_id", "host_registration_id"}
+        )
+
+
+class ExchangePatch(StrictModel):
+    """Fields left out stay as they are; lists and the plan are replaced whole."""
+
+    start_date: Day = omittable()
+    end_date: Day = omittable()
+    travel_days_before: TravelDays = omittable()  # type: ignore[valid-type]
+    travel_days_after: TravelDays = omittable()  # type: ignore[valid-type]
+    mode: Literal["physical", "virtual"] = omittable()
+    objectives: list[Code] = omittable(min_length=1, max_length=5)  # type: ignore[valid-type]
+    activities: list[Code] = omittable(max_length=7)  # type: ignore[valid-type]
+    activity_plan: list[PlanItem] = omittable(max_length=40)
+    expected_outcomes: text(5000) = omittable()  # type: ignore[valid-type]
+    responsibilities: Responsibilities = omittable()
+    bank_account: BankAccountIn | None = Field(None, description="The VO's account for the lump sum")
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+
+
+class Confirm(StrictModel):
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+
+
+class ReviewIn(StrictModel):
+    decision: Literal["approve", "request_changes"]
+    comment: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
+        None, description="Required when requesting changes"
+    )
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+
+
+class CancelIn(StrictModel):
+    reason: text(2000)  # type: ignore[valid-type]
+    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+
+
+class ExchangeQuery(ListQuery):
+    status: ExchangeStatus | None = None
+
+
+# --- responses --------------------------------------------------------------------------------------
+
+
+class PartyOut(BaseModel):
+    registration_id: str
+    organisation_name: str | None = None
+    country: str | None = None
+    city: str | None = None
+    representative_name: str | None = None
+
+
+class PartnershipOut(BaseModel):
+    id: str
+    name: str
+
+
+class HolidayOut(BaseModel):
+    date: str
+    name: str
+
+
+class WarningOut(BaseModel):
+    code: str
+    message: str
+
+
+class PlanItemOut(BaseModel):
+    date: str
+    description: str
+
+
+class ResponsibilitiesOut(BaseModel):
+    visitor: str
+    host: str
+
+
+class BankAccountOut(BaseModel):
+    holder: str
+    iban: str
+    bic: str | None = None
+
+
+class ExchangeOut(BaseModel):
+    id: str
+    reference: str
+    status: ExchangeStatus
+    contact_request_id: str | None = None
+    visitor: PartyOut
+    host: PartyOut
+    visitor_partnership: PartnershipOut
+    host_partnership: PartnershipOut
+    start_date: str
+    end_date: str
+    travel_days_before: int
+    travel_days_after: int
+    mode: Literal["physical", "virtual"]
+    objectives: list[str]
+    activities: list[str]
+    activity_plan: list[PlanItemOut]
+    expected_outcomes: str
+    responsibilities: ResponsibilitiesOut
+    working_days: int
+    skipped_holidays: list[HolidayOut]
+    warnings: list[WarningOut]
+    bank_account: BankAccountOut | None = Field(
+        None, description="Shown to the VO, the VOP, finance and admin"
+    )
+    confirmations: dict[str, list[str]] = Field(description="Who has taken each collective step so far")
+    notes: dict[str, str] = {}
+    actions: list[str] = Field(description="What the caller may do now (the flow table's answer)")
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class ExchangeList(BaseModel):
+    items: list[ExchangeOut]
+    next_cursor: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    at: str
+    actor: str
+    actor_role: str | None
+    action: str
+    from_status: str | None
+    to_status: str | None
+    fields: list[str]
+
+
+class History(BaseModel):
+    items: list[HistoryEntry]
+    next_cursor: str | None = None
+
+
+def _out(doc: dict[str, Any]) -> ExchangeOut:
+    return ExchangeOut.model_validate(doc)
+
+
+# --- routes -----------------------------------------------------------------------------------------
+
+
+@api.route(
+    "/v1/exchanges",
+    "POST",
+    summary="Start an exchange's draft (a participant of an accepted contact request, or the VOP)",
+    roles=("participant", "partnership"),
+    status=201,
+)
+def create_exchange(call: Call, body: ExchangeIn) -> ExchangeOut:
+    return _out(service.create(call.user, body.agreement(), body.source()))
+
+
+@api.route("/v1/exchanges", summary="The caller's exchanges, newest first")
+def list_exchanges(call: Call, query: ExchangeQuery) -> ExchangeList:
+    status = str(query.status) if query.status else None
+    items, next_cursor = service.list_for(call.user, status, query.limit, query.cursor)
+    return ExchangeList(items=[_out(doc) for doc in items], next_cursor=next_cursor)
+
+
+@api.route("/v1/exchanges/{exchange_id}", summary="An exchange, with the caller's allowed actions")
+def get_exchange(call: Call, exchange_id: str) -> ExchangeOut:
+    return _out(service.get(call.user, exchange_id))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}",
+    "PATCH",
+    summary="Edit a draft (either participant; the bank account: the VO)",
+)
+def update_exchange(call: Call, exchange_id: str, body: ExchangePatch) -> ExchangeOut:
+    return _out(service.edit(call.user, exchange_id, body.changes(), body.version))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/submit",
+    "POST",
+    summary="Confirm the draft (each participant; the second confirmation submits it)",
+)
+def submit_exchange(call: Call, exchange_id: str, body: Confirm) -> ExchangeOut:
+    return _out(service.submit(call.user, exchange_id, body.version))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/review",
+    "POST",
+    summary="Approve or request changes (VOP and HOP; both approvals validate it)",
+)
+def review_exchange(call: Call, exchange_id: str, body: ReviewIn) -> ExchangeOut:
+    return _out(service.review(call.user, exchange_id, body.decision, body.comment, body.version))
+
+
+@api.route("/v1/exchanges/{exchange_id}/cancel", "POST", summary="Cancel before the stay starts")
+def cancel_exchange(call: Call, exchange_id: str, body: CancelIn) -> ExchangeOut:
+    return _out(service.cancel(call.user, exchange_id, body.reason, body.version))
+
+
+@api.route("/v1/exchanges/{exchange_id}/history", summary="The exchange's audit trail, oldest first")
+def exchange_history(call: Call, exchange_id: str) -> History:
+    return History(items=[HistoryEntry.model_validate(e) for e in service.history(call.user, exchange_id)])

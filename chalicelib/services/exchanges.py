@@ -1,0 +1,405 @@
+"""Exchange building (API.md "Exchanges" up to `ready`): create a draft from an accepted contact request
+(or as the visitor's partnership), edit it, confirm it, review it, cancel it, read and list it, and its
+history. Every step asks the flow table (rules.exchange_flow) who may do what now."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+from pydantic import Field
+
+from chalicelib import clock, cursors, reference
+from chalicelib.auth import Principal
+from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
+from chalicelib.rules import RuleViolation
+from chalicelib.rules.contact import contact_pairing
+from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
+from chalicelib.rules.exchange import ExchangeFacts, check_exchange
+from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus, Party
+from chalicelib.rules.registration import ACCEPTED
+from chalicelib.services.writes import check_version, optimistic
+from chalicelib.store import audit
+from chalicelib.store import contacts as contact_store
+from chalicelib.store import exchanges as store
+from chalicelib.store import registrations as registration_store
+from chalicelib.store.writes import StaleVersion
+
+_WHAT = "The exchange"
+_SUPERVISORS = ("support", "admin")
+# Who sees the VO's bank account: never the host side.
+_BANK_ACCOUNT_PARTIES = {Party.VO, Party.VOP, Party.FINANCE, Party.ADMIN}
+
+
+class ListCursor(cursors.CursorKey):
+    created_at: str = Field(pattern=r"^\d{4}-\d\d-\d\dT[0-9:.]+Z$")
+    id: str = Field(pattern=r"^exc_[0-9a-f]{32}$")
+
+
+# --- who the caller is to an exchange ------------------------------------------------------------
+
+
+def parties(principal: Principal, doc: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    if principal.user_id == doc["visitor_user"]:
+        found.add(Party.VO)
+    if principal.user_id == doc["host_user"]:
+        found.add(Party.HO)
+    if principal.has_role("partnership") and principal.partnership_id:
+        if principal.partnership_id == doc["vop"]:
+            found.add(Party.VOP)
+        if principal.partnership_id == doc["hop"]:
+            found.add(Party.HOP)
+    for role, party in (("support", Party.SUPPORT), ("admin", Party.ADMIN), ("finance", Party.FINANCE)):
+        if principal.has_role(role):
+            found.add(party)
+    return found
+
+
+def _visible(principal: Principal, doc: dict[str, Any]) -> set[str]:
+    found = parties(principal, doc)
+    # Finance sees exchanges once there is money to move (issue: finalisation); none before.
+    visible = found - {Party.FINANCE}
+    if not visible:
+        raise NotFound("No such exchange.")
+    return found
+
+
+def view(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
+    """The exchange as this caller may see it, with the actions it may take now."""
+    found = parties(principal, doc)
+    shown = {k: v for k, v in doc.items() if k not in ("visitor_user", "host_user", "vop", "hop", "acted")}
+    if not found & _BANK_ACCOUNT_PARTIES:
+        shown["bank_account"] = None
+    acted = doc.get("acted") or {}
+    shown["confirmations"] = {action: sorted(done) for action, done in acted.items()}
+    shown["actions"] = [
+        action
+        for action in FLOW.allowed(ExchangeStatus(doc["status"]), found)
+        if not (
+            set(acted.get(action, ())) >= (found & _collectors(doc["status"], action)) and acted.get(action)
+        )
+    ]
+    return shown
+
+
+def _collectors(status: str, action: str) -> set[str]:
+    for t in FLOW.transitions:
+        if t.action == action and ExchangeStatus(status) in t.sources:
+            return set(t.collect)
+    return set()
+
+
+def _load(principal: Principal, exchange_id: str) -> tuple[dict[str, Any], set[str]]:
+    doc = store.get(exchange_id)
+    if doc is None:
+        raise NotFound("No such exchange.")
+    return doc, _visible(principal, doc)
+
+
+def _entry(
+    principal: Principal, doc: dict[str, Any], action: str, before: str, fields: tuple[str, ...] = ()
+) -> Any:
+    return audit.entry(
+        store.AUDIT_KIND,
+        doc["id"],
+        f"exchange.{action}",
+        actor=principal.user_id,
+        roles=principal.roles,
+        at=doc["updated_at"],
+        from_status=before,
+        to_status=doc["status"],
+        fields=fields,
+    )
+
+
+# --- the rules on the agreed fields --------------------------------------------------------------
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _checked(doc: dict[str, Any], visitor: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    """Apply the exchange rules to the agreed fields; 422 with every violation, else the document with
+    working days, skipped holidays and warnings filled in."""
+    visitor_prefs, host_prefs = visitor.get("preferences") or {}, host.get("preferences") or {}
+    facts = ExchangeFacts(
+        start_date=_day(doc["start_date"]) or date.min,
+        end_date=_day(doc["end_date"]) or date.min,
+        travel_days_before=doc.get("travel_days_before") or 0,
+        travel_days_after=doc.get("travel_days_after") or 0,
+        mode=doc.get("mode") or "physical",
+        objectives=tuple(doc.get("objectives") or ()),
+        activities=tuple(doc.get("activities") or ()),
+        visitor_country=(visitor.get("organisation") or {}).get("country") or "",
+        host_country=(host.get("organisation") or {}).get("country") or "",
+        visitor_already_visited=store.visiting(visitor["id"]) not in (None, doc["id"]),
+        visitor_available_from=_day(visitor_prefs.get("available_from")),
+        visitor_available_to=_day(visitor_prefs.get("available_to")),
+        host_available_from=_day(host_prefs.get("available_from")),
+        host_available_to=_day(host_prefs.get("available_to")),
+        host_capacity=int((host.get("hosting") or {}).get("capacity") or 1),
+    )
+    result = check_exchange(facts, reference.reference_data())
+    if result.violations:
+        raise RuleBroken.from_violations(result.violations)
+    checked = dict(doc)
+    checked["working_days"] = result.working_days.count if result.working_days else 0
+    checked["skipped_holidays"] = result.skipped_holidays()
+    checked["warnings"] = result.warnings
+    return checked
+
+
+def _summary(registration: dict[str, Any]) -> dict[str, Any]:
+    organisation = registration.get("organisation") or {}
+    representative = registration.get("representative") or {}
+    name = " ".join(p for p in (representative.get("first_name"), representative.get("last_name")) if p)
+    return {
+        "registration_id": registration["id"],
+        "organisation_name": organisation.get("name"),
+        "country": organisation.get("country"),
+        "city": organisation.get("city"),
+        "representative_name": name or None,
+    }
+
+
+def _partnership(partnership_id: str) -> dict[str, Any]:
+    known = reference.partnerships().get(partnership_id)
+    return {"id": partnership_id, "name": known.name if known else partnership_id}
+
+
+def _accepted(registration_id: str) -> dict[str, Any]:
+    found = registration_store.get(registration_id)
+    if found is None or found["status"] != ACCEPTED:
+        raise NotFound("No such accepted participant.")
+    return found
+
+
+# --- use cases -----------------------------------------------------------------------------------
+
+
+def create(principal: Principal, agreement: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """A draft between a visitor and a host: from an accepted contact request (either participant), or
+    by the visitor's partnership for an agreement made outside the tool."""
+    by_ids = bool(source.get("visitor_registration_id") and source.get("host_registration_id"))
+    if bool(source.get("contact_request_id")) == by_ids or (
+        not by_ids and (source.get("visitor_registration_id") or source.get("host_registration_id"))
+    ):
+        raise RuleBroken(
+            "An exchange starts from contact_request_id, or from visitor_registration_id and "
+            "host_registration_id (an agreement made outside the tool).",
+            code="EXCHANGE_SOURCE_REQUIRED",
+        )
+    if source.get("contact_request_id"):
+        request = contact_store.get(source["contact_request_id"])
+        if request is None or principal.user_id not in (request["from_user"], request["to_user"]):
+            raise NotFound("No such contact request.")
+        if request["status"] != REQUEST_ACCEPTED:
+            raise Conflict(f"The contact request is {request['status']}, not accepted.", code="NOT_ACCEPTED")
+        sender, recipient = _accepted(request["from"]), _accepted(request["to"])
+        try:
+            visitor_id, host_id = contact_pairing(sender, recipient)
+        except RuleViolation as violation:
+            raise RuleBroken.from_violations([violation]) from violation
+        by_id = {sender["id"]: sender, recipient["id"]: recipient}
+        visitor, host = by_id[visitor_id], by_id[host_id]
+    else:
+        visitor, host = (
+            _accepted(source["visitor_registration_id"]),
+            _accepted(source["host_registration_id"]),
+        )
+        if not (principal.has_role("partnership") and principal.partnership_id == visitor["partnership_id"]):
+            raise Forbidden("Only the visitor's partnership records an agreement made outside the tool.")
+        if principal.user_id in (visitor["user_id"], host["user_id"]):
+            raise Forbidden("You may not record an exchange you take part in.", code="CONFLICT_OF_INTEREST")
+        try:
+            contact_pairing(visitor, host)
+        except RuleViolation as violation:
+            raise RuleBroken.from_violations([violation]) from violation
+    now = clock.now_iso()
+    doc: dict[str, Any] = {
+        "id": store.new_id(),
+        "status": ExchangeStatus.DRAFT,
+        "visitor_user": visitor["user_id"],
+        "host_user": host["user_id"],
+        "vop": visitor["partnership_id"],
+        "hop": host["partnership_id"],
+        "contact_request_id": source.get("contact_request_id"),
+        "visitor": _summary(visitor),
+        "host": _summary(host),
+        "visitor_partnership": _partnership(visitor["partnership_id"]),
+        "host_partnership": _partnership(host["partnership_id"]),
+        **agreement,
+        "bank_account": None,
+        "acted": {},
+        "notes": {},
+        "created_at": now,
+        "updated_at": now,
+        "version": None,
+    }
+    doc = _checked(doc, visitor, host)
+
+    def attempt() -> dict[str, Any]:
+        entry = _entry(principal, doc, "created", "")
+        return store.create(doc, entry, clock.today().year)
+
+    created = optimistic(attempt, _WHAT)
+    return view(principal, created)
+
+
+def get(principal: Principal, exchange_id: str) -> dict[str, Any]:
+    doc, _ = _load(principal, exchange_id)
+    return view(principal, doc)
+
+
+def _move(
+    principal: Principal,
+    exchange_id: str,
+    action: str,
+    version: int | None,
+    change: Any = None,
+    fields: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One step of the flow: load, ask the table, apply `change` (doc -> doc), record who acted, write
+    with the audit entry; a lost race is retried from a fresh read, so independent acts (two approvals,
+    four signatures) never lose one another and conflicting ones answer 409 from what is there now."""
+
+    def attempt() -> dict[str, Any]:
+        doc, found = _load(principal, exchange_id)
+        before = doc["status"]
+        acted = doc.get("acted") or {}
+        step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
+        check_version(version, doc, view(principal, doc), _WHAT)
+        updated = copy.deepcopy(doc)
+        if change is not None:
+            updated = change(updated, found)
+        updated["status"] = step.status
+        if step.status != before:
+            updated["acted"] = {}  # a new status starts its collective steps afresh
+        elif step.acted:
+            updated["acted"] = {**(updated.get("acted") or {}), action: sorted(step.acted)}
+        updated["updated_at"] = clock.now_iso()
+        take = release = None
+        if step.status == ExchangeStatus.SUBMITTED and before != ExchangeStatus.SUBMITTED:
+            take = doc["visitor"]["registration_id"]
+        if (
+            step.status == ExchangeStatus.CANCELLED
+            and store.visiting(doc["visitor"]["registration_id"]) == doc["id"]
+        ):
+            release = doc["visitor"]["registration_id"]
+        try:
+            saved = store.replace(
+                updated,
+                _entry(principal, updated, action, before, fields),
+                take_visitor=take,
+                release_visitor=release,
+            )
+        except store.VisitorTaken as exc:
+            raise RuleBroken(
+                "The visitor already has an exchange; a visitor visits only once.",
+                code="VISITOR_ALREADY_VISITED",
+            ) from exc
+        except StaleVersion:
+            if version is not None:
+                current = store.get(exchange_id) or doc
+                raise version_conflict(view(principal, current), _WHAT) from None
+            raise
+        return view(principal, saved)
+
+    return optimistic(attempt, _WHAT)
+
+
+def edit(
+    principal: Principal, exchange_id: str, changes: dict[str, Any], version: int | None
+) -> dict[str, Any]:
+    """Change the draft's agreed fields (either participant) or the bank account (the VO only); any
+    change clears the confirmations given so far."""
+
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        bank = changes.pop("bank_account", ...)
+        if bank is not ...:
+            if Party.VO not in found:
+                raise Forbidden("Only the visiting organisation gives its bank account.")
+            doc["bank_account"] = _bank_account(bank) if bank is not None else None
+        doc.update(changes)
+        visitor = _accepted(doc["visitor"]["registration_id"])
+        host = _accepted(doc["host"]["registration_id"])
+        doc = _checked(doc, visitor, host)
+        doc["acted"] = {}  # an edit after one confirmation clears it
+        return doc
+
+    fields = tuple(sorted(changes))
+    return _move(principal, exchange_id, "edit", version, change, fields)
+
+
+def _bank_account(account: dict[str, Any]) -> dict[str, Any]:
+    from chalicelib.rules.banking import check_bank_account
+
+    try:
+        return check_bank_account(account.get("holder"), account.get("iban"), account.get("bic")).as_dict()
+    except RuleViolation as violation:
+        raise RuleBroken.from_violations([violation]) from violation
+
+
+def submit(principal: Principal, exchange_id: str, version: int | None) -> dict[str, Any]:
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        if not doc.get("bank_account"):
+            raise RuleBroken(
+                "The visiting organisation's bank account is needed before submission.",
+                code="BANK_ACCOUNT_REQUIRED",
+            )
+        return doc
+
+    return _move(principal, exchange_id, "submit", version, change)
+
+
+def review(
+    principal: Principal, exchange_id: str, decision: str, comment: str | None, version: int | None
+) -> dict[str, Any]:
+    action = "approve" if decision == "approve" else "request_changes"
+
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        if action == "request_changes" and not (comment or "").strip():
+            raise RuleBroken("Say what should change.", code="COMMENT_REQUIRED")
+        if comment:
+            doc["notes"] = {**(doc.get("notes") or {}), "review_comment": comment}
+        return doc
+
+    return _move(principal, exchange_id, action, version, change)
+
+
+def cancel(principal: Principal, exchange_id: str, reason: str, version: int | None) -> dict[str, Any]:
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        doc["notes"] = {**(doc.get("notes") or {}), "cancel_reason": reason}
+        return doc
+
+    return _move(principal, exchange_id, "cancel", version, change)
+
+
+def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:
+    _load(principal, exchange_id)
+    return audit.entries_for(f"{store.AUDIT_KIND}#{exchange_id}")
+
+
+def list_for(
+    principal: Principal, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The caller's exchanges: a participant's (as visitor or host), a partnership's (as VOP or HOP),
+    everyone's for support and admin; newest first."""
+    keys: list[tuple[str, str]] = []
+    if principal.has_role(*_SUPERVISORS):
+        keys.append(("kind", "exchange"))
+    else:
+        if principal.has_role("partnership") and principal.partnership_id:
+            keys += [("vop", principal.partnership_id), ("hop", principal.partnership_id)]
+        if principal.has_role("participant"):
+            keys += [("visitor_user", principal.user_id), ("host_user", principal.user_id)]
+    if not keys:
+        raise Forbidden("Your role has no exchanges to list.")
+    scope = f"exchanges:{principal.user_id}:{status or '*'}"
+    after = cursors.decode(scope, cursor, ListCursor)
+    items, last = store.list_by(keys, status, limit, (after.created_at, after.id) if after else None)
+    next_cursor = cursors.encode(scope, ListCursor(created_at=last[0], id=last[1])) if last else None
+    return [view(principal, doc) for doc in items], next_cursor

@@ -1,0 +1,208 @@
+"""Exchanges in DynamoDB: the document shape services work with, the gap-free reference per year, the
+visitor's one-visit guard, and the writes that keep an exchange and its audit trail together."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib.store import audit
+from chalicelib.store.audit import AuditEntry
+from chalicelib.store.models import ExchangeModel, MetaModel
+from chalicelib.store.writes import StaleVersion, transaction
+
+AUDIT_KIND = "exchange"
+_ID = re.compile(r"exc_[0-9a-f]{32}")
+_INDEXES = {
+    "visitor_user": ExchangeModel.by_visitor_user,
+    "host_user": ExchangeModel.by_host_user,
+    "vop": ExchangeModel.by_vop,
+    "hop": ExchangeModel.by_hop,
+    "kind": ExchangeModel.every,
+}
+LIST_KEYS = tuple(_INDEXES)
+
+
+class VisitorTaken(Exception):
+    """The visitor already has another exchange past its draft."""
+
+
+def new_id() -> str:
+    return f"exc_{uuid.uuid4().hex}"
+
+
+def _counter_key(year: int) -> str:
+    return f"exchange-reference#{year}"
+
+
+def _visiting_key(visitor_registration: str) -> str:
+    return f"visiting#{visitor_registration}"
+
+
+def to_document(model: ExchangeModel) -> dict[str, Any]:
+    parties = dict(model.parties or {})
+    return {
+        "id": model.id,
+        "reference": model.reference,
+        "status": model.status,
+        "visitor_user": model.visitor_user,
+        "host_user": model.host_user,
+        "vop": model.vop,
+        "hop": model.hop,
+        "contact_request_id": model.contact_request_id,
+        "visitor": parties.get("visitor"),
+        "host": parties.get("host"),
+        "visitor_partnership": parties.get("visitor_partnership"),
+        "host_partnership": parties.get("host_partnership"),
+        **dict(model.agreement or {}),
+        **dict(model.schedule or {}),
+        "bank_account": model.bank_account,
+        "acted": {k: list(v) for k, v in (model.acted or {}).items()},
+        "notes": dict(model.notes or {}),
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+        "version": model.version,
+    }
+
+
+AGREEMENT_FIELDS = (
+    "start_date",
+    "end_date",
+    "travel_days_before",
+    "travel_days_after",
+    "mode",
+    "objectives",
+    "activities",
+    "activity_plan",
+    "expected_outcomes",
+    "responsibilities",
+)
+SCHEDULE_FIELDS = ("working_days", "skipped_holidays", "warnings")
+
+
+def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
+    return to_document(ExchangeModel.from_raw_data(image))
+
+
+def _to_model(doc: dict[str, Any]) -> ExchangeModel:
+    version = {"version": doc["version"]} if doc.get("version") is not None else {}
+    return ExchangeModel(
+        id=doc["id"],
+        reference=doc["reference"],
+        status=str(doc["status"]),
+        visitor_user=doc["visitor_user"],
+        host_user=doc["host_user"],
+        vop=doc["vop"],
+        hop=doc["hop"],
+        contact_request_id=doc.get("contact_request_id"),
+        parties={k: doc[k] for k in ("visitor", "host", "visitor_partnership", "host_partnership")},
+        agreement={k: doc.get(k) for k in AGREEMENT_FIELDS},
+        schedule={k: doc.get(k) for k in SCHEDULE_FIELDS},
+        bank_account=doc.get("bank_account"),
+        acted={k: sorted(v) for k, v in (doc.get("acted") or {}).items()} or None,
+        notes=doc.get("notes") or None,
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        **version,
+    )
+
+
+def get(exchange_id: str) -> dict[str, Any] | None:
+    if not _ID.fullmatch(exchange_id):
+        return None
+    try:
+        return to_document(ExchangeModel.get(exchange_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def _counter(year: int) -> int:
+    try:
+        return int(MetaModel.get(_counter_key(year), consistent_read=True).count or 0)
+    except DoesNotExist:
+        return 0
+
+
+def create(doc: dict[str, Any], entry: AuditEntry, year: int) -> dict[str, Any]:
+    """Insert a new exchange with the next reference of `year`: the counter moves in the same
+    transaction, on condition it is still where it was read, so references are unique and gap-free.
+    StaleVersion when another creation took the number first (the caller retries)."""
+    taken = _counter(year)
+    number = taken + 1
+    doc = {**doc, "reference": f"CXC-{year}-{number:06d}", "version": None}
+    counter = MetaModel(pk=_counter_key(year))
+    still = MetaModel.count.does_not_exist() if taken == 0 else MetaModel.count == taken
+    with transaction() as tx:
+        tx.update(counter, actions=[MetaModel.count.set(number)], condition=still)
+        tx.save(_to_model(doc), condition=ExchangeModel.id.does_not_exist())
+        tx.save(audit.to_model(entry))
+    return get(doc["id"]) or doc
+
+
+def replace(
+    doc: dict[str, Any],
+    entry: AuditEntry,
+    *,
+    take_visitor: str | None = None,
+    release_visitor: str | None = None,
+) -> dict[str, Any]:
+    """Write the whole exchange if still at `doc["version"]`, with its audit entry. `take_visitor`
+    claims the visitor's one visit for this exchange (VisitorTaken if another holds it),
+    `release_visitor` gives it back. StaleVersion when another write came first."""
+    model = _to_model(doc)
+    try:
+        with transaction() as tx:
+            tx.save(model)
+            tx.save(audit.to_model(entry))
+            if take_visitor is not None:
+                guard = MetaModel(pk=_visiting_key(take_visitor), ref=doc["id"], updated_at=doc["updated_at"])
+                tx.save(guard, condition=MetaModel.pk.does_not_exist() | (MetaModel.ref == doc["id"]))
+            if release_visitor is not None:
+                tx.delete(MetaModel(pk=_visiting_key(release_visitor)), condition=MetaModel.ref == doc["id"])
+    except StaleVersion:
+        if take_visitor is not None and visiting(take_visitor) not in (None, doc["id"]):
+            raise VisitorTaken(take_visitor) from None
+        raise
+    return to_document(model)
+
+
+def visiting(visitor_registration: str) -> str | None:
+    """The exchange that holds the visitor's one visit, if any."""
+    try:
+        return MetaModel.get(_visiting_key(visitor_registration), consistent_read=True).ref
+    except DoesNotExist:
+        return None
+
+
+def list_by(
+    keys: list[tuple[str, str]], status: str | None, limit: int, after: tuple[str, str] | None
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """One page of the exchanges found under any of `keys` ((index key, value): a participant as
+    visitor and as host, a partnership as VOP and as HOP), newest first, each once. `after` is
+    (created_at, id) of the last item of the previous page; one more item than asked is read per
+    index, so the last page hands out no cursor."""
+    found: dict[str, ExchangeModel] = {}
+    for key, value in keys:
+        condition = ExchangeModel.created_at <= after[0] if after else None
+        status_filter = ExchangeModel.status == status if status else None
+        count = 0
+        for model in _INDEXES[key].query(
+            value,
+            range_key_condition=condition,
+            filter_condition=status_filter,
+            scan_index_forward=False,
+            page_size=limit + 1,
+        ):
+            if after is not None and (model.created_at, model.id) >= after:
+                continue  # the previous page's items, and those of its last instant before it
+            found[model.id] = model
+            count += 1
+            if count > limit:
+                break
+    ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id), reverse=True)
+    page = ordered[:limit]
+    next_after = (page[-1].created_at, page[-1].id) if len(ordered) > limit else None
+    return [to_document(m) for m in page], next_after

@@ -1,0 +1,283 @@
+"""Exchange building over HTTP: a draft from an accepted contact request, edits, the bank account, the
+two confirmations, both partnerships' reviews, cancellation, lists and history; who may do each."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import pytest
+
+from chalicelib import clock
+from chalicelib.services import reference as reference_service
+from infra.seed import seed_partnerships
+from tests.api.conftest import auth
+from tests.api.helpers import body, decide, register, registration
+from tests.api.test_races import call  # noqa: F401 (the thread-safe request fixture)
+
+IBAN = "DE89370400440532013000"
+BIC = "COBADEFFXXX"
+
+
+def draft(contact_request_id: str, **changes):
+    data = {
+        "contact_request_id": contact_request_id,
+        "start_date": "2027-04-12",
+        "end_date": "2027-04-16",
+        "travel_days_before": 1,
+        "travel_days_after": 1,
+        "mode": "physical",
+        "objectives": ["technology_uptake"],
+        "activities": ["study_visit", "networking"],
+        "activity_plan": [{"date": "2027-04-12", "description": "Lab tour and introductions"}],
+        "expected_outcomes": "A pilot of smart-grid sensors in Padova.",
+        "responsibilities": {"visitor": "Travel and a report", "host": "Lab access and a mentor"},
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def pair(client, token, aws):
+    """An accepted visitor (IT, epix) and host (DE, ce4big) with an accepted contact request."""
+    seed_partnerships()
+    reference_service.forget_cache()
+    clock.set_today(__import__("datetime").date(2026, 11, 20))
+    visitor_token = token("ada@acme.example")
+    visitor = body(register(client, visitor_token))
+    host_data = registration(
+        roles=["host"],
+        partnership_id="ce4big",
+        organisation__name="Berlin Digital Cluster",
+        organisation__country="DE",
+        organisation__city="Berlin",
+        organisation__location={"lat": 52.52, "lon": 13.40},
+        representative__nationality="DE",
+        representative__email="hans@bdc.example",
+        organisation__type="cluster_organisation",
+    )
+    host_token = token("hans@bdc.example")
+    host = body(register(client, host_token, host_data))
+    vop = token("officer@epix.example", "partnership", "epix")
+    hop = token("officer@ce4big.example", "partnership", "ce4big")
+    assert decide(client, vop, visitor["id"], "accept").status_code == 200
+    assert decide(client, hop, host["id"], "accept").status_code == 200
+    sent = client.http.post(
+        "/v1/contact-requests",
+        headers=auth(visitor_token),
+        body=json.dumps({"to": host["id"], "message": "Hi"}),
+    )
+    request_id = body(sent)["id"]
+    assert (
+        client.http.post(f"/v1/contact-requests/{request_id}/accept", headers=auth(host_token)).status_code
+        == 200
+    )
+    yield SimpleNamespace(
+        visitor=visitor_token,
+        host=host_token,
+        vop=vop,
+        hop=hop,
+        request_id=request_id,
+        host_id=host["id"],
+        visitor_id=visitor["id"],
+    )
+    reference_service.forget_cache()
+
+
+def post(client, path, tok, payload=None):
+    return client.http.post(path, headers=auth(tok), body=json.dumps(payload or {}))
+
+
+def patch(client, path, tok, payload):
+    return client.http.patch(path, headers=auth(tok), body=json.dumps(payload))
+
+
+def get(client, path, tok):
+    return client.http.get(path, headers=auth(tok))
+
+
+def test_a_draft_from_an_accepted_contact_request_names_the_four_parties_and_counts_working_days(
+    client, pair
+):
+    # When the visitor starts the draft
+    created = post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id))
+    # Then
+    assert created.status_code == 201, created.body
+    exchange = body(created)
+    assert exchange["reference"].startswith("CXC-2026-") and exchange["status"] == "draft"
+    assert exchange["visitor"]["country"] == "IT" and exchange["host"]["country"] == "DE"
+    assert exchange["visitor_partnership"]["id"] == "epix" and exchange["host_partnership"]["id"] == "ce4big"
+    assert exchange["working_days"] == 5 and exchange["skipped_holidays"] == []
+    assert set(exchange["actions"]) >= {"edit", "submit", "cancel"}
+    # And the references of one year follow each other without gaps
+    second = body(post(client, "/v1/exchanges", pair.host, draft(pair.request_id)))
+    first_number, second_number = (int(e["reference"].rsplit("-", 1)[1]) for e in (exchange, second))
+    assert second_number == first_number + 1
+
+
+def test_holidays_of_the_host_country_are_skipped_by_name(client, pair):
+    # Easter Monday 2027 is 29 March in Germany
+    payload = draft(pair.request_id, start_date="2027-03-29", end_date="2027-04-02", activity_plan=[])
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, payload))
+    assert exchange["working_days"] == 4
+    assert [h["name"] for h in exchange["skipped_holidays"]] == ["Easter Monday"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"start_date": "2027-04-12", "end_date": "2027-04-13"}, "TOO_FEW_WORKING_DAYS"),
+        ({"start_date": "2027-01-31", "end_date": "2027-02-28"}, "LONGER_THAN_ONE_MONTH"),
+        ({"objectives": ["internship"]}, "UNKNOWN_OBJECTIVE"),
+    ],
+)
+def test_the_exchange_rules_are_422(client, pair, changes, code):
+    response = post(
+        client, "/v1/exchanges", pair.visitor, draft(pair.request_id, activity_plan=[], **changes)
+    )
+    assert response.status_code == 422, response.body
+    assert code in {d["code"] for d in body(response)["error"]["details"]}
+
+
+def _submitted(client, pair):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
+    assert patch(client, path, pair.visitor, account).status_code == 200
+    first = body(post(client, f"{path}/submit", pair.visitor))
+    assert first["status"] == "draft" and first["confirmations"] == {"submit": ["VO"]}
+    assert "submit" not in first["actions"]
+    second = body(post(client, f"{path}/submit", pair.host))
+    assert second["status"] == "submitted"
+    return path
+
+
+def test_both_confirmations_then_both_reviews_validate_it(client, pair):
+    path = _submitted(client, pair)
+    # A participant may not review; the VOP approves, then the HOP
+    assert post(client, f"{path}/review", pair.visitor, {"decision": "approve"}).status_code == 403
+    assert body(post(client, f"{path}/review", pair.vop, {"decision": "approve"}))["status"] == "submitted"
+    assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"
+    history = [e["action"] for e in body(get(client, f"{path}/history", pair.vop))["items"]]
+    assert history == ["exchange.created", "exchange.edit", "exchange.submit", "exchange.submit",
+                       "exchange.approve", "exchange.approve"]  # fmt: skip
+
+
+def test_submission_needs_the_bank_account_and_an_edit_clears_confirmations(client, pair):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    refused = post(client, f"{path}/submit", pair.visitor)
+    assert refused.status_code == 422 and body(refused)["error"]["code"] == "BANK_ACCOUNT_REQUIRED"
+    bad = patch(
+        client, path, pair.visitor, {"bank_account": {"holder": "Acme", "iban": "DE89370400440532013001"}}
+    )
+    assert bad.status_code == 422 and body(bad)["error"]["code"] == "INVALID_IBAN"
+    # The host side never gives, nor sees, the account
+    host_try = patch(client, path, pair.host, {"bank_account": {"holder": "H", "iban": IBAN, "bic": BIC}})
+    assert host_try.status_code == 403
+    assert (
+        patch(
+            client, path, pair.visitor, {"bank_account": {"holder": "Acme", "iban": IBAN, "bic": BIC}}
+        ).status_code
+        == 200
+    )
+    assert body(post(client, f"{path}/submit", pair.visitor))["confirmations"] == {"submit": ["VO"]}
+    edited = body(patch(client, path, pair.host, {"expected_outcomes": "Two pilots."}))
+    assert edited["confirmations"] == {} and edited["bank_account"] is None  # the host sees no account
+    assert body(get(client, path, pair.vop))["bank_account"]["iban"] == IBAN
+    assert body(get(client, path, pair.hop))["bank_account"] is None
+
+
+def test_request_changes_needs_a_comment_and_sends_it_back(client, pair):
+    path = _submitted(client, pair)
+    no_comment = post(client, f"{path}/review", pair.hop, {"decision": "request_changes"})
+    assert no_comment.status_code == 422 and body(no_comment)["error"]["code"] == "COMMENT_REQUIRED"
+    back = body(
+        post(client, f"{path}/review", pair.hop, {"decision": "request_changes", "comment": "Add a plan."})
+    )
+    assert back["status"] == "changes_requested" and back["notes"]["review_comment"] == "Add a plan."
+    assert body(patch(client, path, pair.visitor, {"expected_outcomes": "With a plan."}))["status"] == "draft"
+
+
+def test_strangers_get_404_and_a_stale_version_409(client, pair, token):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    stranger = token("eve@nowhere.example")
+    other_partnership = token("officer@clamtex.example", "partnership", "clamtex")
+    assert get(client, path, stranger).status_code == 404
+    assert get(client, path, other_partnership).status_code == 404
+    assert get(client, path, token("support@cxc.example", "support")).status_code == 200
+    stale = patch(client, path, pair.visitor, {"expected_outcomes": "x", "version": exchange["version"] + 5})
+    assert stale.status_code == 409 and body(stale)["error"]["code"] == "VERSION_CONFLICT"
+
+
+def test_cancel_before_the_stay_and_then_nothing_else(client, pair):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    cancelled = body(post(client, f"{path}/cancel", pair.host, {"reason": "Dates do not work"}))
+    assert cancelled["status"] == "cancelled" and cancelled["actions"] == []
+    again = post(client, f"{path}/submit", pair.visitor)
+    assert again.status_code == 409 and "cancelled" in body(again)["error"]["message"]
+
+
+def test_a_visitor_visits_once_even_with_two_drafts(client, pair):
+    # Given a second draft, confirmed by the visitor, made while the first was still a draft
+    second = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{second['id']}"
+    account = {"bank_account": {"holder": "A", "iban": IBAN, "bic": BIC}}
+    assert patch(client, path, pair.visitor, account).status_code == 200
+    assert post(client, f"{path}/submit", pair.visitor).status_code == 200
+    # When the first passes submission
+    first = _submitted(client, pair)
+    # Then no new draft may start, and the second cannot pass submission while the first holds the visit
+    refused_draft = post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id))
+    assert (
+        refused_draft.status_code == 422 and body(refused_draft)["error"]["code"] == "VISITOR_ALREADY_VISITED"
+    )
+    refused = post(client, f"{path}/submit", pair.host)
+    assert refused.status_code == 422 and body(refused)["error"]["code"] == "VISITOR_ALREADY_VISITED"
+    # Cancelling the first gives the visit back
+    assert post(client, f"{first}/cancel", pair.visitor, {"reason": "Other dates"}).status_code == 200
+    assert body(post(client, f"{path}/submit", pair.host))["status"] == "submitted"
+
+
+def test_lists_show_each_party_its_own(client, pair, token):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    mine = body(get(client, "/v1/exchanges", pair.visitor))["items"]
+    assert [e["id"] for e in mine] == [exchange["id"]]
+    assert [e["id"] for e in body(get(client, "/v1/exchanges", pair.vop))["items"]] == [exchange["id"]]
+    assert body(get(client, "/v1/exchanges", token("eve@nowhere.example")))["items"] == []
+
+
+def test_two_partnerships_approving_at_once_both_count(client, pair, call):  # noqa: F811
+    path = _submitted(client, pair)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(
+            pool.map(
+                lambda tok: call("POST", f"{path}/review", tok, {"decision": "approve"}), [pair.vop, pair.hop]
+            )
+        )
+    assert [status for status, _ in results] == [200, 200], results
+    assert body(get(client, path, pair.vop))["status"] == "validated"
+
+
+def test_lists_page_through_both_sides_once(client, pair):
+    made = [body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))["id"] for _ in range(3)]
+    for who in (pair.visitor, pair.host, pair.vop, pair.hop):
+        first = body(get(client, "/v1/exchanges?limit=2", who))
+        rest = body(get(client, f"/v1/exchanges?limit=2&cursor={first['next_cursor']}", who))
+        assert [e["id"] for e in first["items"] + rest["items"]] == made[::-1] and rest["next_cursor"] is None
+    assert body(get(client, "/v1/exchanges?status=cancelled", pair.host))["items"] == []
+
+
+def test_the_visitors_partnership_records_an_agreement_made_outside_the_tool(client, pair):
+    ids = {"visitor_registration_id": pair.visitor_id, "host_registration_id": pair.host_id}
+    by_vop = post(client, "/v1/exchanges", pair.vop, {**draft(None), **ids})
+    assert by_vop.status_code == 201, by_vop.body
+    # the host's partnership may not; nor may a draft name both sources, or neither
+    assert post(client, "/v1/exchanges", pair.hop, {**draft(None), **ids}).status_code == 403
+    both = post(client, "/v1/exchanges", pair.vop, {**draft(pair.request_id), **ids})
+    neither = post(client, "/v1/exchanges", pair.visitor, draft(None))
+    for refused in (both, neither):
+        assert refused.status_code == 422 and body(refused)["error"]["code"] == "EXCHANGE_SOURCE_REQUIRED"
