@@ -50,6 +50,11 @@ def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, 
     return events.on_contact_request_change(event, context)
 
 
+@app.lambda_function(name="on_exchange_change")
+def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_exchange_change(event, context)
+
+
 @app.lambda_function(name="on_document_uploaded")
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_document_uploaded(event, context)

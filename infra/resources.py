@@ -49,6 +49,7 @@ class Resources:
                 "on_contact_request_change", "dynamodb", "contact-requests", on_failure="stream-failures"
             ),
             EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
+            EventSource("on_exchange_change", "dynamodb", "exchanges", on_failure="stream-failures"),
         )
     )
     # ObjectCreated notifications of the documents bucket go to this queue.

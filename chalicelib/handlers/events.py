@@ -78,6 +78,17 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 
 @_reported
+def _exchange_record(record: DynamoDBRecord) -> None:
+    from chalicelib.services import agreements
+    from chalicelib.store import exchanges as store
+
+    old_image, new_image = _images(record)
+    old = store.document_from_image(old_image) if old_image else None
+    new = store.document_from_image(new_image) if new_image else None
+    agreements.handle_stream_change(old, new)
+
+
+@_reported
 def _document_record(record: SQSRecord) -> None:
     from chalicelib.services import uploads
 
@@ -101,6 +112,12 @@ def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any
 def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=_contact_request_record, processor=_stream_processor, context=context
+    )
+
+
+def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_exchange_record, processor=_stream_processor, context=context
     )
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text, whole
 from chalicelib.rules.exchange_flow import ExchangeStatus
+from chalicelib.services import agreements
 from chalicelib.services import exchanges as service
 
 api = Api(__name__, tag="exchanges")
@@ -264,3 +265,58 @@ def cancel_exchange(call: Call, exchange_id: str, body: CancelIn) -> ExchangeOut
 @api.route("/v1/exchanges/{exchange_id}/history", summary="The exchange's audit trail, oldest first")
 def exchange_history(call: Call, exchange_id: str) -> History:
     return History(items=[HistoryEntry.model_validate(e) for e in service.history(call.user, exchange_id)])
+
+
+class SignatureIn(StrictModel):
+    document: Literal["commitment_to_quality", "financial_agreement"]
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The SHA-256 of the exact version signed")
+
+
+class SignatureOut(BaseModel):
+    party: str
+    at: str
+    sha256: str
+
+
+class DocumentOut(BaseModel):
+    kind: str
+    version: int
+    sha256: str
+    size: int
+    uploaded_at: str
+    signatures: list[SignatureOut]
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+    next_cursor: str | None = None
+
+
+class DocumentLink(BaseModel):
+    url: str
+    expires_in: int
+    sha256: str
+
+
+@api.route("/v1/exchanges/{exchange_id}/documents", summary="Every version of the exchange's documents")
+def list_exchange_documents(call: Call, exchange_id: str) -> DocumentList:
+    return DocumentList(
+        items=[DocumentOut.model_validate(d) for d in agreements.listing(call.user, exchange_id)]
+    )
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/documents/{kind}",
+    summary="A short-lived link to the current version of a document (the exchange's parties)",
+)
+def get_exchange_document(call: Call, exchange_id: str, kind: str) -> DocumentLink:
+    return DocumentLink.model_validate(agreements.download(call.user, exchange_id, kind))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/signatures",
+    "POST",
+    summary="Sign the current version of a document for the caller's party (VO, HO, VOP or HOP)",
+)
+def sign_exchange_document(call: Call, exchange_id: str, body: SignatureIn) -> ExchangeOut:
+    return _out(agreements.sign(call.user, exchange_id, body.document, body.sha256))

@@ -69,7 +69,8 @@ def _visible(principal: Principal, doc: dict[str, Any]) -> set[str]:
 def view(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
     """The exchange as this caller may see it, with the actions it may take now."""
     found = parties(principal, doc)
-    shown = {k: v for k, v in doc.items() if k not in ("visitor_user", "host_user", "vop", "hop", "acted")}
+    hidden = ("visitor_user", "host_user", "vop", "hop", "acted", "documents", "signatures")
+    shown = {k: v for k, v in doc.items() if k not in hidden}
     if not found & _BANK_ACCOUNT_PARTIES:
         shown["bank_account"] = None
     acted = doc.get("acted") or {}
@@ -91,7 +92,7 @@ def _collectors(status: str, action: str) -> set[str]:
     return set()
 
 
-def _load(principal: Principal, exchange_id: str) -> tuple[dict[str, Any], set[str]]:
+def load(principal: Principal, exchange_id: str) -> tuple[dict[str, Any], set[str]]:
     doc = store.get(exchange_id)
     if doc is None:
         raise NotFound("No such exchange.")
@@ -250,11 +251,11 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
 
 
 def get(principal: Principal, exchange_id: str) -> dict[str, Any]:
-    doc, _ = _load(principal, exchange_id)
+    doc, _ = load(principal, exchange_id)
     return view(principal, doc)
 
 
-def _move(
+def move(
     principal: Principal,
     exchange_id: str,
     action: str,
@@ -267,7 +268,7 @@ def _move(
     four signatures) never lose one another and conflicting ones answer 409 from what is there now."""
 
     def attempt() -> dict[str, Any]:
-        doc, found = _load(principal, exchange_id)
+        doc, found = load(principal, exchange_id)
         before = doc["status"]
         acted = doc.get("acted") or {}
         step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
@@ -276,6 +277,8 @@ def _move(
         if change is not None:
             updated = change(updated, found)
         updated["status"] = step.status
+        if step.status == ExchangeStatus.VALIDATED and before != ExchangeStatus.VALIDATED:
+            updated["validated_at"] = clock.now_iso()  # the agreements are rendered for this validation
         if step.status != before:
             updated["acted"] = {}  # a new status starts its collective steps afresh
         elif step.acted:
@@ -331,7 +334,7 @@ def edit(
         return doc
 
     fields = tuple(sorted(changes))
-    return _move(principal, exchange_id, "edit", version, change, fields)
+    return move(principal, exchange_id, "edit", version, change, fields)
 
 
 def _bank_account(account: dict[str, Any]) -> dict[str, Any]:
@@ -352,7 +355,7 @@ def submit(principal: Principal, exchange_id: str, version: int | None) -> dict[
             )
         return doc
 
-    return _move(principal, exchange_id, "submit", version, change)
+    return move(principal, exchange_id, "submit", version, change)
 
 
 def review(
@@ -367,7 +370,7 @@ def review(
             doc["notes"] = {**(doc.get("notes") or {}), "review_comment": comment}
         return doc
 
-    return _move(principal, exchange_id, action, version, change)
+    return move(principal, exchange_id, action, version, change)
 
 
 def cancel(principal: Principal, exchange_id: str, reason: str, version: int | None) -> dict[str, Any]:
@@ -375,11 +378,11 @@ def cancel(principal: Principal, exchange_id: str, reason: str, version: int | N
         doc["notes"] = {**(doc.get("notes") or {}), "cancel_reason": reason}
         return doc
 
-    return _move(principal, exchange_id, "cancel", version, change)
+    return move(principal, exchange_id, "cancel", version, change)
 
 
 def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:
-    _load(principal, exchange_id)
+    load(principal, exchange_id)
     return audit.entries_for(f"{store.AUDIT_KIND}#{exchange_id}")
 
 

@@ -57,11 +57,12 @@ def presigned_post(key: str, content_type: str, max_bytes: int, expires_in: int)
     )
 
 
-def presigned_get(key: str, expires_in: int) -> str:
+def presigned_get(key: str, expires_in: int, bucket: str | None = None) -> str:
+    """A short-lived download link (the documents bucket unless another is named)."""
     return str(
         client("s3").generate_presigned_url(
             "get_object",
-            Params={"Bucket": get_settings().documents_bucket, "Key": key},
+            Params={"Bucket": bucket or get_settings().documents_bucket, "Key": key},
             ExpiresIn=expires_in,
         )
     )
@@ -141,3 +142,7 @@ def delete(bucket: str, key: str) -> None:
 
 def documents_bucket() -> str:
     return get_settings().documents_bucket
+
+
+def artifacts_bucket() -> str:
+    return get_settings().artifacts_bucket

@@ -204,6 +204,11 @@ class ExchangeModel(Model):
     bank_account = JSONAttribute(null=True)  # never in an index: only VO, VOP, finance and admin see it
     acted = JSONAttribute(null=True)  # {action: [parties]} on the current status's collective steps
     notes = JSONAttribute(null=True)  # the last review comment, cancellation reason...
+    validated_at = UnicodeAttribute(null=True)
+    # {kind: [{version, sha256, size, key, generated_at}]}: every version ever generated, oldest first
+    documents = JSONAttribute(null=True)
+    # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
+    signatures = JSONAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()

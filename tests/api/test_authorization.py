@@ -190,9 +190,9 @@ def new_exchange(scene: Scene, caller: str) -> Target:
     return Target(scene.host, body=exchange_draft(scene.agreement))
 
 
-def on_exchange(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Target]:
+def on_exchange(body: dict[str, Any] | None = None, **params: str) -> Callable[[Scene, str], Target]:
     def target(scene: Scene, caller: str) -> Target:
-        return Target(scene.host, params={"exchange_id": scene.exchange}, body=body)
+        return Target(scene.host, params={"exchange_id": scene.exchange, **params}, body=body)
 
     return target
 
@@ -378,6 +378,24 @@ ROWS: dict[tuple[str, str], Row] = {
             **dict.fromkeys(("officer_own", "conflicted"), Cell(409, "INVALID_STATUS")),
         },
         on_exchange({"decision": "approve"}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("GET", "/v1/exchanges/{exchange_id}/documents"): Row(
+        EXCHANGE_READERS, on_exchange(), sees=EXCHANGE_PARTIES
+    ),
+    # a draft has no documents yet, and nothing to sign
+    ("GET", "/v1/exchanges/{exchange_id}/documents/{kind}"): Row(
+        {**EXCHANGE_READERS, **dict.fromkeys(EXCHANGE_PARTIES, Cell(409, "DOCUMENT_NOT_READY"))},
+        on_exchange(kind="commitment_to_quality"),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/signatures"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("support", "admin"), 403),
+            **dict.fromkeys(("owner", "sender", "officer_own", "conflicted"), Cell(409, "INVALID_STATUS")),
+        },
+        on_exchange({"document": "commitment_to_quality", "sha256": "0" * 64}),
         sees=EXCHANGE_PARTIES,
     ),
     ("POST", "/v1/exchanges/{exchange_id}/cancel"): Row(

@@ -281,3 +281,98 @@ def test_the_visitors_partnership_records_an_agreement_made_outside_the_tool(cli
     neither = post(client, "/v1/exchanges", pair.visitor, draft(None))
     for refused in (both, neither):
         assert refused.status_code == 422 and body(refused)["error"]["code"] == "EXCHANGE_SOURCE_REQUIRED"
+
+
+def _validated(client, pair):
+    path = _submitted(client, pair)
+    post(client, f"{path}/review", pair.vop, {"decision": "approve"})
+    assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"
+    return path
+
+
+def _run_exchanges_stream(aws):
+    import app as app_module
+    from tests.events.helpers import stream_event
+
+    event = stream_event(aws.stream_arns["exchanges"])
+    assert app_module.on_exchange_change(event, None) == {"batchItemFailures": []}
+    return event
+
+
+def test_validation_generates_both_agreements_which_all_parties_sign_to_ready(client, pair, aws):
+    # Given a validated exchange, and the exchanges stream delivered to its function (twice: idempotent)
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    _run_exchanges_stream(aws)
+    documents = body(get(client, f"{path}/documents", pair.visitor))["items"]
+    assert [(d["kind"], d["version"]) for d in documents] == [
+        ("commitment_to_quality", 1),
+        ("financial_agreement", 1),
+    ]
+    # The PDF behind the link is the one whose hash is recorded, and it carries the agreed fields
+    import hashlib
+    import io
+    import urllib.parse
+
+    import boto3
+    from pypdf import PdfReader
+
+    link = body(get(client, f"{path}/documents/commitment_to_quality", pair.host))
+    key = urllib.parse.unquote(urllib.parse.urlparse(link["url"]).path).lstrip("/")
+    key = key.removeprefix("cxc-test-artifacts/")  # path-style links name the bucket first
+    pdf = (
+        boto3.client("s3", region_name="eu-west-1")
+        .get_object(Bucket="cxc-test-artifacts", Key=key)["Body"]
+        .read()
+    )
+    assert hashlib.sha256(pdf).hexdigest() == link["sha256"] == documents[0]["sha256"]
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Lab tour and introductions" in text and "Berlin Digital Cluster" in text
+    # When a party signs another hash, it is refused; the four sign the current one
+    ctq, fa = documents[0]["sha256"], documents[1]["sha256"]
+    stale = post(
+        client, f"{path}/signatures", pair.visitor, {"document": "commitment_to_quality", "sha256": "0" * 64}
+    )
+    assert stale.status_code == 409 and body(stale)["error"]["code"] == "STALE_DOCUMENT"
+    early = post(
+        client, f"{path}/signatures", pair.visitor, {"document": "financial_agreement", "sha256": fa}
+    )
+    assert early.status_code == 409  # the financial agreement follows the Commitment to Quality
+    for who in (pair.visitor, pair.host, pair.vop):
+        assert (
+            body(
+                post(client, f"{path}/signatures", who, {"document": "commitment_to_quality", "sha256": ctq})
+            )["status"]
+            == "validated"
+        )
+    signed = body(
+        post(client, f"{path}/signatures", pair.hop, {"document": "commitment_to_quality", "sha256": ctq})
+    )
+    assert signed["status"] == "signed"
+    # The host side does not sign the financial agreement; VO and VOP do
+    assert (
+        post(
+            client, f"{path}/signatures", pair.host, {"document": "financial_agreement", "sha256": fa}
+        ).status_code
+        == 403
+    )
+    post(client, f"{path}/signatures", pair.visitor, {"document": "financial_agreement", "sha256": fa})
+    ready = body(
+        post(client, f"{path}/signatures", pair.vop, {"document": "financial_agreement", "sha256": fa})
+    )
+    assert ready["status"] == "ready"
+    listed = body(get(client, f"{path}/documents", pair.vop))["items"]
+    assert sorted(s["party"] for s in listed[0]["signatures"]) == ["HO", "HOP", "VO", "VOP"]
+    assert sorted(s["party"] for s in listed[1]["signatures"]) == ["VO", "VOP"]
+
+
+def test_four_signers_at_once_all_count(client, pair, aws, call):  # noqa: F811
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    ctq = body(get(client, f"{path}/documents", pair.visitor))["items"][0]["sha256"]
+    payload = {"document": "commitment_to_quality", "sha256": ctq}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tokens = [pair.visitor, pair.host, pair.vop, pair.hop]
+        results = list(pool.map(lambda tok: call("POST", f"{path}/signatures", tok, payload), tokens))
+    assert [status for status, _ in results] == [200, 200, 200, 200], results
+    assert body(get(client, path, pair.vop))["status"] == "signed"
