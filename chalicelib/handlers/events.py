@@ -79,12 +79,14 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 @_reported
 def _exchange_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import agreements
+    from chalicelib.services import agreements, exchanges
     from chalicelib.store import exchanges as store
 
     old_image, new_image = _images(record)
     old = store.document_from_image(old_image) if old_image else None
     new = store.document_from_image(new_image) if new_image else None
+    if new is not None and (old is None or old["status"] != new["status"]):
+        exchanges.sync_registrations(new)
     agreements.handle_stream_change(old, new)
 
 
@@ -129,8 +131,12 @@ def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
-    from chalicelib.services import catalogue
+    from chalicelib import clock
+    from chalicelib.services import catalogue, exchanges
 
+    moved = exchanges.advance_by_dates(clock.today())
+    if moved:
+        logger.info("exchanges moved by their dates", extra={"count": moved})
     rebuilt = catalogue.rebuild_index_if_stale()
     if rebuilt:
         logger.info("catalogue index rebuilt", extra={"entries": rebuilt})

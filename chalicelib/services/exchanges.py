@@ -142,6 +142,13 @@ def _checked(doc: dict[str, Any], visitor: dict[str, Any], host: dict[str, Any])
         host_available_from=_day(host_prefs.get("available_from")),
         host_available_to=_day(host_prefs.get("available_to")),
         host_capacity=int((host.get("hosting") or {}).get("capacity") or 1),
+        host_overlapping_exchanges=sum(
+            1
+            for period in (host.get("exchanges") or {}).get("hosting_periods") or []
+            if period.get("exchange_id") != doc["id"]
+            and period["start"] <= doc["end_date"]
+            and doc["start_date"] <= period["end"]
+        ),
     )
     result = check_exchange(facts, reference.reference_data())
     if result.violations:
@@ -314,6 +321,42 @@ def move(
     return optimistic(attempt, _WHAT)
 
 
+# The date-driven steps, by the business date: ready -> in_progress on the start date, in_progress ->
+# completed the day after the end date.
+_DATE_STEPS = {ExchangeStatus.READY: "start", ExchangeStatus.IN_PROGRESS: "complete"}
+SCHEDULER = "system:scheduler"
+
+
+def advance_by_dates(today: date) -> int:
+    """Move every exchange whose date has come (the scheduled function); returns how many moved."""
+    moved = 0
+    for exchange_id in store.due_by(today):
+
+        def attempt(exchange_id: str = exchange_id) -> bool:
+            doc = store.get(exchange_id)
+            action = _DATE_STEPS.get(ExchangeStatus(doc["status"])) if doc else None
+            if doc is None or action is None:
+                return False  # moved meanwhile (cancelled, or already started)
+            before = doc["status"]
+            updated = {**doc, "status": FLOW.check(ExchangeStatus(before), action, {Party.SCHEDULER})}
+            updated["acted"], updated["updated_at"] = {}, clock.now_iso()
+            entry = audit.entry(
+                store.AUDIT_KIND,
+                exchange_id,
+                f"exchange.{action}",
+                actor=SCHEDULER,
+                roles=None,
+                at=updated["updated_at"],
+                from_status=before,
+                to_status=updated["status"],
+            )
+            store.replace(updated, entry)
+            return True
+
+        moved += optimistic(attempt, _WHAT)
+    return moved
+
+
 def edit(
     principal: Principal, exchange_id: str, changes: dict[str, Any], version: int | None
 ) -> dict[str, Any]:
@@ -406,3 +449,57 @@ def list_for(
     items, last = store.list_by(keys, status, limit, (after.created_at, after.id) if after else None)
     next_cursor = cursors.encode(scope, ListCursor(created_at=last[0], id=last[1])) if last else None
     return [view(principal, doc) for doc in items], next_cursor
+
+
+# --- what the registrations say of their exchanges (matching and contact rules read it) -------------
+
+_COUNTED = frozenset(ExchangeStatus) - {
+    ExchangeStatus.DRAFT,
+    ExchangeStatus.CHANGES_REQUESTED,
+    ExchangeStatus.CANCELLED,
+}
+
+
+def _summary_of(registration: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """The registration's exchange summary with this exchange's state folded in."""
+    summary = dict(registration.get("exchanges") or {})
+    counted = doc["status"] in _COUNTED
+    if registration["id"] == doc["visitor"]["registration_id"]:
+        # A visitor visits once: whichever exchange holds its visit (cancelling gives it back).
+        summary["visited"] = store.visiting(registration["id"]) is not None
+    if registration["id"] == doc["host"]["registration_id"]:
+        periods = [p for p in summary.get("hosting_periods") or [] if p.get("exchange_id") != doc["id"]]
+        if counted:
+            periods.append({"exchange_id": doc["id"], "start": doc["start_date"], "end": doc["end_date"]})
+        summary["hosting_periods"] = sorted(periods, key=lambda p: (p["start"], p["exchange_id"]))
+    return summary
+
+
+def sync_registrations(changed: dict[str, Any]) -> None:
+    """Keep the visitor's and the host's exchange summaries current (from the exchanges stream). The
+    exchange is read again, so a late or redelivered record never puts an old state back."""
+    doc = store.get(changed["id"]) or changed
+    for registration_id in (doc["visitor"]["registration_id"], doc["host"]["registration_id"]):
+
+        def attempt(registration_id: str = registration_id) -> None:
+            registration = registration_store.get(registration_id)
+            if registration is None:
+                return
+            summary = _summary_of(registration, doc)
+            if summary == (registration.get("exchanges") or {}):
+                return  # nothing changed: a redelivered record writes nothing
+            now = clock.now_iso()
+            entry = audit.entry(
+                registration_store.AUDIT_KIND,
+                registration_id,
+                "registration.exchanges_updated",
+                actor="system:exchanges",
+                roles=None,
+                at=now,
+                from_status=registration["status"],
+                to_status=registration["status"],
+                fields=("exchanges",),
+            )
+            registration_store.replace({**registration, "exchanges": summary, "updated_at": now}, entry)
+
+        optimistic(attempt, "The registration")

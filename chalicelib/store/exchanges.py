@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -90,8 +91,18 @@ def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
     return to_document(ExchangeModel.from_raw_data(image))
 
 
+def _due_on(doc: dict[str, Any]) -> str | None:
+    # Derived here, from the status and the dates, so no write can leave the scheduler's index stale.
+    if doc["status"] == "ready":
+        return str(doc["start_date"])
+    if doc["status"] == "in_progress":
+        return (date.fromisoformat(doc["end_date"]) + timedelta(days=1)).isoformat()
+    return None
+
+
 def _to_model(doc: dict[str, Any]) -> ExchangeModel:
     version = {"version": doc["version"]} if doc.get("version") is not None else {}
+    due_on = _due_on(doc)
     return ExchangeModel(
         id=doc["id"],
         reference=doc["reference"],
@@ -110,6 +121,8 @@ def _to_model(doc: dict[str, Any]) -> ExchangeModel:
         validated_at=doc.get("validated_at"),
         documents=doc.get("documents") or None,
         signatures=doc.get("signatures") or None,
+        due="date" if due_on else None,
+        due_on=due_on,
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         **version,
@@ -212,3 +225,13 @@ def list_by(
     page = ordered[:limit]
     next_after = (page[-1].created_at, page[-1].id) if len(ordered) > limit else None
     return [to_document(m) for m in page], next_after
+
+
+def due_by(day: date, limit: int = 100) -> list[str]:
+    """Ids of the exchanges whose date-driven step is due on or before `day` (one Query, no Scan)."""
+    return [
+        m.id
+        for m in ExchangeModel.by_due.query(
+            "date", range_key_condition=ExchangeModel.due_on <= day.isoformat(), limit=limit
+        )
+    ]

@@ -183,6 +183,14 @@ def _exchange_index(name: str, hash_key: str) -> type[_ExchangeIndex]:
     return type(f"Exchanges{name.title().replace('_', '')}Index", (_ExchangeIndex,), attrs)
 
 
+class ExchangesDueIndex(GlobalSecondaryIndex["ExchangeModel"]):
+    """Sparse: only exchanges waiting for a date (ready: the start; in progress: the day after the end)."""
+
+    Meta = _meta("exchanges", index_name="due", projection=IncludeProjection(["status"]))
+    due = UnicodeAttribute(hash_key=True)
+    due_on = UnicodeAttribute(range_key=True)
+
+
 class ExchangeModel(Model):
     """An exchange from its draft to its payment: the four parties, the Commitment to Quality's agreed
     fields, the VO's bank account, and who has acted on the current collective step."""
@@ -209,6 +217,8 @@ class ExchangeModel(Model):
     documents = JSONAttribute(null=True)
     # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
     signatures = JSONAttribute(null=True)
+    due = UnicodeAttribute(null=True)  # "date" while a date-driven step is pending (sparse index)
+    due_on = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -218,6 +228,7 @@ class ExchangeModel(Model):
     by_vop = _exchange_index("by_vop", "vop")()
     by_hop = _exchange_index("by_hop", "hop")()
     every = _exchange_index("every", "kind")()
+    by_due = ExchangesDueIndex()
 
 
 ALL_MODELS: tuple[type[Model], ...] = (

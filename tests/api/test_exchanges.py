@@ -376,3 +376,58 @@ def test_four_signers_at_once_all_count(client, pair, aws, call):  # noqa: F811
         results = list(pool.map(lambda tok: call("POST", f"{path}/signatures", tok, payload), tokens))
     assert [status for status, _ in results] == [200, 200, 200, 200], results
     assert body(get(client, path, pair.vop))["status"] == "signed"
+
+
+def test_the_dates_move_a_ready_exchange_through_its_stay(client, pair, aws):
+    # Given a ready exchange (12-16 April 2027)
+    import app as app_module
+    from chalicelib.store import exchanges as exchange_store
+    from infra.local.event_shapes import scheduled_event
+
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    documents = body(get(client, f"{path}/documents", pair.visitor))["items"]
+    for kind, signers in (
+        ("commitment_to_quality", (pair.visitor, pair.host, pair.vop, pair.hop)),
+        ("financial_agreement", (pair.visitor, pair.vop)),
+    ):
+        sha = next(d["sha256"] for d in documents if d["kind"] == kind)
+        for who in signers:
+            post(client, f"{path}/signatures", who, {"document": kind, "sha256": sha})
+    assert body(get(client, path, pair.vop))["status"] == "ready"
+    event = scheduled_event("eu-west-1", "arn:aws:events:eu-west-1:123456789012:rule/tick", clock.now())
+
+    def tick_on(day: str) -> str:
+        clock.set_today(__import__("datetime").date.fromisoformat(day))
+        app_module.tick(event, None)
+        return body(get(client, path, pair.vop))["status"]
+
+    # Then nothing moves before the start date, the stay starts on it and completes the day after the end
+    assert tick_on("2027-04-11") == "ready"
+    assert exchange_store.due_by(__import__("datetime").date(2027, 4, 12))  # the sparse index holds it
+    assert tick_on("2027-04-12") == "in_progress"
+    assert tick_on("2027-04-16") == "in_progress"
+    assert tick_on("2027-04-17") == "completed"
+    assert exchange_store.due_by(__import__("datetime").date(2030, 1, 1)) == []  # nothing left to do
+    history = [e["action"] for e in body(get(client, f"{path}/history", pair.vop))["items"]][-2:]
+    assert history == ["exchange.start", "exchange.complete"]
+
+
+def test_registrations_learn_of_their_exchanges_from_the_stream(client, pair, aws):
+    from chalicelib.store import registrations as registration_store
+
+    # Given a submitted exchange, the stream delivered
+    path = _submitted(client, pair)
+    _run_exchanges_stream(aws)
+    visitor = registration_store.get(pair.visitor_id)
+    host = registration_store.get(pair.host_id)
+    # Then the visitor has visited (matching offers it no more) and the host holds the period
+    assert visitor["exchanges"]["visited"] is True
+    assert [(p["start"], p["end"]) for p in host["exchanges"]["hosting_periods"]] == [
+        ("2027-04-12", "2027-04-16")
+    ]
+    # And a cancellation gives both back
+    post(client, f"{path}/cancel", pair.host, {"reason": "Dates"})
+    _run_exchanges_stream(aws)
+    assert registration_store.get(pair.visitor_id)["exchanges"]["visited"] is False
+    assert registration_store.get(pair.host_id)["exchanges"]["hosting_periods"] == []
