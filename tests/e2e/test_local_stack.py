@@ -333,3 +333,101 @@ def test_ctrl_c_stops_the_stack_cleanly(stack: Stack):
         ["ps", "--ppid", str(stack.process.pid), "-o", "pid="], capture_output=True, text=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_an_exchange_from_draft_to_completed_with_the_clock_moved(stack: Stack):
+    # Given an accepted visitor (IT, epix) and host (DE, ce4big) who agreed through a contact request
+    from tests.api.helpers import registration
+
+    def headers(token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    api = stack.api
+    visitor = headers(stack.token("e2e-visitor@acme.example"))
+    host = headers(stack.token("e2e-host@bdc.example"))
+    vop = headers(stack.token("officer@epix.example", "partnership", "epix"))
+    hop = headers(stack.token("officer@ce4big.example", "partnership", "ce4big"))
+    visitor_data = registration()
+    visitor_data["representative"]["email"] = "e2e-visitor@acme.example"
+    host_data = registration(roles=["host"], partnership_id="ce4big")
+    host_data["organisation"].update(
+        {
+            "name": "Berlin E2E Cluster",
+            "country": "DE",
+            "city": "Berlin",
+            "location": {"lat": 52.5, "lon": 13.4},
+            "type": "cluster_organisation",
+        }
+    )
+    host_data["representative"].update({"email": "e2e-host@bdc.example", "nationality": "DE"})
+    ids = {}
+    for name, data, who, officer in (("visitor", visitor_data, visitor, vop), ("host", host_data, host, hop)):
+        created = requests.post(f"{api}/v1/registrations", json=data, headers=who, timeout=10)
+        assert created.status_code == 201, created.text
+        ids[name] = created.json()["id"]
+        decided = requests.post(
+            f"{api}/v1/registrations/{ids[name]}/decision",
+            json={"decision": "accept"},
+            headers=officer,
+            timeout=10,
+        )
+        assert decided.status_code == 200, decided.text
+    asked = requests.post(
+        f"{api}/v1/contact-requests", json={"to": ids["host"], "message": "Hi"}, headers=visitor, timeout=10
+    )
+    request_id = asked.json()["id"]
+    assert (
+        requests.post(f"{api}/v1/contact-requests/{request_id}/accept", headers=host, timeout=10).status_code
+        == 200
+    )
+
+    # When they build the exchange, their partnerships validate it and all sign
+    draft = {
+        "contact_request_id": request_id, "start_date": "2027-04-12", "end_date": "2027-04-16",
+        "objectives": ["technology_uptake"], "activities": ["study_visit"],
+        "expected_outcomes": "A pilot.", "responsibilities": {"visitor": "Travel", "host": "A mentor"},
+    }  # fmt: skip
+    created = requests.post(f"{api}/v1/exchanges", json=draft, headers=visitor, timeout=10)
+    assert created.status_code == 201, created.text
+    path = f"{api}/v1/exchanges/{created.json()['id']}"
+    account = {
+        "bank_account": {"holder": "Acme IoT Srl", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
+    }
+    assert requests.patch(path, json=account, headers=visitor, timeout=10).status_code == 200
+    for who in (visitor, host):
+        assert requests.post(f"{path}/submit", json={}, headers=who, timeout=10).status_code == 200
+    for who in (vop, hop):
+        assert (
+            requests.post(f"{path}/review", json={"decision": "approve"}, headers=who, timeout=10).status_code
+            == 200
+        )
+
+    def documents():
+        items = requests.get(f"{path}/documents", headers=visitor, timeout=10).json()["items"]
+        return items if len(items) == 2 else None
+
+    generated = _wait_for(documents)  # the exchanges stream -> the event pump -> the agreements
+    assert generated, "no agreements were generated"
+    hashes = {d["kind"]: d["sha256"] for d in generated}
+    for kind, signers in (
+        ("commitment_to_quality", (visitor, host, vop, hop)),
+        ("financial_agreement", (visitor, vop)),
+    ):
+        for who in signers:
+            signed = requests.post(
+                f"{path}/signatures", json={"document": kind, "sha256": hashes[kind]}, headers=who, timeout=10
+            )
+            assert signed.status_code == 200, signed.text
+    assert requests.get(path, headers=vop, timeout=10).json()["status"] == "ready"
+
+    # Then the scheduled function moves it by the stack's business date
+    def status_becomes(expected: str):
+        return lambda: requests.get(path, headers=vop, timeout=10).json()["status"] == expected
+
+    try:
+        stack.cli("clock", "2027-04-12")
+        assert _wait_for(status_becomes("in_progress"))
+        stack.cli("clock", "2027-04-17")
+        assert _wait_for(status_becomes("completed"))
+    finally:
+        stack.cli("clock", "--reset")
