@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, text, whole
+from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, Versioned, text
 from chalicelib.rules.contact_request import ContactRequestStatus
 from chalicelib.services import contacts as service
 
@@ -18,13 +18,12 @@ class NewContactRequest(StrictModel):
     message: text(4000)  # type: ignore[valid-type]
 
 
-class Decline(StrictModel):
+class Decline(Versioned):
     reason: text(2000)  # type: ignore[valid-type]
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
-class Accept(StrictModel):
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+class Accept(Versioned):
+    """Accepting needs nothing but, optionally, the version read."""
 
 
 class BoxQuery(ListQuery):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text, whole
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
 from chalicelib.rules.exchange_flow import ExchangeStatus
 from chalicelib.services import agreements
 from chalicelib.services import exchanges as service
@@ -64,7 +64,7 @@ class ExchangeIn(StrictModel):
         )
 
 
-class ExchangePatch(StrictModel):
+class ExchangePatch(Versioned):
     """Fields left out stay as they are; lists and the plan are replaced whole."""
 
     start_date: Day = omittable()
@@ -78,27 +78,24 @@ class ExchangePatch(StrictModel):
     expected_outcomes: text(5000) = omittable()  # type: ignore[valid-type]
     responsibilities: Responsibilities = omittable()
     bank_account: BankAccountIn | None = Field(None, description="The VO's account for the lump sum")
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
 
 
-class Confirm(StrictModel):
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
+class Confirm(Versioned):
+    """A confirmation needs nothing but, optionally, the version read."""
 
 
-class ReviewIn(StrictModel):
+class ReviewIn(Versioned):
     decision: Literal["approve", "request_changes"]
     comment: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
         None, description="Required when requesting changes"
     )
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
-class CancelIn(StrictModel):
+class CancelIn(Versioned):
     reason: text(2000)  # type: ignore[valid-type]
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
 class ExchangeQuery(ListQuery):

@@ -196,6 +196,14 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class Versioned(StrictModel):
+    """A state change or edit that may name the version it read (the contract's optimistic writes)."""
+
+    version: whole(ge=1) | None = Field(  # type: ignore[valid-type]
+        None, description="The version read; a stale one gets 409 with the current resource"
+    )
+
+
 class ListQuery(StrictModel):
     limit: int = Field(20, ge=1, le=100)
     # Bounded by the cursor codec, which answers INVALID_CURSOR for anything it did not issue.

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, omittable, text, whole
+from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
 from chalicelib.rules.registration import RegistrationStatus
 from chalicelib.services import documents
 from chalicelib.services import registrations as service
@@ -125,7 +125,7 @@ class PreferencesPatch(StrictModel):
     virtual_ok: bool = omittable()
 
 
-class RegistrationPatch(StrictModel):
+class RegistrationPatch(Versioned):
     """Sections left out stay as they are; organisation, representative and preferences are merged key
     by key, motivation and hosting replaced whole (hosting: null removes the offer)."""
 
@@ -134,9 +134,6 @@ class RegistrationPatch(StrictModel):
     motivation: text(5000) = omittable()  # type: ignore[valid-type]
     preferences: PreferencesPatch = omittable()
     hosting: HostingIn | None = None
-    version: whole(ge=1) | None = Field(  # type: ignore[valid-type]
-        None, description="The version read; a stale one gets 409"
-    )
 
     def changes(self) -> dict[str, Any]:
         """What to change, in JSON form: only the sections sent; a replaced section (hosting) whole,
@@ -147,12 +144,11 @@ class RegistrationPatch(StrictModel):
         return changes
 
 
-class DecisionIn(StrictModel):
+class DecisionIn(Versioned):
     decision: Literal["accept", "reject"]
     reason: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
         None, description="Required when rejecting"
     )
-    version: whole(ge=1) | None = None  # type: ignore[valid-type]
 
 
 class CvUploadIn(StrictModel):
