@@ -317,3 +317,17 @@ def get_exchange_document(call: Call, exchange_id: str, kind: str) -> DocumentLi
 )
 def sign_exchange_document(call: Call, exchange_id: str, body: SignatureIn) -> ExchangeOut:
     return _out(agreements.sign(call.user, exchange_id, body.document, body.sha256))
+
+
+class DeclineIn(StrictModel):
+    document: Literal["commitment_to_quality", "financial_agreement"]
+    reason: text(2000)  # type: ignore[valid-type]
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/signatures/decline",
+    "POST",
+    summary="Decline to sign, with a reason the other parties see (back to the participants)",
+)
+def decline_to_sign(call: Call, exchange_id: str, body: DeclineIn) -> ExchangeOut:
+    return _out(agreements.decline(call.user, exchange_id, body.document, body.reason))

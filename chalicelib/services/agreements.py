@@ -168,3 +168,14 @@ def sign(principal: Principal, exchange_id: str, kind: str, sha256: str) -> dict
         return doc
 
     return exchanges.move(principal, exchange_id, SIGN_ACTION[kind], None, change)
+
+
+def decline(principal: Principal, exchange_id: str, kind: str, reason: str) -> dict[str, Any]:
+    """A party declines to sign, with a reason the other parties see: the exchange goes back to the
+    participants (changes requested); signatures already given stay on record."""
+
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        doc["notes"] = {**(doc.get("notes") or {}), "declined": f"{kind}: {reason}"}
+        return doc
+
+    return exchanges.move(principal, exchange_id, "decline_to_sign", None, change)

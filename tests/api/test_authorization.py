@@ -398,6 +398,15 @@ ROWS: dict[tuple[str, str], Row] = {
         on_exchange({"document": "commitment_to_quality", "sha256": "0" * 64}),
         sees=EXCHANGE_PARTIES,
     ),
+    ("POST", "/v1/exchanges/{exchange_id}/signatures/decline"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("support", "admin"), 403),
+            **dict.fromkeys(("owner", "sender", "officer_own", "conflicted"), Cell(409, "INVALID_STATUS")),
+        },
+        on_exchange({"document": "commitment_to_quality", "reason": "The plan changed."}),
+        sees=EXCHANGE_PARTIES,
+    ),
     ("POST", "/v1/exchanges/{exchange_id}/cancel"): Row(
         EXCHANGE_READERS,
         on_exchange({"reason": "The dates no longer work."}),

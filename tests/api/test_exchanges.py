@@ -431,3 +431,21 @@ def test_registrations_learn_of_their_exchanges_from_the_stream(client, pair, aw
     _run_exchanges_stream(aws)
     assert registration_store.get(pair.visitor_id)["exchanges"]["visited"] is False
     assert registration_store.get(pair.host_id)["exchanges"]["hosting_periods"] == []
+
+
+def test_a_party_may_decline_to_sign_and_signatures_given_stay_on_record(client, pair, aws):
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    ctq = body(get(client, f"{path}/documents", pair.visitor))["items"][0]["sha256"]
+    post(client, f"{path}/signatures", pair.visitor, {"document": "commitment_to_quality", "sha256": ctq})
+    declined = post(
+        client,
+        f"{path}/signatures/decline",
+        pair.hop,
+        {"document": "commitment_to_quality", "reason": "Add a mentor."},
+    )
+    assert declined.status_code == 200, declined.body
+    seen = body(get(client, path, pair.host))
+    assert seen["status"] == "changes_requested" and "Add a mentor." in seen["notes"]["declined"]
+    signatures = body(get(client, f"{path}/documents", pair.vop))["items"][0]["signatures"]
+    assert [s["party"] for s in signatures] == ["VO"]
