@@ -15,6 +15,7 @@ from chalicelib.services import exchanges as service
 api = Api(__name__, tag="exchanges")
 
 Code = text(64)
+DocumentKind = Literal["commitment_to_quality", "financial_agreement"]  # the generated agreements
 TravelDays = whole(ge=0, le=2)
 
 
@@ -265,7 +266,7 @@ def exchange_history(call: Call, exchange_id: str) -> History:
 
 
 class SignatureIn(StrictModel):
-    document: Literal["commitment_to_quality", "financial_agreement"]
+    document: DocumentKind
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The SHA-256 of the exact version signed")
 
 
@@ -320,7 +321,7 @@ def sign_exchange_document(call: Call, exchange_id: str, body: SignatureIn) -> E
 
 
 class DeclineIn(StrictModel):
-    document: Literal["commitment_to_quality", "financial_agreement"]
+    document: DocumentKind
     reason: text(2000)  # type: ignore[valid-type]
 
 

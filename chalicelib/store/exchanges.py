@@ -24,7 +24,6 @@ _INDEXES = {
     "hop": ExchangeModel.by_hop,
     "kind": ExchangeModel.every,
 }
-LIST_KEYS = tuple(_INDEXES)
 
 
 class VisitorTaken(Exception):
