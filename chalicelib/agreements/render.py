@@ -29,6 +29,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import reference
+from chalicelib.rules import RuleViolation
+from chalicelib.rules.distance import NEARBY_KM
+from chalicelib.rules.lump_sum import PAYMENT_DAYS, SHORT_STAY_WORKING_DAYS, short_stay, table_in_force
 
 if TYPE_CHECKING:  # pragma: no cover - only for the annotations
     from fpdf import FPDF
@@ -37,9 +40,9 @@ _FONT_DIR = Path(__file__).parent / "fonts"
 _FAMILY = "DejaVuSans"
 _REPLACEMENT = "\ufffd"
 
-_HALVING_WORKING_DAYS = 5
-_HALVING_DISTANCE_KM = 200
-_PAYMENT_DAYS = 10
+_HALVING_WORKING_DAYS = SHORT_STAY_WORKING_DAYS
+_HALVING_DISTANCE_KM = NEARBY_KM
+_PAYMENT_DAYS = PAYMENT_DAYS
 
 _ROLE_NAMES = {
     "VO": "Visiting organisation (VO)",
@@ -273,6 +276,44 @@ def _code_names(codes: Iterable[Any], names: Mapping[str, str]) -> list[str]:
 # --- documents --------------------------------------------------------------------------------------
 
 
+# What each document shows of the exchange, besides its reference, version and date: a new version is
+# made only when this changes, and the listing names the fields that did.
+def commitment_to_quality_content(exchange: Mapping[str, Any]) -> dict[str, Any]:
+    return {field: exchange.get(field) for field in _CTQ_FIELDS}
+
+
+def financial_agreement_content(exchange: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "visitor": exchange.get("visitor"),
+        "visitor_partnership": exchange.get("visitor_partnership"),
+        "host": exchange.get("host"),
+        "mode": exchange.get("mode"),
+        "start_date": exchange.get("start_date"),
+        "short_stay": short_stay(int(exchange.get("working_days") or 0)),
+        "bank_account": exchange.get("bank_account"),
+    }
+
+
+_CTQ_FIELDS = (
+    "visitor",
+    "host",
+    "visitor_partnership",
+    "host_partnership",
+    "mode",
+    "start_date",
+    "end_date",
+    "travel_days_before",
+    "travel_days_after",
+    "working_days",
+    "skipped_holidays",
+    "objectives",
+    "activities",
+    "activity_plan",
+    "expected_outcomes",
+    "responsibilities",
+)
+
+
 def render_commitment_to_quality(exchange: Mapping[str, Any]) -> bytes:
     """The Commitment to Quality of the exchange, signed by VO, HO, VOP and HOP."""
     doc = _Doc("Commitment to Quality", exchange)
@@ -345,10 +386,10 @@ def render_commitment_to_quality(exchange: Mapping[str, Any]) -> bytes:
 
 
 def _lump_sum_table(start: date) -> reference.LumpSumTable:
-    in_force = [table for table in reference.lump_sum_tables() if table.valid_from <= start]
-    if not in_force:
-        raise ValueError(f"No lump-sum table is in force on {start.isoformat()}.")
-    return in_force[-1]
+    try:
+        return table_in_force(reference.lump_sum_tables(), start)
+    except RuleViolation as violation:
+        raise ValueError(violation.message) from violation
 
 
 def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
@@ -380,7 +421,15 @@ def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
     doc.heading("2. The exchange")
     doc.field("Host organisation", f"{host.get('organisation_name', '')}, {host.get('city', '')}")
     doc.field("Host country", _country(host_country))
-    _dates(doc, exchange)
+    # Only what the money depends on: the start date (it picks the rate table) and whether the stay is
+    # short; the exact dates are the Commitment to Quality's, so extending a stay that stays long does
+    # not ask VO and VOP to sign this again.
+    doc.field("Mode", "virtual exchange" if virtual else "physical exchange (stay at the host)")
+    doc.field("First day at the host", _iso_date(exchange.get("start_date")))
+    doc.field(
+        "Dates and activities",
+        f"as set out in the Commitment to Quality of exchange {exchange.get('reference', '')}",
+    )
 
     doc.heading("3. Bank account of the visiting organisation")
     account = exchange.get("bank_account")
@@ -414,11 +463,11 @@ def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
             f"never more than {_eur(table.ceiling_eur)}."
         )
         stay = (
-            f"fewer than {_HALVING_WORKING_DAYS}: the rate is halved"
-            if working_days < _HALVING_WORKING_DAYS
-            else f"{_HALVING_WORKING_DAYS} or more: no reduction for the length of the stay"
+            f"fewer than {_HALVING_WORKING_DAYS} working days: the rate is halved"
+            if short_stay(working_days)
+            else f"{_HALVING_WORKING_DAYS} working days or more: no reduction for the length of the stay"
         )
-        doc.field("Working days of this exchange", f"{working_days} ({stay})")
+        doc.field("Length of the stay", stay)
         doc.paragraph(
             "The distance is measured, and the amount computed, when the closing report is approved; the "
             "breakdown (rate, country, working days, distance, reductions, table version) is recorded with "

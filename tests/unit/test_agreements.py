@@ -150,7 +150,8 @@ def test_financial_agreement_holds_account_rate_and_rule() -> None:
         "halved once even when both apply",
         "never more than EUR 1,100",
         "within 10 days",
-        "Working days of this exchange: 4 (fewer than 5: the rate is halved)",
+        "Length of the stay: fewer than 5 working days: the rate is halved",
+        "First day at the host: 2027-04-12 (Monday)",
         "Visiting organisation (VO): Cluster Tekstylny Łódź",
         "Visitor's partnership (VOP): CLAMTEX",
     ]
@@ -162,7 +163,7 @@ def test_financial_agreement_holds_account_rate_and_rule() -> None:
 
 def test_financial_agreement_of_a_long_stay_and_of_a_virtual_exchange() -> None:
     long_stay = text_of(render_financial_agreement(exchange(working_days=10, host={**exchange()["host"]})))
-    assert "Working days of this exchange: 10 (5 or more" in long_stay
+    assert "Length of the stay: 5 working days or more: no reduction" in long_stay
     virtual = text_of(render_financial_agreement(exchange(mode="virtual")))
     assert "virtual exchange: no lump sum is due (EUR 0)" in virtual
     assert "halved, to" not in virtual
@@ -288,3 +289,19 @@ def test_rendering_does_not_import_fpdf_at_module_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_the_financial_agreement_shows_what_the_money_depends_on_not_the_exact_dates() -> None:
+    """An extension of a long stay leaves the financial agreement as it is (VO and VOP need not sign it
+    again); one that makes a short stay long, or a new bank account, changes it."""
+    from chalicelib.agreements.render import commitment_to_quality_content, financial_agreement_content
+
+    long_stay = exchange(working_days=5)
+    extended = exchange(working_days=9, end_date="2027-04-22")
+    assert financial_agreement_content(long_stay) == financial_agreement_content(extended)
+    assert render_financial_agreement(long_stay) == render_financial_agreement(extended)
+    assert commitment_to_quality_content(long_stay) != commitment_to_quality_content(extended)
+    short_stay = exchange(working_days=4)
+    assert financial_agreement_content(short_stay) != financial_agreement_content(long_stay)
+    other_bank = exchange(working_days=5, bank_account={**exchange()["bank_account"], "bic": "PKOPPLPW"})
+    assert financial_agreement_content(other_bank) != financial_agreement_content(long_stay)
