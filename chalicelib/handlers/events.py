@@ -85,7 +85,9 @@ def _exchange_record(record: DynamoDBRecord) -> None:
     old_image, new_image = _images(record)
     old = store.document_from_image(old_image) if old_image else None
     new = store.document_from_image(new_image) if new_image else None
-    if new is not None and (old is None or old["status"] != new["status"]):
+    # What the registrations hold of it (visiting, hosting periods) follows its status and its dates.
+    held = ("status", "start_date", "end_date")
+    if new is not None and (old is None or any(old[k] != new[k] for k in held)):
         exchanges.sync_registrations(new)
     agreements.handle_stream_change(old, new)
 

@@ -99,6 +99,18 @@ class CancelIn(Versioned):
     reason: text(2000)  # type: ignore[valid-type]
 
 
+class ExtensionIn(Versioned):
+    end_date: Day = Field(description="The new last day at the host (after the agreed one)")
+    reason: text(2000)  # type: ignore[valid-type]
+
+
+class ExtensionDecisionIn(Versioned):
+    decision: Literal["grant", "refuse"]
+    comment: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
+        None, description="Required when refusing"
+    )
+
+
 class ExchangeQuery(ListQuery):
     status: ExchangeStatus | None = None
 
@@ -145,6 +157,17 @@ class BankAccountOut(BaseModel):
     bic: str | None = None
 
 
+class ExtensionOut(BaseModel):
+    status: Literal["requested", "granted", "refused"]
+    end_date: str
+    from_end_date: str
+    reason: str
+    requested_by: list[str]
+    requested_at: str
+    decided_at: str | None = None
+    comment: str | None = None
+
+
 class ExchangeOut(BaseModel):
     id: str
     reference: str
@@ -172,6 +195,7 @@ class ExchangeOut(BaseModel):
     )
     confirmations: dict[str, list[str]] = Field(description="Who has taken each collective step so far")
     notes: dict[str, str] = {}
+    extension: ExtensionOut | None = Field(None, description="The last extension asked for, and its decision")
     actions: list[str] = Field(description="What the caller may do now (the flow table's answer)")
     created_at: str
     updated_at: str
@@ -260,6 +284,28 @@ def cancel_exchange(call: Call, exchange_id: str, body: CancelIn) -> ExchangeOut
     return _out(service.cancel(call.user, exchange_id, body.reason, body.version))
 
 
+@api.route(
+    "/v1/exchanges/{exchange_id}/extension",
+    "POST",
+    summary="Ask for a later end date (VO or HO, validated to ready; the VOP decides)",
+)
+def request_extension(call: Call, exchange_id: str, body: ExtensionIn) -> ExchangeOut:
+    return _out(
+        service.request_extension(
+            call.user, exchange_id, body.end_date.isoformat(), body.reason, body.version
+        )
+    )
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/extension/decision",
+    "POST",
+    summary="Grant or refuse the extension asked for (VOP); granted, the documents are signed again",
+)
+def decide_extension(call: Call, exchange_id: str, body: ExtensionDecisionIn) -> ExchangeOut:
+    return _out(service.decide_extension(call.user, exchange_id, body.decision, body.comment, body.version))
+
+
 @api.route("/v1/exchanges/{exchange_id}/history", summary="The exchange's audit trail, oldest first")
 def exchange_history(call: Call, exchange_id: str) -> History:
     return History(items=[HistoryEntry.model_validate(e) for e in service.history(call.user, exchange_id)])
@@ -283,6 +329,8 @@ class DocumentOut(BaseModel):
     size: int
     uploaded_at: str
     signatures: list[SignatureOut]
+    current: bool = Field(description="The version to sign now")
+    changed_fields: list[str] = Field(description="The fields this version changed from the one before")
 
 
 class DocumentList(BaseModel):

@@ -53,6 +53,8 @@ BEFORE_START = (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.VALIDATED, S.SIGNED
 # Agreed fields (dates, objectives, plan...) change only while the participants hold the draft; after
 # validation a change is an amendment (an extension), which needs the documents signed again.
 EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
+# Validated and not yet started: the agreed fields are in generated documents, changed by amendment.
+AGREED = (S.VALIDATED, S.SIGNED, S.READY)
 
 FLOW = Lifecycle(
     name="exchange",
@@ -74,9 +76,11 @@ FLOW = Lifecycle(
         transition("upload_signed_scan", [S.VALIDATED, S.SIGNED], SIGNERS, None),
         transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED),
         # An extension (the one-month and working-day rules still hold) is the VOP's to decide; granted,
-        # it amends the documents, which go back to be signed by the parties it affects.
-        transition("request_extension", [S.VALIDATED, S.SIGNED, S.READY], PARTICIPANTS, None),
-        transition("decide_extension", [S.VALIDATED, S.SIGNED, S.READY], [VOP], S.VALIDATED, oversight=True),
+        # it amends the Commitment to Quality (and the financial agreement only if what the money depends
+        # on changed), which go back to be signed by the parties whose signature it invalidated.
+        transition("request_extension", AGREED, PARTICIPANTS, None),
+        transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True),
+        transition("refuse_extension", AGREED, [VOP], None, oversight=True),
         transition("cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN), S.CANCELLED),
         # The dates drive the stay (the scheduled function, by the business date).
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),

@@ -1,11 +1,13 @@
 """The exchange's generated agreements: rendered when the exchange is validated (a function triggered by
 the exchanges stream), stored once per version in the artifacts bucket with their SHA-256, listed with
-their signatures, downloaded through short-lived links, and signed by the parties."""
+their signatures and the fields each version changed, downloaded through short-lived links, and signed
+by the parties. An amendment renders again only the documents whose content changed."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from typing import Any
 
 from chalicelib import clock
@@ -13,16 +15,13 @@ from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.observability import logger
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
+from chalicelib.rules.signing import COMMITMENT_TO_QUALITY, KINDS, SIGN_ACTION, carried, current
 from chalicelib.services import exchanges
 from chalicelib.services.writes import optimistic
 from chalicelib.store import audit
 from chalicelib.store import documents as files
 from chalicelib.store import exchanges as store
 
-COMMITMENT_TO_QUALITY = "commitment_to_quality"
-FINANCIAL_AGREEMENT = "financial_agreement"
-KINDS = (COMMITMENT_TO_QUALITY, FINANCIAL_AGREEMENT)
-SIGN_ACTION = {kind: f"sign_{kind}" for kind in KINDS}
 DOWNLOAD_EXPIRES_SECONDS = 300
 _GENERATOR = "system:agreements"
 
@@ -42,52 +41,82 @@ def _render(kind: str, doc: dict[str, Any]) -> bytes:
     return renderer(doc)
 
 
-def latest(doc: dict[str, Any], kind: str) -> dict[str, Any] | None:
-    versions = (doc.get("documents") or {}).get(kind) or []
-    return versions[-1] if versions else None
+def _field_digests(kind: str, doc: dict[str, Any]) -> dict[str, str]:
+    """A short hash of each field the document shows: versions are compared field by field, so the
+    listing can say what an amendment changed without keeping a copy of every version's content."""
+    from chalicelib.agreements import render
+
+    content = (
+        render.commitment_to_quality_content(doc)
+        if kind == COMMITMENT_TO_QUALITY
+        else render.financial_agreement_content(doc)
+    )
+    return {
+        field: hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        for field, value in content.items()
+    }
 
 
 def generate(doc: dict[str, Any]) -> dict[str, Any] | None:
-    """Render both agreements for a validated exchange that has none for this validation yet, store them
-    and record them on the exchange. Idempotent: a redelivered stream record changes nothing."""
+    """Render the agreements of a validated exchange whose content changed since their last version,
+    store them and record them on the exchange; a document whose content did not change keeps its
+    version, and the signatures on it still count. Idempotent: a redelivered record changes nothing."""
 
     def attempt() -> dict[str, Any] | None:
-        current = store.get(doc["id"])
-        if current is None or current["status"] != ExchangeStatus.VALIDATED:
+        current_doc = store.get(doc["id"])
+        if current_doc is None or current_doc["status"] != ExchangeStatus.VALIDATED:
             return None
-        documents = copy.deepcopy(current.get("documents") or {})
-        if all((latest(current, k) or {}).get("validated_at") == current["validated_at"] for k in KINDS):
+        if all(current(current_doc, k) is not None for k in KINDS):
             return None  # already generated for this validation
+        documents = copy.deepcopy(current_doc.get("documents") or {})
         now = clock.now_iso()
+        rendered = []
         for kind in KINDS:
-            version = len(documents.get(kind) or []) + 1
-            content = _render(kind, {**current, "document_version": version})
-            key = _key(current["id"], kind, version)
+            versions = documents.setdefault(kind, [])
+            last = versions[-1] if versions else None
+            fields = _field_digests(kind, current_doc)
+            if last is not None and last.get("fields") == fields:
+                last["validated_at"] = current_doc["validated_at"]  # unchanged: it is still the one to sign
+                continue
+            version = len(versions) + 1
+            content = _render(kind, {**current_doc, "document_version": version})
+            key = _key(current_doc["id"], kind, version)
             files.put_new(files.artifacts_bucket(), key, content, "application/pdf")
-            documents.setdefault(kind, []).append(
+            versions.append(
                 {
                     "version": version,
                     "sha256": hashlib.sha256(content).hexdigest(),
                     "size": len(content),
                     "key": key,
                     "generated_at": now,
-                    "validated_at": current["validated_at"],
+                    "validated_at": current_doc["validated_at"],
+                    "fields": fields,
+                    # The fields this version changed from the one before (none for the first).
+                    "changed": sorted(
+                        f for f in fields if last and (last.get("fields") or {}).get(f) != fields[f]
+                    ),
                 }
             )
-        updated = {**current, "documents": documents, "updated_at": now}
+            rendered.append(kind)
+        updated = {**current_doc, "documents": documents, "updated_at": now}
+        # Signatures on a version the amendment left alone count at once.
+        status, acted = carried(
+            ExchangeStatus(current_doc["status"]), current_doc.get("acted") or {}, updated
+        )
+        updated.update(status=status, acted=acted)
         entry = audit.entry(
             store.AUDIT_KIND,
-            current["id"],
+            current_doc["id"],
             "exchange.documents_generated",
             actor=_GENERATOR,
             roles=None,
             at=now,
-            from_status=current["status"],
-            to_status=current["status"],
-            fields=KINDS,
+            from_status=current_doc["status"],
+            to_status=status,
+            fields=tuple(rendered),
         )
         saved = store.replace(updated, entry)
-        logger.info("agreements generated", extra={"exchange_id": current["id"]})
+        logger.info("agreements generated", extra={"exchange_id": current_doc["id"], "kinds": rendered})
         return saved
 
     return optimistic(attempt, "The exchange")
@@ -112,6 +141,8 @@ def listing(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:
                     "sha256": entry["sha256"],
                     "size": entry["size"],
                     "uploaded_at": entry["generated_at"],
+                    "current": entry is current(doc, kind),
+                    "changed_fields": entry.get("changed") or [],
                     "signatures": [
                         {k: s[k] for k in ("party", "at", "sha256")}
                         for s in signatures
@@ -126,9 +157,10 @@ def download(principal: Principal, exchange_id: str, kind: str) -> dict[str, Any
     doc, _ = exchanges.load(principal, exchange_id)
     if kind not in KINDS:
         raise NotFound("No such document.")
-    entry = latest(doc, kind)
-    if entry is None:
+    versions = (doc.get("documents") or {}).get(kind) or []
+    if not versions:
         raise Conflict(f"There is no {kind} for this exchange yet.", code="DOCUMENT_NOT_READY")
+    entry = versions[-1]
     url = files.presigned_get(entry["key"], DOWNLOAD_EXPIRES_SECONDS, files.artifacts_bucket())
     return {"url": url, "expires_in": DOWNLOAD_EXPIRES_SECONDS, "sha256": entry["sha256"]}
 
@@ -140,8 +172,8 @@ def sign(principal: Principal, exchange_id: str, kind: str, sha256: str) -> dict
         raise InvalidInput("Unknown document.", details=[{"field": "document", "message": f"one of {KINDS}"}])
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        entry = latest(doc, kind)
-        if entry is None or entry.get("validated_at") != doc.get("validated_at"):
+        entry = current(doc, kind)
+        if entry is None:
             raise Conflict(f"The {kind} is not generated yet.", code="DOCUMENT_NOT_READY")
         if sha256 != entry["sha256"]:
             raise Conflict(

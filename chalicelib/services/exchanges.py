@@ -19,6 +19,7 @@ from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
 from chalicelib.rules.exchange import ExchangeFacts, check_exchange
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus, Party
 from chalicelib.rules.registration import ACCEPTED
+from chalicelib.rules.signing import carried
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.store import audit
 from chalicelib.store import contacts as contact_store
@@ -69,7 +70,7 @@ def _visible(principal: Principal, doc: dict[str, Any]) -> set[str]:
 def view(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
     """The exchange as this caller may see it, with the actions it may take now."""
     found = parties(principal, doc)
-    hidden = ("visitor_user", "host_user", "vop", "hop", "acted", "documents", "signatures")
+    hidden = ("visitor_user", "host_user", "vop", "hop", "acted", "documents", "signatures", "uploads")
     shown = {k: v for k, v in doc.items() if k not in hidden}
     if not found & _BANK_ACCOUNT_PARTIES:
         shown["bank_account"] = None
@@ -290,6 +291,10 @@ def move(
             updated["acted"] = {}  # a new status starts its collective steps afresh
         elif step.acted:
             updated["acted"] = {**(updated.get("acted") or {}), action: sorted(step.acted)}
+        # ... except for signatures already on a current document, which count without being asked again.
+        updated["status"], updated["acted"] = carried(
+            ExchangeStatus(updated["status"]), updated.get("acted") or {}, updated
+        )
         updated["updated_at"] = clock.now_iso()
         take = release = None
         if step.status == ExchangeStatus.SUBMITTED and before != ExchangeStatus.SUBMITTED:
@@ -370,9 +375,7 @@ def edit(
                 raise Forbidden("Only the visiting organisation gives its bank account.")
             doc["bank_account"] = _bank_account(bank) if bank is not None else None
         doc.update(changes)
-        visitor = _accepted(doc["visitor"]["registration_id"])
-        host = _accepted(doc["host"]["registration_id"])
-        doc = _checked(doc, visitor, host)
+        doc = _checked(doc, *_participants(doc))
         doc["acted"] = {}  # an edit after one confirmation clears it
         return doc
 
@@ -422,6 +425,78 @@ def cancel(principal: Principal, exchange_id: str, reason: str, version: int | N
         return doc
 
     return move(principal, exchange_id, "cancel", version, change)
+
+
+# --- an extension: asked by a participant, decided by the VOP -------------------------------------
+
+EXTENSION_REQUESTED, EXTENSION_GRANTED, EXTENSION_REFUSED = "requested", "granted", "refused"
+
+
+def request_extension(
+    principal: Principal, exchange_id: str, end_date: str, reason: str, version: int | None
+) -> dict[str, Any]:
+    """A later end date, for the VOP to decide; the exchange rules must hold for it already."""
+
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        if (doc.get("extension") or {}).get("status") == EXTENSION_REQUESTED:
+            raise Conflict(
+                "An extension is already waiting for the visitor's partnership's decision.",
+                code="EXTENSION_PENDING",
+            )
+        if end_date <= doc["end_date"]:
+            raise RuleBroken(
+                f"An extension ends after the agreed end date, {doc['end_date']}.",
+                code="EXTENSION_NOT_LATER",
+                details=[{"field": "end_date", "message": f"after {doc['end_date']}"}],
+            )
+        _checked({**doc, "end_date": end_date}, *_participants(doc))
+        doc["extension"] = {
+            "status": EXTENSION_REQUESTED,
+            "end_date": end_date,
+            "from_end_date": doc["end_date"],
+            "reason": reason,
+            "requested_by": sorted(found & {Party.VO, Party.HO}),
+            "requested_at": clock.now_iso(),
+        }
+        return doc
+
+    return move(principal, exchange_id, "request_extension", version, change, ("extension",))
+
+
+def decide_extension(
+    principal: Principal, exchange_id: str, decision: str, comment: str | None, version: int | None
+) -> dict[str, Any]:
+    """Granted, the end date changes (the rules checked again on today's data) and the documents are
+    amended; refused (with a comment), the exchange goes on as agreed."""
+    grant = decision == "grant"
+
+    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
+        extension = doc.get("extension") or {}
+        if extension.get("status") != EXTENSION_REQUESTED:
+            raise Conflict("No extension is waiting for a decision.", code="NO_EXTENSION_REQUESTED")
+        if not grant and not (comment or "").strip():
+            raise RuleBroken("Say why the extension is refused.", code="COMMENT_REQUIRED")
+        doc["extension"] = {
+            **extension,
+            "status": EXTENSION_GRANTED if grant else EXTENSION_REFUSED,
+            "decided_at": clock.now_iso(),
+            "comment": comment,
+        }
+        if grant:
+            doc = _checked({**doc, "end_date": extension["end_date"]}, *_participants(doc))
+            # A new agreed content: its documents are rendered again (those that changed) and signed
+            # again by the parties whose signature the change invalidated.
+            doc["validated_at"] = clock.now_iso()
+            doc["acted"] = {}
+        return doc
+
+    action = "grant_extension" if grant else "refuse_extension"
+    fields = ("extension", "end_date") if grant else ("extension",)
+    return move(principal, exchange_id, action, version, change, fields)
+
+
+def _participants(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    return _accepted(doc["visitor"]["registration_id"]), _accepted(doc["host"]["registration_id"])
 
 
 def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:

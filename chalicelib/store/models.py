@@ -217,6 +217,8 @@ class ExchangeModel(Model):
     documents = JSONAttribute(null=True)
     # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
     signatures = JSONAttribute(null=True)
+    extension = JSONAttribute(null=True)  # the last extension asked for and its decision
+    uploads = JSONAttribute(null=True)  # {upload id: signed scan or evidence grant and its verdict}
     due = UnicodeAttribute(null=True)  # "date" while a date-driven step is pending (sparse index)
     due_on = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()

@@ -407,6 +407,21 @@ ROWS: dict[tuple[str, str], Row] = {
         on_exchange({"document": "commitment_to_quality", "reason": "The plan changed."}),
         sees=EXCHANGE_PARTIES,
     ),
+    # an extension is the participants' to ask for once the exchange is agreed, and the VOP's to decide
+    ("POST", "/v1/exchanges/{exchange_id}/extension"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("officer_own", "conflicted", "support", "admin"), 403),
+            **dict.fromkeys(("owner", "sender"), Cell(409, "INVALID_STATUS")),
+        },
+        on_exchange({"end_date": "2027-04-20", "reason": "A pilot needs two more days."}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/extension/decision"): Row(
+        {**EXCHANGE_READERS, **dict.fromkeys(EXCHANGE_PARTIES, 403)},
+        on_exchange({"decision": "grant"}),
+        sees=EXCHANGE_PARTIES,
+    ),
     ("POST", "/v1/exchanges/{exchange_id}/cancel"): Row(
         EXCHANGE_READERS,
         on_exchange({"reason": "The dates no longer work."}),

@@ -378,23 +378,30 @@ def test_four_signers_at_once_all_count(client, pair, aws, call):  # noqa: F811
     assert body(get(client, path, pair.vop))["status"] == "signed"
 
 
+def _sign(client, path, signers, kind):
+    documents = body(get(client, f"{path}/documents", signers[0]))["items"]
+    sha = next(d["sha256"] for d in documents if d["kind"] == kind and d["current"])
+    return [
+        body(post(client, f"{path}/signatures", who, {"document": kind, "sha256": sha})) for who in signers
+    ]
+
+
+def _ready(client, pair, aws):
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    _sign(client, path, (pair.visitor, pair.host, pair.vop, pair.hop), "commitment_to_quality")
+    _sign(client, path, (pair.visitor, pair.vop), "financial_agreement")
+    assert body(get(client, path, pair.vop))["status"] == "ready"
+    return path
+
+
 def test_the_dates_move_a_ready_exchange_through_its_stay(client, pair, aws):
     # Given a ready exchange (12-16 April 2027)
     import app as app_module
     from chalicelib.store import exchanges as exchange_store
     from infra.local.event_shapes import scheduled_event
 
-    path = _validated(client, pair)
-    _run_exchanges_stream(aws)
-    documents = body(get(client, f"{path}/documents", pair.visitor))["items"]
-    for kind, signers in (
-        ("commitment_to_quality", (pair.visitor, pair.host, pair.vop, pair.hop)),
-        ("financial_agreement", (pair.visitor, pair.vop)),
-    ):
-        sha = next(d["sha256"] for d in documents if d["kind"] == kind)
-        for who in signers:
-            post(client, f"{path}/signatures", who, {"document": kind, "sha256": sha})
-    assert body(get(client, path, pair.vop))["status"] == "ready"
+    path = _ready(client, pair, aws)
     event = scheduled_event("eu-west-1", "arn:aws:events:eu-west-1:123456789012:rule/tick", clock.now())
 
     def tick_on(day: str) -> str:
@@ -449,3 +456,80 @@ def test_a_party_may_decline_to_sign_and_signatures_given_stay_on_record(client,
     assert seen["status"] == "changes_requested" and "Add a mentor." in seen["notes"]["declined"]
     signatures = body(get(client, f"{path}/documents", pair.vop))["items"][0]["signatures"]
     assert [s["party"] for s in signatures] == ["VO"]
+
+
+def test_an_extension_after_all_signatures_keeps_them_and_asks_only_the_affected_parties(client, pair, aws):
+    # Given a ready exchange, 12-16 April 2027 (five working days in Germany), signed by all
+    path = _ready(client, pair, aws)
+    # When the visitor asks for an earlier or an over-long end date, the rules refuse it
+    for end_date, code in (("2027-04-15", "EXTENSION_NOT_LATER"), ("2027-05-20", "LONGER_THAN_ONE_MONTH")):
+        refused = post(client, f"{path}/extension", pair.visitor, {"end_date": end_date, "reason": "More"})
+        assert refused.status_code == 422 and code in json.dumps(body(refused)), refused.body
+    # And a week more is asked for once, and waits for the VOP (not the HOP, not the participants)
+    asked = body(
+        post(client, f"{path}/extension", pair.visitor, {"end_date": "2027-04-23", "reason": "Pilot"})
+    )
+    assert asked["status"] == "ready" and asked["extension"]["status"] == "requested"
+    again = post(client, f"{path}/extension", pair.host, {"end_date": "2027-04-20", "reason": "Also"})
+    assert again.status_code == 409 and body(again)["error"]["code"] == "EXTENSION_PENDING"
+    for who in (pair.hop, pair.visitor):
+        assert post(client, f"{path}/extension/decision", who, {"decision": "grant"}).status_code == 403
+    granted = body(post(client, f"{path}/extension/decision", pair.vop, {"decision": "grant"}))
+    assert (granted["status"], granted["end_date"], granted["working_days"]) == (
+        "validated",
+        "2027-04-23",
+        10,
+    )
+    # Then the Commitment to Quality gets a second version naming what changed; the financial agreement,
+    # which only depends on the stay being long, keeps its version and its two signatures
+    _run_exchanges_stream(aws)
+    documents = body(get(client, f"{path}/documents", pair.host))["items"]
+    shown = [
+        (d["kind"], d["version"], d["current"], sorted(s["party"] for s in d["signatures"]))
+        for d in documents
+    ]
+    assert shown == [
+        ("commitment_to_quality", 1, False, ["HO", "HOP", "VO", "VOP"]),
+        ("commitment_to_quality", 2, True, []),
+        ("financial_agreement", 1, True, ["VO", "VOP"]),
+    ]
+    assert {"end_date", "working_days"} <= set(documents[1]["changed_fields"])
+    assert "objectives" not in documents[1]["changed_fields"]
+    from chalicelib.store import registrations as registration_store
+
+    periods = registration_store.get(pair.host_id)["exchanges"]["hosting_periods"]
+    assert [(p["start"], p["end"]) for p in periods] == [("2027-04-12", "2027-04-23")]  # the host's capacity
+    # A signature on the old version is refused; the four sign the new one, and it is ready again
+    # without VO and VOP being asked to sign the financial agreement again
+    stale = post(
+        client,
+        f"{path}/signatures",
+        pair.visitor,
+        {"document": "commitment_to_quality", "sha256": documents[0]["sha256"]},
+    )
+    assert stale.status_code == 409 and body(stale)["error"]["code"] == "STALE_DOCUMENT"
+    assert "sign_financial_agreement" not in body(get(client, path, pair.visitor))["actions"]
+    statuses = [
+        e["status"]
+        for e in _sign(client, path, (pair.visitor, pair.host, pair.vop, pair.hop), "commitment_to_quality")
+    ]
+    assert statuses == ["validated", "validated", "validated", "ready"]
+    history = [e["action"] for e in body(get(client, f"{path}/history", pair.vop))["items"]]
+    assert "exchange.request_extension" in history and "exchange.grant_extension" in history
+
+
+def test_a_refused_extension_needs_a_reason_and_changes_nothing_else(client, pair, aws):
+    path = _ready(client, pair, aws)
+    post(client, f"{path}/extension", pair.host, {"end_date": "2027-04-20", "reason": "Pilot"})
+    bare = post(client, f"{path}/extension/decision", pair.vop, {"decision": "refuse"})
+    assert bare.status_code == 422 and body(bare)["error"]["code"] == "COMMENT_REQUIRED"
+    refused = body(
+        post(client, f"{path}/extension/decision", pair.vop, {"decision": "refuse", "comment": "Budget"})
+    )
+    assert (refused["status"], refused["end_date"], refused["extension"]["status"]) == (
+        "ready",
+        "2027-04-16",
+        "refused",
+    )
+    nothing = post(client, f"{path}/extension/decision", pair.vop, {"decision": "grant"})
+    assert nothing.status_code == 409 and body(nothing)["error"]["code"] == "NO_EXTENSION_REQUESTED"
