@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
 from chalicelib.rules.exchange_flow import ExchangeStatus
-from chalicelib.services import agreements
+from chalicelib.services import agreements, exchange_uploads
 from chalicelib.services import exchanges as service
 
 api = Api(__name__, tag="exchanges")
@@ -320,17 +320,27 @@ class SignatureOut(BaseModel):
     party: str
     at: str
     sha256: str
+    scan: str | None = Field(None, description="The upload id when given as a signed scan")
 
 
 class DocumentOut(BaseModel):
-    kind: str
-    version: int
-    sha256: str
-    size: int
+    """A version of a generated agreement, or an uploaded file (`id`, `status`; a signed scan names the
+    `document` and `version` it signs and whether it `counted` as its parties' signature)."""
+
+    kind: Literal["commitment_to_quality", "financial_agreement", "signed_scan", "evidence"]
+    version: int | None = None
+    sha256: str | None = None
+    size: int | None = None
     uploaded_at: str
-    signatures: list[SignatureOut]
-    current: bool = Field(description="The version to sign now")
-    changed_fields: list[str] = Field(description="The fields this version changed from the one before")
+    signatures: list[SignatureOut] = []
+    current: bool | None = Field(None, description="The version to sign now (generated agreements)")
+    changed_fields: list[str] = Field([], description="The fields this version changed from the one before")
+    id: str | None = None
+    status: Literal["awaiting_upload", "accepted", "rejected"] | None = None
+    filename: str | None = None
+    document: DocumentKind | None = None
+    reason: str | None = None
+    counted: bool | None = None
 
 
 class DocumentList(BaseModel):
@@ -351,12 +361,48 @@ def list_exchange_documents(call: Call, exchange_id: str) -> DocumentList:
     )
 
 
+class DocumentQuery(StrictModel):
+    id: str | None = Field(None, pattern=r"^upl_[0-9a-f]{32}$", description="An upload (default: the latest)")
+
+
 @api.route(
     "/v1/exchanges/{exchange_id}/documents/{kind}",
-    summary="A short-lived link to the current version of a document (the exchange's parties)",
+    summary="A short-lived link to the current version of a document or an accepted upload (parties; "
+    "the financial agreement and its scans: not the host side)",
 )
-def get_exchange_document(call: Call, exchange_id: str, kind: str) -> DocumentLink:
-    return DocumentLink.model_validate(agreements.download(call.user, exchange_id, kind))
+def get_exchange_document(call: Call, exchange_id: str, kind: str, query: DocumentQuery) -> DocumentLink:
+    return DocumentLink.model_validate(agreements.download(call.user, exchange_id, kind, query.id))
+
+
+class UploadIn(StrictModel):
+    kind: Literal["signed_scan", "evidence"]
+    document: DocumentKind | None = Field(None, description="The document a signed scan signs")
+    filename: text(255)  # type: ignore[valid-type]
+    content_type: text(100)  # type: ignore[valid-type]
+    size: whole(ge=1) = Field(description="Bytes; at most 10 MB")  # type: ignore[valid-type]
+
+
+class UploadForm(BaseModel):
+    url: str
+    fields: dict[str, str]
+
+
+class UploadOut(BaseModel):
+    id: str
+    upload: UploadForm
+    expires_in: int
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/uploads",
+    "POST",
+    summary="A presigned upload form for a signed scan (a signer) or evidence (the VO): PDF, PNG or JPEG",
+)
+def request_exchange_upload(call: Call, exchange_id: str, body: UploadIn) -> UploadOut:
+    form = exchange_uploads.request_upload(
+        call.user, exchange_id, body.kind, body.filename, body.content_type, body.size, body.document
+    )
+    return UploadOut.model_validate(form)
 
 
 @api.route(

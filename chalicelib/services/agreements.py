@@ -15,8 +15,15 @@ from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.observability import logger
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
-from chalicelib.rules.signing import COMMITMENT_TO_QUALITY, KINDS, SIGN_ACTION, carried, current
-from chalicelib.services import exchanges
+from chalicelib.rules.signing import (
+    COMMITMENT_TO_QUALITY,
+    FINANCIAL_AGREEMENT,
+    KINDS,
+    SIGN_ACTION,
+    carried,
+    current,
+)
+from chalicelib.services import exchange_uploads, exchanges
 from chalicelib.services.writes import optimistic
 from chalicelib.store import audit
 from chalicelib.store import documents as files
@@ -129,6 +136,7 @@ def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None)
 
 
 def listing(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:
+    """Every version of the generated agreements with their signatures, then the uploaded files."""
     doc, _ = exchanges.load(principal, exchange_id)
     signatures = doc.get("signatures") or []
     items = []
@@ -144,19 +152,31 @@ def listing(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:
                     "current": entry is current(doc, kind),
                     "changed_fields": entry.get("changed") or [],
                     "signatures": [
-                        {k: s[k] for k in ("party", "at", "sha256")}
+                        {"party": s["party"], "at": s["at"], "sha256": s["sha256"], "scan": s.get("scan")}
                         for s in signatures
                         if s["document"] == kind and s["version"] == entry["version"]
                     ],
                 }
             )
-    return items
+    return items + exchange_uploads.uploaded(doc)
 
 
-def download(principal: Principal, exchange_id: str, kind: str) -> dict[str, Any]:
-    doc, _ = exchanges.load(principal, exchange_id)
+def download(
+    principal: Principal, exchange_id: str, kind: str, upload_id: str | None = None
+) -> dict[str, Any]:
+    """A short-lived link to the current version of a generated agreement, or to an accepted upload
+    (the one named, else the latest of its kind). The financial agreement and scans of it name the
+    VO's bank account, so the host side gets neither."""
+    doc, found = exchanges.load(principal, exchange_id)
+    if kind in exchange_uploads.UPLOAD_KINDS:
+        entry = exchange_uploads.accepted_file(doc, kind, upload_id)
+        if entry.get("document") == FINANCIAL_AGREEMENT:
+            exchanges.require_bank_account_party(found)
+        return exchange_uploads.link(entry)
     if kind not in KINDS:
         raise NotFound("No such document.")
+    if kind == FINANCIAL_AGREEMENT:
+        exchanges.require_bank_account_party(found)
     versions = (doc.get("documents") or {}).get(kind) or []
     if not versions:
         raise Conflict(f"There is no {kind} for this exchange yet.", code="DOCUMENT_NOT_READY")

@@ -93,6 +93,12 @@ def _collectors(status: str, action: str) -> set[str]:
     return set()
 
 
+def require_bank_account_party(found: set[str]) -> None:
+    """The VO's bank account (and any document that names it) is for the VO, the VOP, finance and admin."""
+    if not found & _BANK_ACCOUNT_PARTIES:
+        raise Forbidden("The bank account is shown only to the visiting organisation and its partnership.")
+
+
 def load(principal: Principal, exchange_id: str) -> tuple[dict[str, Any], set[str]]:
     doc = store.get(exchange_id)
     if doc is None:
@@ -277,45 +283,9 @@ def move(
 
     def attempt() -> dict[str, Any]:
         doc, found = load(principal, exchange_id)
-        before = doc["status"]
-        acted = doc.get("acted") or {}
-        step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
         check_version(version, doc, view(principal, doc), _WHAT)
-        updated = copy.deepcopy(doc)
-        if change is not None:
-            updated = change(updated, found)
-        updated["status"] = step.status
-        if step.status == ExchangeStatus.VALIDATED and before != ExchangeStatus.VALIDATED:
-            updated["validated_at"] = clock.now_iso()  # the agreements are rendered for this validation
-        if step.status != before:
-            updated["acted"] = {}  # a new status starts its collective steps afresh
-        elif step.acted:
-            updated["acted"] = {**(updated.get("acted") or {}), action: sorted(step.acted)}
-        # ... except for signatures already on a current document, which count without being asked again.
-        updated["status"], updated["acted"] = carried(
-            ExchangeStatus(updated["status"]), updated.get("acted") or {}, updated
-        )
-        updated["updated_at"] = clock.now_iso()
-        take = release = None
-        if step.status == ExchangeStatus.SUBMITTED and before != ExchangeStatus.SUBMITTED:
-            take = doc["visitor"]["registration_id"]
-        if (
-            step.status == ExchangeStatus.CANCELLED
-            and store.visiting(doc["visitor"]["registration_id"]) == doc["id"]
-        ):
-            release = doc["visitor"]["registration_id"]
         try:
-            saved = store.replace(
-                updated,
-                _entry(principal, updated, action, before, fields),
-                take_visitor=take,
-                release_visitor=release,
-            )
-        except store.VisitorTaken as exc:
-            raise RuleBroken(
-                "The visitor already has an exchange; a visitor visits only once.",
-                code="VISITOR_ALREADY_VISITED",
-            ) from exc
+            saved = save_step(doc, action, found, principal.user_id, principal.roles, change, fields)
         except StaleVersion:
             if version is not None:
                 current = store.get(exchange_id) or doc
@@ -324,6 +294,84 @@ def move(
         return view(principal, saved)
 
     return optimistic(attempt, _WHAT)
+
+
+def save_step(
+    doc: dict[str, Any],
+    action: str,
+    found: set[str],
+    actor: str,
+    roles: Any,
+    change: Any = None,
+    fields: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Take `action` on the exchange as read (`doc`) for the parties `found`, whoever acts (a user, the
+    scheduler, the upload check): the flow table's step, the change, the status and collected acts, the
+    visitor's one visit taken or given back, and the write with its audit entry in one transaction.
+    Raises StaleVersion when the exchange changed since it was read."""
+    before = doc["status"]
+    acted = doc.get("acted") or {}
+    step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
+    updated = copy.deepcopy(doc)
+    if change is not None:
+        updated = change(updated, found)
+    updated["status"] = step.status
+    if step.status == ExchangeStatus.VALIDATED and before != ExchangeStatus.VALIDATED:
+        updated["validated_at"] = clock.now_iso()  # the agreements are rendered for this validation
+    if step.status != before:
+        updated["acted"] = {}  # a new status starts its collective steps afresh
+    elif step.acted:
+        updated["acted"] = {**(updated.get("acted") or {}), action: sorted(step.acted)}
+    # ... except for signatures already on a current document, which count without being asked again.
+    updated["status"], updated["acted"] = carried(
+        ExchangeStatus(updated["status"]), updated.get("acted") or {}, updated
+    )
+    updated["updated_at"] = clock.now_iso()
+    take = release = None
+    if updated["status"] == ExchangeStatus.SUBMITTED and before != ExchangeStatus.SUBMITTED:
+        take = doc["visitor"]["registration_id"]
+    if (
+        updated["status"] == ExchangeStatus.CANCELLED
+        and store.visiting(doc["visitor"]["registration_id"]) == doc["id"]
+    ):
+        release = doc["visitor"]["registration_id"]
+    entry = audit.entry(
+        store.AUDIT_KIND,
+        doc["id"],
+        f"exchange.{action}",
+        actor=actor,
+        roles=roles,
+        at=updated["updated_at"],
+        from_status=before,
+        to_status=updated["status"],
+        fields=fields,
+    )
+    try:
+        return store.replace(updated, entry, take_visitor=take, release_visitor=release)
+    except store.VisitorTaken as exc:
+        raise RuleBroken(
+            "The visitor already has an exchange; a visitor visits only once.",
+            code="VISITOR_ALREADY_VISITED",
+        ) from exc
+
+
+def save_record(doc: dict[str, Any], action: str, actor: str, change: Any) -> dict[str, Any]:
+    """Record what a system function learnt of the exchange (an upload's verdict) without a step of the
+    flow: the status stays; written with its audit entry. Raises StaleVersion as save_step does."""
+    updated = change(copy.deepcopy(doc), set())
+    updated["updated_at"] = clock.now_iso()
+    entry = audit.entry(
+        store.AUDIT_KIND,
+        doc["id"],
+        f"exchange.{action}",
+        actor=actor,
+        roles=None,
+        at=updated["updated_at"],
+        from_status=doc["status"],
+        to_status=doc["status"],
+        fields=("uploads",),
+    )
+    return store.replace(updated, entry)
 
 
 # The date-driven steps, by the business date: ready -> in_progress on the start date, in_progress ->
@@ -342,20 +390,7 @@ def advance_by_dates(today: date) -> int:
             action = _DATE_STEPS.get(ExchangeStatus(doc["status"])) if doc else None
             if doc is None or action is None:
                 return False  # moved meanwhile (cancelled, or already started)
-            before = doc["status"]
-            updated = {**doc, "status": FLOW.check(ExchangeStatus(before), action, {Party.SCHEDULER})}
-            updated["acted"], updated["updated_at"] = {}, clock.now_iso()
-            entry = audit.entry(
-                store.AUDIT_KIND,
-                exchange_id,
-                f"exchange.{action}",
-                actor=SCHEDULER,
-                roles=None,
-                at=updated["updated_at"],
-                from_status=before,
-                to_status=updated["status"],
-            )
-            store.replace(updated, entry)
+            save_step(doc, action, {Party.SCHEDULER}, SCHEDULER, None)
             return True
 
         moved += optimistic(attempt, _WHAT)

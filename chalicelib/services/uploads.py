@@ -180,7 +180,7 @@ class Row:
 def table() -> tuple[Row, ...]:
     """Every kind of upload, by the key prefix its forms grant. A new kind is one row and its holder."""
     # Imported here: the holders live with their use cases, which import this module.
-    from chalicelib.services import documents
+    from chalicelib.services import documents, exchange_uploads
 
     return (
         Row(
@@ -190,8 +190,14 @@ def table() -> tuple[Row, ...]:
             rule=FileRule("A CV", (PDF,), 5 * MB),
             holder=documents.CV_UPLOADS,
         ),
-        # Next, an exchange's signed scans and evidence: prefix "exchanges/", an owner pattern naming
-        # the exchange and the document kind, FileRule("A document", (PDF, PNG, JPEG), 10 * MB).
+        # An exchange's signed scans and evidence; the exchange records which is which.
+        Row(
+            kind="exchange",
+            prefix="exchanges/",
+            owner=r"exc_[0-9a-f]{32}",
+            rule=FileRule("A document", (PDF, PNG, JPEG), 10 * MB),
+            holder=exchange_uploads.EXCHANGE_UPLOADS,
+        ),
     )
 
 

@@ -407,6 +407,24 @@ ROWS: dict[tuple[str, str], Row] = {
         on_exchange({"document": "commitment_to_quality", "reason": "The plan changed."}),
         sees=EXCHANGE_PARTIES,
     ),
+    # the signers send scans (a draft has nothing to sign yet); support and admin sign nothing
+    ("POST", "/v1/exchanges/{exchange_id}/uploads"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("support", "admin"), 403),
+            **dict.fromkeys(("owner", "sender", "officer_own", "conflicted"), Cell(409, "INVALID_STATUS")),
+        },
+        on_exchange(
+            {
+                "kind": "signed_scan",
+                "document": "commitment_to_quality",
+                "filename": "signed.pdf",
+                "content_type": "application/pdf",
+                "size": 2000,
+            }
+        ),
+        sees=EXCHANGE_PARTIES,
+    ),
     # an extension is the participants' to ask for once the exchange is agreed, and the VOP's to decide
     ("POST", "/v1/exchanges/{exchange_id}/extension"): Row(
         {
