@@ -79,7 +79,7 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 @_reported
 def _exchange_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import agreements, exchanges
+    from chalicelib.services import agreements, exchange_mail, exchanges
     from chalicelib.store import exchanges as store
 
     old_image, new_image = _images(record)
@@ -90,6 +90,7 @@ def _exchange_record(record: DynamoDBRecord) -> None:
     if new is not None and (old is None or any(old[k] != new[k] for k in held)):
         exchanges.sync_registrations(new)
     agreements.handle_stream_change(old, new)
+    exchange_mail.handle_stream_change(old, new)
 
 
 @_reported
