@@ -47,12 +47,23 @@ class ContactPoint:
 
 
 @dataclass(frozen=True)
+class BankAccount:
+    """A partnership's account the lump sums are paid from (RULES.md "Who pays"): the holder's name, the
+    IBAN compact and upper-case, the BIC. Invented for the demo, with valid check digits."""
+
+    name: str
+    iban: str
+    bic: str
+
+
+@dataclass(frozen=True)
 class Partnership:
     id: str
     name: str
     ecosystems: tuple[str, ...]
     countries: tuple[str, ...]
     contact_points: tuple[ContactPoint, ...]
+    bank_account: BankAccount
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,11 @@ def partnerships() -> Mapping[str, Partnership]:
                 countries=tuple(item["countries"]),
                 contact_points=tuple(
                     ContactPoint(email=cp["email"], name=cp["name"]) for cp in item["contact_points"]
+                ),
+                bank_account=BankAccount(
+                    name=item["bank_account"]["name"],
+                    iban=item["bank_account"]["iban"],
+                    bic=item["bank_account"]["bic"],
                 ),
             )
             for item in _read("partnerships.json")
