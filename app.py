@@ -7,7 +7,16 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib.handlers import contacts, events, exchanges, matching, meta, reference, registrations
+from chalicelib.handlers import (
+    contacts,
+    events,
+    exchanges,
+    matching,
+    meta,
+    payments,
+    reference,
+    registrations,
+)
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import reshape_chalice_error
 from chalicelib.observability import logger, metrics
@@ -20,7 +29,7 @@ app = Chalice(app_name="clusterxchange", configure_logs=False)
 app.api.cors = False
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, meta, registrations, matching, contacts, exchanges):
+for module in (reference, meta, registrations, matching, contacts, exchanges, payments):
     app.register_blueprint(module.api.blueprint)
 
 
@@ -58,6 +67,16 @@ def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="on_document_uploaded")
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_document_uploaded(event, context)
+
+
+@app.lambda_function(name="on_payment_instruction")
+def on_payment_instruction(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_payment_instruction(event, context)
+
+
+@app.lambda_function(name="on_payment_dead_letter")
+def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_payment_dead_letter(event, context)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")

@@ -27,6 +27,10 @@ class Settings(BaseModel):
     token_issuer: str = ""
     jwks_url: str = ""
     mail_sender: str = "no-reply@clusterxchange.example"
+    # Where overdue payments are reported (the programme's finance desk).
+    finance_email: str = "finance@clusterxchange.example"
+    # The payments queue's URL (the template passes it); looked up by name where unset (local stack).
+    payments_queue_url: str = ""
     # A file holding the business date (YYYY-MM-DD); only the local stack sets it, so demos and
     # tests can move time. Unset in AWS, where "today" is the real date.
     clock_file: str | None = None
@@ -64,6 +68,8 @@ _ENV = {
     "CXC_TOKEN_ISSUER": "token_issuer",
     "CXC_JWKS_URL": "jwks_url",
     "CXC_MAIL_SENDER": "mail_sender",
+    "CXC_FINANCE_EMAIL": "finance_email",
+    "CXC_PAYMENTS_QUEUE_URL": "payments_queue_url",
     "CXC_CLOCK_FILE": "clock_file",
     "LOG_LEVEL": "log_level",
     "POWERTOOLS_SERVICE_NAME": "service_name",

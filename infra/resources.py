@@ -40,6 +40,9 @@ class Resources:
             Queue("documents-dlq"),
             Queue("documents", dead_letter="documents-dlq", max_receive_count=3),
             Queue("stream-failures"),
+            # Payment instructions: three attempts, then the dead-letter queue marks the payment failed.
+            Queue("payments-dlq"),
+            Queue("payments", dead_letter="payments-dlq", max_receive_count=3),
         )
     )
     event_sources: tuple[EventSource, ...] = field(
@@ -50,6 +53,9 @@ class Resources:
             ),
             EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
             EventSource("on_exchange_change", "dynamodb", "exchanges", on_failure="stream-failures"),
+            # One instruction per invocation: each is a transfer, retried on its own.
+            EventSource("on_payment_instruction", "sqs", "payments", batch_size=1),
+            EventSource("on_payment_dead_letter", "sqs", "payments-dlq", batch_size=10),
         )
     )
     # ObjectCreated notifications of the documents bucket go to this queue.

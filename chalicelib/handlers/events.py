@@ -20,8 +20,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.errors import DomainError
 from chalicelib.observability import logger
 
-_stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-_sqs_processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (all its items), not raised: the event
+# source retries exactly those, and a one-message batch (the payments queue) fails the same way as a
+# larger one.
+_stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+_sqs_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 R = TypeVar("R", DynamoDBRecord, SQSRecord)
 
@@ -79,7 +82,7 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 @_reported
 def _exchange_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import agreements, exchange_mail, exchanges
+    from chalicelib.services import agreements, exchange_mail, exchanges, payments
     from chalicelib.store import exchanges as store
 
     old_image, new_image = _images(record)
@@ -90,6 +93,7 @@ def _exchange_record(record: DynamoDBRecord) -> None:
     if new is not None and (old is None or any(old[k] != new[k] for k in held)):
         exchanges.sync_registrations(new)
     agreements.handle_stream_change(old, new)
+    payments.handle_exchange_change(old, new)
     exchange_mail.handle_stream_change(old, new)
 
 
@@ -106,6 +110,20 @@ def _document_record(record: SQSRecord) -> None:
         bucket = s3_record["s3"]["bucket"]["name"]
         key = unquote_plus(s3_record["s3"]["object"]["key"])  # keys arrive URL-encoded
         uploads.check_uploaded_object(bucket, key, int(s3_record["s3"]["object"].get("size", 0)))
+
+
+@_reported
+def _payment_instruction(record: SQSRecord) -> None:
+    from chalicelib.services import payments
+
+    payments.handle_instruction(json.loads(record.body))
+
+
+@_reported
+def _payment_dead_letter(record: SQSRecord) -> None:
+    from chalicelib.services import payments
+
+    payments.handle_dead_letter(json.loads(record.body))
 
 
 def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -132,14 +150,32 @@ def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     )
 
 
+def on_payment_instruction(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.services import payments
+
+    payments.register_invocation(context)
+    return process_partial_response(
+        event=event, record_handler=_payment_instruction, processor=_sqs_processor, context=context
+    )
+
+
+def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=_payment_dead_letter, processor=_sqs_processor, context=context
+    )
+
+
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
     from chalicelib import clock
-    from chalicelib.services import catalogue, exchanges
+    from chalicelib.services import catalogue, exchanges, payments
 
     moved = exchanges.advance_by_dates(clock.today())
     if moved:
         logger.info("exchanges moved by their dates", extra={"count": moved})
+    overdue = payments.mark_overdue(clock.today())
+    if overdue:
+        logger.warning("payments overdue", extra={"count": overdue})
     rebuilt = catalogue.rebuild_index_if_stale()
     if rebuilt:
         logger.info("catalogue index rebuilt", extra={"entries": rebuilt})

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
 from chalicelib.rules.exchange_flow import ExchangeStatus
-from chalicelib.services import agreements, exchange_uploads
+from chalicelib.services import agreements, closing, exchange_uploads
 from chalicelib.services import exchanges as service
 
 api = Api(__name__, tag="exchanges")
@@ -168,6 +168,23 @@ class ExtensionOut(BaseModel):
     comment: str | None = None
 
 
+class ReportOut(BaseModel):
+    activities_done: str
+    outcomes: str
+    follow_up: str
+    rating: int
+    submitted_at: str
+    decision: Literal["approve", "reject"] | None = None
+    comment: str | None = None
+    decided_at: str | None = None
+
+
+class HostFeedbackOut(BaseModel):
+    comment: str
+    rating: int | None = None
+    given_at: str
+
+
 class ExchangeOut(BaseModel):
     id: str
     reference: str
@@ -196,6 +213,8 @@ class ExchangeOut(BaseModel):
     confirmations: dict[str, list[str]] = Field(description="Who has taken each collective step so far")
     notes: dict[str, str] = {}
     extension: ExtensionOut | None = Field(None, description="The last extension asked for, and its decision")
+    report: ReportOut | None = Field(None, description="The VO's closing report and the VOP's decision")
+    host_feedback: HostFeedbackOut | None = None
     actions: list[str] = Field(description="What the caller may do now (the flow table's answer)")
     created_at: str
     updated_at: str
@@ -426,3 +445,60 @@ class DeclineIn(StrictModel):
 )
 def decline_to_sign(call: Call, exchange_id: str, body: DeclineIn) -> ExchangeOut:
     return _out(agreements.decline(call.user, exchange_id, body.document, body.reason))
+
+
+# --- after the stay -----------------------------------------------------------------------------------
+
+Rating = whole(ge=1, le=5)
+
+
+class ClosingReportIn(Versioned):
+    activities_done: text(10000)  # type: ignore[valid-type]
+    outcomes: text(10000)  # type: ignore[valid-type]
+    follow_up: text(10000)  # type: ignore[valid-type]
+    rating: Rating  # type: ignore[valid-type]
+
+    def report(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"version"})
+
+
+class HostFeedbackIn(Versioned):
+    comment: text(10000)  # type: ignore[valid-type]
+    rating: Rating | None = None  # type: ignore[valid-type]
+
+    def feedback(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"version"})
+
+
+class ReportDecisionIn(Versioned):
+    decision: Literal["approve", "reject"]
+    comment: text(2000, min_length=0) | None = Field(  # type: ignore[valid-type]
+        None, description="Required when rejecting"
+    )
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/closing-report",
+    "POST",
+    summary="The visitor's closing report after the stay (VO; again after a rejection)",
+)
+def submit_closing_report(call: Call, exchange_id: str, body: ClosingReportIn) -> ExchangeOut:
+    return _out(closing.submit_report(call.user, exchange_id, body.report(), body.version))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/host-feedback",
+    "POST",
+    summary="The host's feedback after the stay (HO; optional)",
+)
+def give_host_feedback(call: Call, exchange_id: str, body: HostFeedbackIn) -> ExchangeOut:
+    return _out(closing.give_host_feedback(call.user, exchange_id, body.feedback(), body.version))
+
+
+@api.route(
+    "/v1/exchanges/{exchange_id}/closing-report/decision",
+    "POST",
+    summary="Approve the report (VOP; needs an accepted evidence file: the lump sum follows) or reject it",
+)
+def decide_closing_report(call: Call, exchange_id: str, body: ReportDecisionIn) -> ExchangeOut:
+    return _out(closing.decide_report(call.user, exchange_id, body.decision, body.comment, body.version))

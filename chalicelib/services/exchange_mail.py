@@ -62,9 +62,52 @@ def _addresses(doc: dict[str, Any], party: str) -> list[str]:
     return [cp.email for cp in partnership.contact_points[:1]] if partnership else []
 
 
+# Told when the exchange reaches these statuses (besides what it then waits for), and what.
+_TOLD: dict[ExchangeStatus, tuple[tuple[Party, ...], str]] = {
+    ExchangeStatus.REPORT_APPROVED: (
+        (Party.VO, Party.VOP),
+        "The closing report was approved. The lump sum is now computed and paid by the visitor's "
+        "partnership within 10 days.",
+    ),
+    ExchangeStatus.REPORT_REJECTED: (
+        (Party.VO,),
+        "The visitor's partnership returned the closing report; see its comment below.",
+    ),
+    ExchangeStatus.PAID: ((Party.VO, Party.VOP), "The lump sum was paid."),
+    ExchangeStatus.CANCELLED: ((Party.VO, Party.HO, Party.VOP, Party.HOP), "The exchange was cancelled."),
+}
+
+
+def _about(doc: dict[str, Any]) -> str:
+    return (
+        f"Exchange {doc['reference']} between {doc['visitor'].get('organisation_name')} "
+        f"({doc['visitor'].get('country')}) and {doc['host'].get('organisation_name')} "
+        f"({doc['host'].get('country')}), {doc['start_date']} to {doc['end_date']}"
+    )
+
+
+def tell(doc: dict[str, Any], parties: tuple[str, ...], subject: str, text: str, key: str) -> int:
+    """Mail these parties of the exchange once per `key` (one mail per address); how many were sent."""
+    sent = 0
+    for address in dict.fromkeys(a for party in parties for a in _addresses(doc, party)):
+        sent += mail.send_once(f"{key}#{address}", address, subject, text)
+    return sent
+
+
 def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    if new is None:
+        return
+    status = ExchangeStatus(new["status"])
+    if status in _TOLD and (old is None or old["status"] != new["status"]):
+        parties, sentence = _TOLD[status]
+        comment = (
+            (new.get("report") or {}).get("comment") if status == ExchangeStatus.REPORT_REJECTED else None
+        )
+        text = f"{_about(new)}.\n\n{sentence}" + (f"\n\nComment: {comment}" if comment else "")
+        subject = f"ClusterXchange: exchange {new['reference']} is {status.replace('_', ' ')}"
+        tell(new, tuple(parties), subject, text, f"exchange#{new['id']}#{new['version']}#told")
     newly = awaited(new) - awaited(old)
-    if new is None or not newly:
+    if not newly:
         return
     by_address: dict[str, list[tuple[str, str]]] = {}
     for party, action in sorted(newly):
@@ -75,11 +118,8 @@ def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None)
         subject = f"ClusterXchange: exchange {new['reference']} is waiting for you"
         lines = "\n".join(f"- as {party}: {_ASKED[action]}" for party, action in asks)
         text = (
-            f"Exchange {new['reference']} between {new['visitor'].get('organisation_name')} "
-            f"({new['visitor'].get('country')}) and {new['host'].get('organisation_name')} "
-            f"({new['host'].get('country')}), {new['start_date']} to {new['end_date']}, is now "
-            f"{str(new['status']).replace('_', ' ')}.\n\nWhat is asked of you:\n{lines}\n\n"
-            "Open it in ClusterXchange."
+            f"{_about(new)}, is now {str(new['status']).replace('_', ' ')}.\n\n"
+            f"What is asked of you:\n{lines}\n\nOpen it in ClusterXchange."
         )
         # Keyed by the stored version that started the wait, so a redelivered record sends nothing twice.
         key = f"exchange#{new['id']}#{new['version']}#{'+'.join(p for p, _ in asks)}"

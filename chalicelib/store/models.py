@@ -218,6 +218,8 @@ class ExchangeModel(Model):
     # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
     signatures = JSONAttribute(null=True)
     extension = JSONAttribute(null=True)  # the last extension asked for and its decision
+    report = JSONAttribute(null=True)  # the VO's closing report
+    host_feedback = JSONAttribute(null=True)  # the HO's feedback (optional)
     uploads = JSONAttribute(null=True)  # {upload id: signed scan or evidence grant and its verdict}
     due = UnicodeAttribute(null=True)  # "date" while a date-driven step is pending (sparse index)
     due_on = UnicodeAttribute(null=True)
@@ -233,6 +235,88 @@ class ExchangeModel(Model):
     by_due = ExchangesDueIndex()
 
 
+class _PaymentIndex(GlobalSecondaryIndex["PaymentModel"]):
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class PaymentsByPartnershipIndex(_PaymentIndex):
+    """A partnership's payments (the VOP pays), newest first."""
+
+    Meta = _meta("payments", index_name="by_vop", projection=AllProjection())
+    vop = UnicodeAttribute(hash_key=True)
+
+
+class EveryPaymentIndex(_PaymentIndex):
+    Meta = _meta("payments", index_name="every", projection=AllProjection())
+    kind = UnicodeAttribute(hash_key=True)
+
+
+class OpenPaymentsIndex(GlobalSecondaryIndex["PaymentModel"]):
+    """Sparse: only payments not yet paid, by the day they are due (the overdue check reads it)."""
+
+    Meta = _meta("payments", index_name="open", projection=IncludeProjection(["status", "overdue"]))
+    open = UnicodeAttribute(hash_key=True)
+    due_by = UnicodeAttribute(range_key=True)
+
+
+class PaymentModel(Model):
+    """One exchange's lump sum, from its computation to the bank's execution. Its id is derived from the
+    exchange's, so a conditional put makes one payment per exchange, ever."""
+
+    Meta = _meta("payments")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="payment")
+    exchange_id = UnicodeAttribute()
+    reference = UnicodeAttribute()  # the exchange's, e.g. CXC-2027-000123
+    vop = UnicodeAttribute()
+    status = UnicodeAttribute()
+    amount_eur = NumberAttribute()
+    breakdown = JSONAttribute()
+    creditor = JSONAttribute(null=True)  # the VO's account from the financial agreement
+    due_by = UnicodeAttribute()
+    open = UnicodeAttribute(null=True)  # "open" until paid (sparse index)
+    overdue = UnicodeAttribute(null=True)  # the day it was found overdue
+    transfer_reference = UnicodeAttribute(null=True)
+    transfer_key = UnicodeAttribute(null=True)
+    bank_reference = UnicodeAttribute(null=True)
+    paid_at = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    failure_reason = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_vop = PaymentsByPartnershipIndex()
+    every = EveryPaymentIndex()
+    open_by_due = OpenPaymentsIndex()
+
+
+class LedgerModel(Model):
+    """Transfers booked, one per payment (a conditional put on the payment id): what left which account."""
+
+    Meta = _meta("ledger")
+
+    payment_id = UnicodeAttribute(hash_key=True)
+    transfer_reference = UnicodeAttribute()
+    exchange_reference = UnicodeAttribute()
+    amount_eur = NumberAttribute()
+    debtor_iban = UnicodeAttribute()
+    creditor_iban = UnicodeAttribute()
+    transfer_key = UnicodeAttribute()
+    booked_at = UnicodeAttribute()
+
+
+class IdempotencyModel(Model):
+    """Powertools idempotency's records (the finance function's): declared here so the table is made
+    with the others; only Powertools reads and writes it."""
+
+    Meta = _meta("idempotency")
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
@@ -240,4 +324,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PartnershipModel,
     ContactRequestModel,
     ExchangeModel,
+    PaymentModel,
+    LedgerModel,
+    IdempotencyModel,
 )

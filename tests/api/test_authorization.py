@@ -197,6 +197,17 @@ def on_exchange(body: dict[str, Any] | None = None, **params: str) -> Callable[[
     return target
 
 
+def on_payment(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Target]:
+    """The payment the scene's exchange would have (it has none yet)."""
+
+    def target(scene: Scene, caller: str) -> Target:
+        return Target(
+            scene.host, params={"payment_id": "pay_" + scene.exchange.removeprefix("exc_")}, body=body
+        )
+
+    return target
+
+
 # --- the table --------------------------------------------------------------------------------------
 
 
@@ -424,6 +435,54 @@ ROWS: dict[tuple[str, str], Row] = {
             }
         ),
         sees=EXCHANGE_PARTIES,
+    ),
+    # after the stay (the scene's exchange is a draft): the VO reports, the HO gives feedback, the VOP
+    # decides; the payment is the VO's, the VOP's, finance's and admin's (none exists yet)
+    ("POST", "/v1/exchanges/{exchange_id}/closing-report"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("owner", "officer_own", "conflicted", "support", "admin"), 403),
+            "sender": Cell(409, "INVALID_STATUS"),
+        },
+        on_exchange({"activities_done": "Visits", "outcomes": "A pilot", "follow_up": "May", "rating": 5}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/host-feedback"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("sender", "officer_own", "conflicted", "support", "admin"), 403),
+            "owner": Cell(409, "INVALID_STATUS"),
+        },
+        on_exchange({"comment": "A good week.", "rating": 4}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("POST", "/v1/exchanges/{exchange_id}/closing-report/decision"): Row(
+        {**EXCHANGE_READERS, **dict.fromkeys(EXCHANGE_PARTIES, 403)},
+        on_exchange({"decision": "approve"}),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("GET", "/v1/exchanges/{exchange_id}/payment"): Row(
+        {
+            **EXCHANGE_READERS,
+            **dict.fromkeys(("owner", "officer_own", "conflicted", "support"), 403),
+            **dict.fromkeys(("sender", "finance", "admin"), 404),
+        },
+        on_exchange(),
+        sees=EXCHANGE_PARTIES,
+    ),
+    ("GET", "/v1/payments"): Row(
+        cells(403, anonymous=401, invalid_token=401, finance=200, admin=200), about_host, sees=frozenset()
+    ),
+    ("GET", "/v1/payments/{payment_id}/transfer-file"): Row(
+        cells(403, anonymous=401, invalid_token=401, finance=404, admin=404), on_payment(), sees=frozenset()
+    ),
+    ("POST", "/v1/payments/{payment_id}/confirm"): Row(
+        cells(403, anonymous=401, invalid_token=401, finance=404),
+        on_payment({"bank_reference": "BANK-1", "paid_at": "2027-04-20"}),
+        sees=frozenset(),
+    ),
+    ("POST", "/v1/payments/{payment_id}/retry"): Row(
+        cells(403, anonymous=401, invalid_token=401, finance=404), on_payment({}), sees=frozenset()
     ),
     # an extension is the participants' to ask for once the exchange is agreed, and the VOP's to decide
     ("POST", "/v1/exchanges/{exchange_id}/extension"): Row(

@@ -140,8 +140,8 @@ def test_the_exchange_rules_are_422(client, pair, changes, code):
     assert code in {d["code"] for d in body(response)["error"]["details"]}
 
 
-def _submitted(client, pair):
-    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+def _submitted(client, pair, **changes):
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id, **changes)))
     path = f"/v1/exchanges/{exchange['id']}"
     account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
     assert patch(client, path, pair.visitor, account).status_code == 200
@@ -283,8 +283,8 @@ def test_the_visitors_partnership_records_an_agreement_made_outside_the_tool(cli
         assert refused.status_code == 422 and body(refused)["error"]["code"] == "EXCHANGE_SOURCE_REQUIRED"
 
 
-def _validated(client, pair):
-    path = _submitted(client, pair)
+def _validated(client, pair, **changes):
+    path = _submitted(client, pair, **changes)
     post(client, f"{path}/review", pair.vop, {"decision": "approve"})
     assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"
     return path
@@ -386,8 +386,8 @@ def _sign(client, path, signers, kind):
     ]
 
 
-def _ready(client, pair, aws):
-    path = _validated(client, pair)
+def _ready(client, pair, aws, **changes):
+    path = _validated(client, pair, **changes)
     _run_exchanges_stream(aws)
     _sign(client, path, (pair.visitor, pair.host, pair.vop, pair.hop), "commitment_to_quality")
     _sign(client, path, (pair.visitor, pair.vop), "financial_agreement")

@@ -1,0 +1,498 @@
+"""The lump sum's payment (API.md "Exchanges" and "Support, finance, statistics"): computed when the
+closing report is approved (the exchanges stream), instructed once by the finance function through a
+PaymentGateway (a SEPA credit transfer file), booked in the ledger, confirmed paid by finance; failed
+after the bounded retries (the dead-letter function) and re-queued by finance; found overdue by the
+scheduled function.
+
+Exactly once: the payment's id is derived from the exchange's and created on condition it does not
+exist; the finance function runs under Powertools idempotency keyed by the payment id, books the
+transfer with a conditional put on the payment id, and moves the payment only from `calculated`; the
+transfer file's key and bytes depend only on the payment, so a replay writes the same file or none.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, timedelta
+from functools import cache
+from typing import Any, Protocol
+
+from pydantic import Field
+
+from chalicelib import clock, cursors, reference
+from chalicelib.auth import Principal
+from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
+from chalicelib.observability import logger, metrics
+from chalicelib.rules import RuleViolation
+from chalicelib.rules.distance import Location, great_circle_km
+from chalicelib.rules.exchange_flow import ExchangeStatus, Party
+from chalicelib.rules.lump_sum import PAYMENT_DAYS, LumpSumFacts, compute_lump_sum
+from chalicelib.rules.payment import FINANCE, LIFECYCLE, SYSTEM, PaymentStatus
+from chalicelib.services import exchange_mail, exchanges
+from chalicelib.services.writes import check_version, optimistic
+from chalicelib.settings import get_settings
+from chalicelib.store import audit, mail, queues
+from chalicelib.store import documents as files
+from chalicelib.store import exchanges as exchange_store
+from chalicelib.store import payments as store
+from chalicelib.store import registrations as registration_store
+from chalicelib.store.writes import StaleVersion
+
+_WHAT = "The payment"
+CALCULATOR = "system:lump-sum"
+FINANCE_FUNCTION = "system:finance"
+TRANSFER_LINK_SECONDS = 300
+
+
+class ListCursor(cursors.CursorKey):
+    created_at: str = Field(pattern=r"^\d{4}-\d\d-\d\dT[0-9:.]+Z$")
+    id: str = Field(pattern=r"^pay_[0-9a-f]{32}$")
+
+
+# --- computed when the report is approved (the exchanges stream) --------------------------------------
+
+
+def _location(registration_id: str) -> Location:
+    registration = registration_store.get(registration_id) or {}
+    found = (registration.get("organisation") or {}).get("location")
+    if not found:
+        raise RuntimeError(f"no stored location for {registration_id}")  # retried, then parked
+    return Location(lat=float(found["lat"]), lon=float(found["lon"]))
+
+
+def _entry(payment: dict[str, Any], action: str, actor: str, roles: Any, before: str | None) -> Any:
+    return audit.entry(
+        store.AUDIT_KIND,
+        payment["id"],
+        f"payment.{action}",
+        actor=actor,
+        roles=roles,
+        at=payment["updated_at"],
+        from_status=before,
+        to_status=payment["status"],
+    )
+
+
+def handle_exchange_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    if new is not None and new["status"] == ExchangeStatus.REPORT_APPROVED:
+        settle_lump_sum(new)
+
+
+def settle_lump_sum(doc: dict[str, Any]) -> dict[str, Any]:
+    """The exchange's one payment: created with its computed amount if it has none (a replayed or
+    duplicated record finds it), queued for the finance function while `calculated`, and the exchange
+    closed when nothing is to pay."""
+    payment = store.get(store.id_for(doc["id"]))
+    if payment is None:
+        payment = _create(doc)
+    if payment["status"] == PaymentStatus.CALCULATED:
+        # Sent again on a replay: a crash between the payment's write and this send loses nothing, and
+        # the finance function does a payment's transfer once however often it is asked.
+        queues.send(queues.PAYMENTS, {"payment_id": payment["id"]})
+    elif payment["status"] == PaymentStatus.NOTHING_TO_PAY:
+        _close(doc["id"])
+    return payment
+
+
+def _create(doc: dict[str, Any]) -> dict[str, Any]:
+    facts = LumpSumFacts(
+        host_country=str(doc["host"]["country"]),
+        start_date=date.fromisoformat(doc["start_date"]),
+        working_days=int(doc.get("working_days") or 0),
+        distance_km=great_circle_km(
+            _location(doc["visitor"]["registration_id"]), _location(doc["host"]["registration_id"])
+        ),
+        mode=str(doc.get("mode") or "physical"),
+    )
+    try:
+        lump_sum = compute_lump_sum(facts, reference.lump_sum_tables())
+    except RuleViolation as violation:
+        raise RuleBroken.from_violations([violation]) from violation
+    approved = (doc.get("report") or {}).get("decided_at") or doc["updated_at"]
+    now = clock.now_iso()
+    payment = {
+        "id": store.id_for(doc["id"]),
+        "exchange_id": doc["id"],
+        "reference": doc["reference"],
+        "vop": doc["vop"],
+        "status": PaymentStatus.CALCULATED if lump_sum.amount_eur else PaymentStatus.NOTHING_TO_PAY,
+        "amount_eur": lump_sum.amount_eur,
+        "breakdown": lump_sum.breakdown(),
+        "creditor": doc.get("bank_account") if lump_sum.amount_eur else None,
+        "due_by": (date.fromisoformat(approved[:10]) + timedelta(days=PAYMENT_DAYS)).isoformat(),
+        "created_at": now,
+        "updated_at": now,
+        "version": None,
+    }
+    try:
+        created = store.create(payment, _entry(payment, "calculated", CALCULATOR, None, None))
+    except store.PaymentExists:
+        return store.get(payment["id"]) or payment
+    logger.info(
+        "lump sum computed",
+        extra={"payment_id": payment["id"], "amount_eur": lump_sum.amount_eur, "status": payment["status"]},
+    )
+    return created
+
+
+def _close(exchange_id: str) -> None:
+    def attempt() -> None:
+        doc = exchange_store.get(exchange_id)
+        if doc is None or doc["status"] != ExchangeStatus.REPORT_APPROVED:
+            return  # closed already
+        exchanges.save_step(doc, "close", {Party.SCHEDULER}, CALCULATOR, None)
+
+    optimistic(attempt, "The exchange")
+
+
+# --- instructed by the finance function (the payments queue) ------------------------------------------
+
+
+class PaymentGateway(Protocol):
+    """Where a transfer is sent. Returns the key of the instruction it keeps (the SEPA file)."""
+
+    def send(self, payment: dict[str, Any], debtor: reference.BankAccount) -> str: ...
+
+
+class SepaFileGateway:
+    """A SEPA credit transfer (pain.001.001.03) written to the artifacts bucket under the partnership
+    and the payment's date, for the partnership's bank channel to pick up."""
+
+    def send(self, payment: dict[str, Any], debtor: reference.BankAccount) -> str:
+        from chalicelib.payments.sepa import Account, Transfer, credit_transfer_xml
+
+        creditor = payment["creditor"] or {}
+        day = date.fromisoformat(payment["created_at"][:10])
+        transfer = Transfer(
+            message_id=transfer_reference(payment),
+            end_to_end_id=payment["reference"],
+            amount_eur=int(payment["amount_eur"]),
+            debtor=Account(name=debtor.name, iban=debtor.iban, bic=debtor.bic),
+            creditor=Account(name=creditor["holder"], iban=creditor["iban"], bic=creditor.get("bic")),
+            remittance=f"ClusterXchange lump sum {payment['reference']}",
+            execution_date=day,
+        )
+        content = credit_transfer_xml(transfer)
+        key = f"transfers/{payment['vop']}/{day.isoformat()}/{payment['id']}.xml"
+        if not files.put_new(files.artifacts_bucket(), key, content, "application/xml"):
+            # Written by an earlier attempt: the same payment gives the same bytes, so it is this file.
+            logger.info("transfer file already written", extra={"payment_id": payment["id"]})
+        return key
+
+
+def transfer_reference(payment: dict[str, Any]) -> str:
+    """The transfer's message id: one per payment, within SEPA's 35 characters."""
+    return f"CXC-{payment['id'].removeprefix('pay_')[:24]}"
+
+
+def gateway() -> PaymentGateway:
+    return SepaFileGateway()
+
+
+@cache
+def _idempotency_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(event_key_jmespath="payment_id", raise_on_no_idempotency_key=True)
+
+
+def register_invocation(context: Any) -> None:
+    """Give idempotency the invocation's remaining time: an attempt cut short by the function's timeout
+    then stops blocking its retries when that time is up, instead of for the records' whole life."""
+    if context is not None:
+        _idempotency_config().register_lambda_context(context)
+
+
+@cache
+def _idempotent_instruct(dynamodb: Any) -> Any:
+    """`_instruct` under Powertools idempotency (DynamoDB persistence), built on first use with the
+    container's DynamoDB client (keyed by it: a new emulator in tests gets its own), not at import."""
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
+
+    persistence = DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name("idempotency"), boto3_client=dynamodb
+    )
+    return idempotent_function(
+        data_keyword_argument="instruction", persistence_store=persistence, config=_idempotency_config()
+    )(_instruct)
+
+
+def handle_instruction(instruction: dict[str, Any]) -> dict[str, Any]:
+    """One message of the payments queue."""
+    from chalicelib.store.aws import client
+
+    run = _idempotent_instruct(client("dynamodb"))
+    result: dict[str, Any] = run(instruction={"payment_id": instruction["payment_id"]})
+    return result
+
+
+def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
+    payment_id = instruction["payment_id"]
+    payment = store.get(payment_id)
+    if payment is None or payment["status"] != PaymentStatus.CALCULATED:
+        return {"payment_id": payment_id, "status": payment["status"] if payment else None}
+    booked = store.ledger_entry(payment_id)
+    if booked is None:
+        partnership = reference.partnerships().get(payment["vop"])
+        if partnership is None or partnership.bank_account is None:
+            raise RuntimeError(f"no account to pay from for partnership {payment['vop']}")
+        try:
+            key = gateway().send(payment, partnership.bank_account)
+        except Exception as exc:
+            _note_failure(payment_id, f"{type(exc).__name__}: {exc}")
+            raise
+        ledger = {
+            "payment_id": payment_id,
+            "transfer_reference": transfer_reference(payment),
+            "exchange_reference": payment["reference"],
+            "amount_eur": payment["amount_eur"],
+            "debtor_iban": partnership.bank_account.iban,
+            "creditor_iban": payment["creditor"]["iban"],
+            "transfer_key": key,
+            "booked_at": clock.now_iso(),
+        }
+        store.book(ledger)  # False: booked by a concurrent delivery, with the same reference and file
+        booked = store.ledger_entry(payment_id) or ledger
+    instructed = _move_system(payment_id, "instruct", booked)
+    return {"payment_id": payment_id, "status": instructed["status"]}
+
+
+def _note_failure(payment_id: str, reason: str) -> None:
+    def attempt() -> None:
+        payment = store.get(payment_id)
+        if payment is None or payment["status"] != PaymentStatus.CALCULATED:
+            return
+        now = clock.now_iso()
+        updated = {
+            **payment,
+            "attempts": payment["attempts"] + 1,
+            "failure_reason": reason[:500],
+            "updated_at": now,
+        }
+        store.replace(updated, _entry(updated, "attempt_failed", FINANCE_FUNCTION, None, payment["status"]))
+
+    optimistic(attempt, _WHAT)
+    logger.warning("payment attempt failed", extra={"payment_id": payment_id})
+
+
+def _move_system(payment_id: str, action: str, booked: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A step the functions take (instruct, fail); a payment already past it is left as it is."""
+
+    def attempt() -> dict[str, Any]:
+        payment = store.get(payment_id)
+        if payment is None:
+            raise NotFound("No such payment.")
+        if payment["status"] != PaymentStatus.CALCULATED:
+            return payment  # instructed or failed already (a replay): nothing more
+        before = payment["status"]
+        updated = copy.deepcopy(payment)
+        updated["status"] = LIFECYCLE.check(PaymentStatus(before), action, {SYSTEM})
+        updated["updated_at"] = clock.now_iso()
+        if booked is not None:
+            updated["transfer_reference"] = booked["transfer_reference"]
+            updated["transfer_key"] = booked["transfer_key"]
+        return store.replace(updated, _entry(updated, action, FINANCE_FUNCTION, None, before))
+
+    saved = optimistic(attempt, _WHAT)
+    if action == "instruct" and saved["status"] == PaymentStatus.INSTRUCTED:
+        _tell_instructed(saved)  # once: keyed by the payment
+    return saved
+
+
+def _tell_instructed(payment: dict[str, Any]) -> None:
+    doc = exchange_store.get(payment["exchange_id"])
+    if doc is None:
+        return
+    exchange_mail.tell(
+        doc,
+        (Party.VO, Party.VOP),
+        f"ClusterXchange: the lump sum of exchange {payment['reference']} is on its way",
+        f"The lump sum of exchange {payment['reference']}, EUR {payment['amount_eur']:,}, was instructed "
+        f"to the bank by the visitor's partnership (transfer {payment['transfer_reference']}).",
+        f"payment#{payment['id']}#instructed",
+    )
+
+
+def handle_dead_letter(instruction: dict[str, Any]) -> None:
+    """An instruction that failed every attempt: the payment is failed, with the last reason, for
+    finance to see and retry."""
+    saved = _move_system(instruction["payment_id"], "fail")
+    logger.error("payment failed", extra={"payment_id": saved["id"], "status": saved["status"]})
+
+
+# --- finance: confirm, retry; reads ---------------------------------------------------------------
+
+
+def _finance_scope(principal: Principal) -> str | None:
+    """The partnership a finance user's token names (it sees that partnership's payments), or None
+    for a finance user without one and for admin (all)."""
+    if principal.has_role("admin"):
+        return None
+    if not principal.has_role(FINANCE):
+        raise Forbidden("Payments are for finance and admin.")
+    return principal.partnership_id or None
+
+
+def _load_for_finance(principal: Principal, payment_id: str) -> dict[str, Any]:
+    scope = _finance_scope(principal)
+    payment = store.get(payment_id) if payment_id.startswith("pay_") else None
+    if payment is None or (scope is not None and payment["vop"] != scope):
+        raise NotFound("No such payment.")
+    return payment
+
+
+def _finance_step(
+    principal: Principal, payment_id: str, action: str, version: int | None, change: Any = None
+) -> dict[str, Any]:
+    def attempt() -> dict[str, Any]:
+        payment = _load_for_finance(principal, payment_id)
+        check_version(version, payment, view(payment), _WHAT)
+        if not principal.has_role(FINANCE):
+            raise Forbidden("Only finance records payments.")
+        before = payment["status"]
+        updated = copy.deepcopy(payment)
+        updated["status"] = LIFECYCLE.check(PaymentStatus(before), action, {FINANCE})
+        updated["updated_at"] = clock.now_iso()
+        if change is not None:
+            updated = change(updated)
+        try:
+            return store.replace(updated, _entry(updated, action, principal.user_id, principal.roles, before))
+        except StaleVersion:
+            if version is not None:
+                raise version_conflict(view(store.get(payment_id) or payment), _WHAT) from None
+            raise
+
+    return optimistic(attempt, _WHAT)
+
+
+def confirm(
+    principal: Principal, payment_id: str, bank_reference: str, paid_at: str, version: int | None
+) -> dict[str, Any]:
+    """Finance records the bank's execution: the payment is paid, and so is the exchange."""
+
+    def change(payment: dict[str, Any]) -> dict[str, Any]:
+        if paid_at[:10] < payment["created_at"][:10] or paid_at[:10] > clock.today().isoformat():
+            raise RuleBroken(
+                "The payment date is between the payment's computation and today.", code="INVALID_PAID_AT"
+            )
+        return {**payment, "bank_reference": bank_reference, "paid_at": paid_at}
+
+    payment = _finance_step(principal, payment_id, "confirm", version, change)
+    _exchange_paid(principal, payment["exchange_id"])
+    return view(payment)
+
+
+def _exchange_paid(principal: Principal, exchange_id: str) -> None:
+    def attempt() -> None:
+        doc = exchange_store.get(exchange_id)
+        if doc is None or doc["status"] != ExchangeStatus.REPORT_APPROVED:
+            return
+        exchanges.save_step(doc, "confirm_payment", {Party.FINANCE}, principal.user_id, principal.roles)
+
+    optimistic(attempt, "The exchange")
+
+
+def retry(principal: Principal, payment_id: str, version: int | None) -> dict[str, Any]:
+    """Finance puts a failed payment back on the queue (after fixing what failed)."""
+
+    def change(payment: dict[str, Any]) -> dict[str, Any]:
+        return {**payment, "failure_reason": None}
+
+    payment = _finance_step(principal, payment_id, "retry", version, change)
+    queues.send(queues.PAYMENTS, {"payment_id": payment["id"]})
+    return view(payment)
+
+
+def view(payment: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: v for k, v in payment.items() if k not in ("creditor", "transfer_key", "vop")}
+    shown["overdue"] = bool(payment.get("overdue"))
+    return shown
+
+
+def for_exchange(principal: Principal, exchange_id: str) -> dict[str, Any]:
+    """The exchange's payment, for the VO, the VOP, finance (of that partnership) and admin."""
+    doc = exchange_store.get(exchange_id)
+    if doc is None:
+        raise NotFound("No such exchange.")
+    found = exchanges.parties(principal, doc)
+    if principal.partnership_id and principal.partnership_id != doc["vop"]:
+        found.discard(Party.FINANCE)  # finance of another partnership
+    if not found:
+        raise NotFound("No such exchange.")
+    if not found & {Party.VO, Party.VOP, Party.FINANCE, Party.ADMIN}:
+        raise Forbidden("The payment is the visiting organisation's and its partnership's.")
+    payment = store.get(store.id_for(doc["id"]))
+    if payment is None:
+        raise NotFound("There is no payment for this exchange yet.")
+    return view(payment)
+
+
+def list_for(
+    principal: Principal, status: str | None, overdue: bool | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    scope = _finance_scope(principal)
+    key = ("vop", scope) if scope else ("kind", "payment")
+    scope_text = f"payments:{principal.user_id}:{scope or '*'}:{status or '*'}:{overdue}"
+    after = cursors.decode(scope_text, cursor, ListCursor)
+    items, last = store.list_by(key, status, overdue, limit, (after.created_at, after.id) if after else None)
+    next_cursor = cursors.encode(scope_text, ListCursor(created_at=last[0], id=last[1])) if last else None
+    return [view(p) for p in items], next_cursor
+
+
+def transfer_file(principal: Principal, payment_id: str) -> dict[str, Any]:
+    payment = _load_for_finance(principal, payment_id)
+    if not payment.get("transfer_key"):
+        raise Conflict("The payment has no transfer file yet.", code="TRANSFER_NOT_READY")
+    url = files.presigned_get(payment["transfer_key"], TRANSFER_LINK_SECONDS, files.artifacts_bucket())
+    return {
+        "url": url,
+        "expires_in": TRANSFER_LINK_SECONDS,
+        "transfer_reference": payment["transfer_reference"],
+    }
+
+
+# --- overdue (the scheduled function) -----------------------------------------------------------------
+
+
+def mark_overdue(today: date) -> int:
+    """Mark payments not paid by their due date overdue, once each; tell finance once per run that
+    found any, and count them in the OverduePayments metric."""
+    marked: list[dict[str, Any]] = []
+    for payment_id in store.overdue_candidates(today):
+
+        def attempt(payment_id: str = payment_id) -> dict[str, Any] | None:
+            payment = store.get(payment_id)
+            if (
+                payment is None
+                or payment.get("overdue")
+                or payment["status"]
+                not in (
+                    PaymentStatus.CALCULATED,
+                    PaymentStatus.INSTRUCTED,
+                    PaymentStatus.FAILED,
+                )
+            ):
+                return None
+            updated = {**payment, "overdue": today.isoformat(), "updated_at": clock.now_iso()}
+            return store.replace(
+                updated, _entry(updated, "overdue", "system:scheduler", None, payment["status"])
+            )
+
+        saved = optimistic(attempt, _WHAT)
+        if saved is not None:
+            marked.append(saved)
+    if marked:
+        lines = "\n".join(
+            f"- {p['reference']}: EUR {p['amount_eur']:,}, due by {p['due_by']}, {p['status']}"
+            for p in marked
+        )
+        mail.send_once(
+            f"payments-overdue#{today.isoformat()}#{marked[0]['id']}",
+            get_settings().finance_email,
+            f"ClusterXchange: {len(marked)} payment(s) overdue",
+            f"These lump sums were not paid by their due date:\n{lines}\n",
+        )
+        if get_settings().metrics_enabled:
+            metrics.add_metric(name="OverduePayments", unit="Count", value=len(marked))
+            metrics.flush_metrics()
+    return len(marked)

@@ -1,0 +1,174 @@
+"""Data access for payments and the ledger. A payment's id is derived from its exchange's, so creating
+it on condition that it does not exist makes one payment per exchange, ever."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.rules.payment import OPEN
+from chalicelib.store import audit
+from chalicelib.store.audit import AuditEntry
+from chalicelib.store.models import LedgerModel, PaymentModel
+from chalicelib.store.writes import StaleVersion, transaction
+
+AUDIT_KIND = "payment"
+_INDEXES = {"vop": PaymentModel.by_vop, "kind": PaymentModel.every}
+
+
+def id_for(exchange_id: str) -> str:
+    return "pay_" + exchange_id.removeprefix("exc_")
+
+
+def to_document(model: PaymentModel) -> dict[str, Any]:
+    return {
+        "id": model.id,
+        "exchange_id": model.exchange_id,
+        "reference": model.reference,
+        "vop": model.vop,
+        "status": model.status,
+        "amount_eur": int(model.amount_eur),
+        "breakdown": dict(model.breakdown or {}),
+        "creditor": model.creditor,
+        "due_by": model.due_by,
+        "overdue": model.overdue,
+        "transfer_reference": model.transfer_reference,
+        "transfer_key": model.transfer_key,
+        "bank_reference": model.bank_reference,
+        "paid_at": model.paid_at,
+        "attempts": int(model.attempts or 0),
+        "failure_reason": model.failure_reason,
+        "created_at": model.created_at,
+        "updated_at": model.updated_at,
+        "version": model.version,
+    }
+
+
+def _to_model(doc: dict[str, Any]) -> PaymentModel:
+    version = {"version": doc["version"]} if doc.get("version") is not None else {}
+    return PaymentModel(
+        id=doc["id"],
+        exchange_id=doc["exchange_id"],
+        reference=doc["reference"],
+        vop=doc["vop"],
+        status=str(doc["status"]),
+        amount_eur=doc["amount_eur"],
+        breakdown=doc["breakdown"],
+        creditor=doc.get("creditor"),
+        due_by=doc["due_by"],
+        # Derived on every write, so the overdue check's sparse index can never hold a paid payment.
+        open="open" if doc["status"] in OPEN else None,
+        overdue=doc.get("overdue"),
+        transfer_reference=doc.get("transfer_reference"),
+        transfer_key=doc.get("transfer_key"),
+        bank_reference=doc.get("bank_reference"),
+        paid_at=doc.get("paid_at"),
+        attempts=doc.get("attempts") or 0,
+        failure_reason=doc.get("failure_reason"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        **version,
+    )
+
+
+def get(payment_id: str) -> dict[str, Any] | None:
+    try:
+        return to_document(PaymentModel.get(payment_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+class PaymentExists(Exception):
+    """The exchange has its payment already."""
+
+
+def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+    """Insert the exchange's one payment with its audit entry; PaymentExists if it has one."""
+    model = _to_model({**doc, "version": None})
+    try:
+        with transaction() as tx:
+            tx.save(model, condition=PaymentModel.id.does_not_exist())
+            tx.save(audit.to_model(entry))
+    except StaleVersion:
+        raise PaymentExists(doc["id"]) from None
+    return to_document(model)
+
+
+def replace(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+    """Write the payment if still at `doc["version"]`, with its audit entry; StaleVersion otherwise."""
+    model = _to_model(doc)
+    with transaction() as tx:
+        tx.save(model)
+        tx.save(audit.to_model(entry))
+    return to_document(model)
+
+
+def book(ledger: dict[str, Any]) -> bool:
+    """Book a transfer in the ledger once per payment; False if it is booked already."""
+    try:
+        LedgerModel(**ledger).save(condition=LedgerModel.payment_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def ledger_entry(payment_id: str) -> dict[str, Any] | None:
+    try:
+        return LedgerModel.get(payment_id, consistent_read=True).attribute_values
+    except DoesNotExist:
+        return None
+
+
+def list_by(
+    key: tuple[str, str],
+    status: str | None,
+    overdue: bool | None,
+    limit: int,
+    after: tuple[str, str] | None,
+) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """One page of a partnership's (or every) payment, newest first; `after` is (created_at, id)."""
+    conditions = []
+    if status:
+        conditions.append(PaymentModel.status == status)
+    if overdue is True:
+        conditions.append(PaymentModel.overdue.exists())
+    elif overdue is False:
+        conditions.append(PaymentModel.overdue.does_not_exist())
+    filter_condition = None
+    for c in conditions:
+        filter_condition = c if filter_condition is None else filter_condition & c
+    index_key, value = key
+    found: list[PaymentModel] = []
+    for model in _INDEXES[index_key].query(
+        value,
+        range_key_condition=PaymentModel.created_at <= after[0] if after else None,
+        filter_condition=filter_condition,
+        scan_index_forward=False,
+        page_size=limit + 1,
+    ):
+        if after is not None and (model.created_at, model.id) >= after:
+            continue
+        found.append(model)
+        if len(found) > limit:
+            break
+    page = found[:limit]
+    next_after = (page[-1].created_at, page[-1].id) if len(found) > limit else None
+    return [to_document(m) for m in page], next_after
+
+
+def overdue_candidates(day: date) -> list[str]:
+    """Ids of payments not paid and not yet found overdue whose due date is before `day` (a Query of a
+    sparse index: paid payments leave it, so it holds only the open ones; no Scan)."""
+    return [
+        m.id
+        for m in PaymentModel.open_by_due.query(
+            "open",
+            range_key_condition=PaymentModel.due_by < day.isoformat(),
+            filter_condition=PaymentModel.overdue.does_not_exist(),
+        )
+    ]
+
