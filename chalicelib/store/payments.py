@@ -171,4 +171,3 @@ def overdue_candidates(day: date) -> list[str]:
             filter_condition=PaymentModel.overdue.does_not_exist(),
         )
     ]
-
