@@ -335,7 +335,7 @@ def test_ctrl_c_stops_the_stack_cleanly(stack: Stack):
     assert result.stdout.strip() == ""
 
 
-def test_an_exchange_from_draft_to_completed_with_the_clock_moved(stack: Stack):
+def test_an_exchange_from_draft_to_paid_with_the_clock_moved(stack: Stack):
     # Given an accepted visitor (IT, epix) and host (DE, ce4big) who agreed through a contact request
     from tests.api.helpers import registration
 
@@ -429,5 +429,51 @@ def test_an_exchange_from_draft_to_completed_with_the_clock_moved(stack: Stack):
         assert _wait_for(status_becomes("in_progress"))
         stack.cli("clock", "2027-04-17")
         assert _wait_for(status_becomes("completed"))
+
+        # And after the stay: evidence straight to the emulated S3, the closing report, the VOP's approval
+        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        asked_for = {"kind": "evidence", "filename": "photos.pdf", "content_type": "application/pdf"}
+        form = requests.post(
+            f"{path}/uploads", json={**asked_for, "size": len(pdf)}, headers=visitor, timeout=10
+        ).json()
+        sent = requests.post(
+            form["upload"]["url"], data=form["upload"]["fields"], files={"file": ("e.pdf", pdf)}, timeout=10
+        )
+        assert sent.status_code in (200, 204), sent.text
+
+        def evidence_accepted():
+            items = requests.get(f"{path}/documents", headers=visitor, timeout=10).json()["items"]
+            return any(d["kind"] == "evidence" and d["status"] == "accepted" for d in items)
+
+        assert _wait_for(evidence_accepted)
+        report = {"activities_done": "Lab visits", "outcomes": "A pilot", "follow_up": "May", "rating": 5}
+        assert requests.post(f"{path}/closing-report", json=report, headers=visitor, timeout=10).ok
+        approved = requests.post(
+            f"{path}/closing-report/decision", json={"decision": "approve"}, headers=vop, timeout=10
+        )
+        assert approved.status_code == 200, approved.text
+
+        # Then the lump sum is computed (the stream) and instructed (the payments queue, the finance
+        # function), and finance records the bank's execution
+        def payment_instructed():
+            found = requests.get(f"{path}/payment", headers=visitor, timeout=10)
+            return found.json() if found.ok and found.json()["status"] == "instructed" else None
+
+        payment = _wait_for(payment_instructed)
+        assert payment and payment["amount_eur"] == 830, payment
+        finance = headers(stack.token("clerk@epix.example", "finance", "epix"))
+        transfer = requests.get(
+            f"{api}/v1/payments/{payment['id']}/transfer-file", headers=finance, timeout=10
+        )
+        assert b"pain.001.001.03" in requests.get(transfer.json()["url"], timeout=10).content
+        stack.cli("clock", "2027-04-21")  # the bank executed it on the 20th
+        paid = requests.post(
+            f"{api}/v1/payments/{payment['id']}/confirm",
+            json={"bank_reference": "BANK-E2E-1", "paid_at": "2027-04-20"},
+            headers=finance,
+            timeout=10,
+        )
+        assert paid.status_code == 200, paid.text
+        assert requests.get(path, headers=visitor, timeout=10).json()["status"] == "paid"
     finally:
         stack.cli("clock", "--reset")
