@@ -107,14 +107,15 @@ def load(principal: Principal, exchange_id: str) -> tuple[dict[str, Any], set[st
 
 
 def _entry(
-    principal: Principal, doc: dict[str, Any], action: str, before: str, fields: tuple[str, ...] = ()
+    doc: dict[str, Any], action: str, before: str, actor: str, roles: Any, fields: tuple[str, ...] = ()
 ) -> Any:
+    """The audit entry of a write of `doc` (as it will be stored) by `actor`."""
     return audit.entry(
         store.AUDIT_KIND,
         doc["id"],
         f"exchange.{action}",
-        actor=principal.user_id,
-        roles=principal.roles,
+        actor=actor,
+        roles=roles,
         at=doc["updated_at"],
         from_status=before,
         to_status=doc["status"],
@@ -257,7 +258,7 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
     doc = _checked(doc, visitor, host)
 
     def attempt() -> dict[str, Any]:
-        entry = _entry(principal, doc, "created", "")
+        entry = _entry(doc, "created", "", principal.user_id, principal.roles)
         return store.create(doc, entry, clock.today().year)
 
     created = optimistic(attempt, _WHAT)
@@ -335,17 +336,7 @@ def save_step(
         and store.visiting(doc["visitor"]["registration_id"]) == doc["id"]
     ):
         release = doc["visitor"]["registration_id"]
-    entry = audit.entry(
-        store.AUDIT_KIND,
-        doc["id"],
-        f"exchange.{action}",
-        actor=actor,
-        roles=roles,
-        at=updated["updated_at"],
-        from_status=before,
-        to_status=updated["status"],
-        fields=fields,
-    )
+    entry = _entry(updated, action, before, actor, roles, fields)
     try:
         return store.replace(updated, entry, take_visitor=take, release_visitor=release)
     except store.VisitorTaken as exc:
@@ -360,18 +351,7 @@ def save_record(doc: dict[str, Any], action: str, actor: str, change: Any) -> di
     flow: the status stays; written with its audit entry. Raises StaleVersion as save_step does."""
     updated = change(copy.deepcopy(doc), set())
     updated["updated_at"] = clock.now_iso()
-    entry = audit.entry(
-        store.AUDIT_KIND,
-        doc["id"],
-        f"exchange.{action}",
-        actor=actor,
-        roles=None,
-        at=updated["updated_at"],
-        from_status=doc["status"],
-        to_status=doc["status"],
-        fields=("uploads",),
-    )
-    return store.replace(updated, entry)
+    return store.replace(updated, _entry(updated, action, doc["status"], actor, None, ("uploads",)))
 
 
 # The date-driven steps, by the business date: ready -> in_progress on the start date, in_progress ->
