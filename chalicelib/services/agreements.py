@@ -22,6 +22,7 @@ from chalicelib.rules.signing import (
     SIGN_ACTION,
     carried,
     current,
+    signed_by,
 )
 from chalicelib.services import exchange_uploads, exchanges
 from chalicelib.services.writes import optimistic
@@ -202,6 +203,8 @@ def sign(principal: Principal, exchange_id: str, kind: str, sha256: str) -> dict
                 details=[{"version": entry["version"], "sha256": entry["sha256"]}],
             )
         collect = next(t.collect for t in FLOW.transitions if t.action == SIGN_ACTION[kind])
+        if found & collect <= signed_by(doc, kind):
+            raise Conflict("You have signed this version already.", code="ALREADY_SIGNED")
         at = clock.now_iso()
         doc["signatures"] = [
             *(doc.get("signatures") or []),
@@ -214,7 +217,7 @@ def sign(principal: Principal, exchange_id: str, kind: str, sha256: str) -> dict
                     "by": principal.user_id,
                     "at": at,
                 }
-                for p in sorted(found & collect)
+                for p in sorted((found & collect) - signed_by(doc, kind))
             ),
         ]
         return doc

@@ -345,6 +345,8 @@ def test_validation_generates_both_agreements_which_all_parties_sign_to_ready(cl
             )["status"]
             == "validated"
         )
+    twice = post(client, f"{path}/signatures", pair.vop, {"document": "commitment_to_quality", "sha256": ctq})
+    assert twice.status_code == 409 and body(twice)["error"]["code"] == "ALREADY_SIGNED"
     signed = body(
         post(client, f"{path}/signatures", pair.hop, {"document": "commitment_to_quality", "sha256": ctq})
     )
