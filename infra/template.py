@@ -38,31 +38,21 @@ def _cfn_name(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
-def _table(args: dict[str, Any]) -> dict[str, Any]:
-    properties = {
-        "TableName": args["TableName"],
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": args["AttributeDefinitions"],
-        "KeySchema": args["KeySchema"],
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True},
-    }
-    for key in ("GlobalSecondaryIndexes", "StreamSpecification"):
-        if key in args:
-            properties[key] = args[key]
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}
+def _retained(resource: dict[str, Any]) -> dict[str, Any]:
+    """Data outlives the stack: deleting the stack or replacing the resource keeps the old one."""
+    return {**resource, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 
 
 def build(resources: Resources) -> dict[str, Any]:
     settings = resources.settings
     out: dict[str, Any] = {}
     table_ids: dict[str, str] = {}
-    prefix = settings.resource_prefix + "-"
-    for args in resources.table_definitions():
-        short = args["TableName"].removeprefix(prefix)
-        logical = _cfn_name(short) + "Table"
-        table_ids[short] = logical
-        out[logical] = _table(args)
+    for table in resources.tables():
+        logical = _cfn_name(table.short_name) + "Table"
+        table_ids[table.short_name] = logical
+        out[logical] = _retained(
+            {"Type": "AWS::DynamoDB::Table", "Properties": table.cloudformation_properties()}
+        )
 
     queue_ids: dict[str, str] = {}
     for queue in resources.queues:
