@@ -60,6 +60,12 @@ def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_document_uploaded(event, context)
 
 
+# Cognito's post-confirmation trigger (wired in infra.template): a self-signed-up user joins `participant`.
+@app.lambda_function(name="on_user_confirmed")
+def on_user_confirmed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_user_confirmed(event)
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> None:
     events.tick()
