@@ -9,7 +9,7 @@ from chalice.app import Request
 
 from chalicelib.handlers import contacts, events, exchanges, matching, meta, reference, registrations
 from chalicelib.handlers.authorizer import authorizer_blueprint
-from chalicelib.handlers.http import reshape_chalice_error
+from chalicelib.handlers.http import cors_headers, reshape_chalice_error
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 
@@ -32,6 +32,8 @@ def errors_and_correlation(event: Request, get_response: Any) -> Response:
     logger.set_correlation_id(request_id)
     response = reshape_chalice_error(get_response(event))
     response.headers["X-Request-Id"] = request_id
+    # Every response, errors included, so a browser can read what went wrong.
+    response.headers.update(cors_headers(event.headers.get("origin"), get_settings().allowed_origins))
     if response.status_code >= 500 and get_settings().metrics_enabled:
         metrics.add_metric(name="ServerErrors", unit="Count", value=1)
         metrics.flush_metrics()

@@ -82,3 +82,13 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "REQUEST_TOO_LARGE": (413, _gateway_body("PAYLOAD_TOO_LARGE", "The request is too large.")),
     "DEFAULT_5XX": (502, _gateway_body("INTERNAL_ERROR", "An internal error occurred.")),
 }
+
+
+def gateway_response_headers(settings: Settings) -> dict[str, str]:
+    """Headers of the responses API Gateway writes itself. They are fixed (no code runs to read the
+    request's Origin), so they name the stage's first allowed origin: the web app's."""
+    return {
+        "Content-Type": "application/json",
+        "Access-Control-Allow-Origin": settings.allowed_origins[0],
+        "Vary": "Origin",
+    }
