@@ -40,7 +40,7 @@ def _shape(table: dict[str, Any]) -> dict[str, Any]:
 def template_tables() -> dict[str, dict[str, Any]]:
     resources = build(Resources(get_settings()))["Resources"]
     return {
-        r["Properties"]["TableName"]: r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"
+        r["Properties"]["TableName"]: r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"
     }
 
 
