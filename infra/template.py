@@ -38,6 +38,21 @@ def _private_bucket(name: str) -> dict[str, Any]:
     }
 
 
+def _bucket_cors(settings: Settings, *methods: str) -> dict[str, Any]:
+    """The stage's web origins may use presigned links to the bucket with these methods."""
+    return {
+        "CorsRules": [
+            {
+                "AllowedOrigins": list(settings.allowed_origins),
+                "AllowedMethods": list(methods),
+                "AllowedHeaders": ["*"],
+                "ExposedHeaders": ["ETag"],
+                "MaxAge": 3600,
+            }
+        ]
+    }
+
+
 def _cfn_name(name: str) -> str:
     # Chalice names a function's resource by CamelCasing its name.
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
@@ -419,17 +434,7 @@ def build(resources: Resources) -> dict[str, Any]:
             "Properties": {
                 **_private_bucket(settings.documents_bucket),
                 # Browsers upload with a presigned POST and may read with presigned GETs.
-                "CorsConfiguration": {
-                    "CorsRules": [
-                        {
-                            "AllowedOrigins": list(settings.allowed_origins),
-                            "AllowedMethods": ["GET", "HEAD", "POST"],
-                            "AllowedHeaders": ["*"],
-                            "ExposedHeaders": ["ETag"],
-                            "MaxAge": 3600,
-                        }
-                    ]
-                },
+                "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD", "POST"),
                 "NotificationConfiguration": {
                     "QueueConfigurations": [
                         {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": [notification_queue, "Arn"]}}
@@ -439,7 +444,14 @@ def build(resources: Resources) -> dict[str, Any]:
         }
     )
     out["ArtifactsBucket"] = _retained(
-        {"Type": "AWS::S3::Bucket", "Properties": _private_bucket(settings.artifacts_bucket)}
+        {
+            "Type": "AWS::S3::Bucket",
+            # Generated agreements are downloaded with presigned GETs, which a web app may fetch.
+            "Properties": {
+                **_private_bucket(settings.artifacts_bucket),
+                "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD"),
+            },
+        }
     )
     out.update(_user_pool(settings))
 

@@ -94,11 +94,16 @@ def test_buckets_are_private_encrypted_kept_and_documents_reach_the_check(packag
     documents = buckets["DocumentsBucket"]["Properties"]
     (rule,) = documents["CorsConfiguration"]["CorsRules"]
     assert rule["AllowedOrigins"] == list(settings.allowed_origins)
-    assert "POST" in rule["AllowedMethods"]
+    assert "POST" in rule["AllowedMethods"]  # a browser's presigned POST
     (notification,) = documents["NotificationConfiguration"]["QueueConfigurations"]
     assert notification["Event"] == "s3:ObjectCreated:*"
     assert notification["Queue"] == {"Fn::GetAtt": ["DocumentsQueue", "Arn"]}
-    assert "CorsConfiguration" not in buckets["ArtifactsBucket"]["Properties"]
+    # Generated agreements are read by presigned GETs (a web app may fetch them); never written by one
+    artifacts = buckets["ArtifactsBucket"]["Properties"]
+    (rule,) = artifacts["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedOrigins"] == list(settings.allowed_origins)
+    assert rule["AllowedMethods"] == ["GET", "HEAD"]
+    assert "NotificationConfiguration" not in artifacts
 
 
 def test_allowed_origins_are_per_stage_and_never_any_in_prod(packaged):
