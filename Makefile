@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean package
+.PHONY: run test lint bench clean package lint-infra
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,5 +32,16 @@ bench: $(STAMP)
 	$(PY) -m tests.bench.bench_matching_compute
 	$(PY) -m tests.bench.bench_requests
 
+# `make package STAGE=prod`: build/<stage>/sam.json and build/<stage>/deployment.zip (docs/deployment.md).
+STAGE = dev
+
+package: $(STAMP)
+	$(PY) -m infra.package $(STAGE)
+
+# cfn-lint on the packaged template (packages first if there is none); any finding fails.
+lint-infra: $(STAMP)
+	test -f build/$(STAGE)/sam.json || $(PY) -m infra.package $(STAGE)
+	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .local
+	rm -rf $(VENV) .pytest_cache .ruff_cache .local build

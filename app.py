@@ -18,7 +18,7 @@ from chalicelib.handlers import (
     registrations,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
-from chalicelib.handlers.http import reshape_chalice_error
+from chalicelib.handlers.http import cors_headers, reshape_chalice_error
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import get_settings
 
@@ -41,6 +41,8 @@ def errors_and_correlation(event: Request, get_response: Any) -> Response:
     logger.set_correlation_id(request_id)
     response = reshape_chalice_error(get_response(event))
     response.headers["X-Request-Id"] = request_id
+    # Every response, errors included, so a browser can read what went wrong.
+    response.headers.update(cors_headers(event.headers.get("origin"), get_settings().allowed_origins))
     if response.status_code >= 500 and get_settings().metrics_enabled:
         metrics.add_metric(name="ServerErrors", unit="Count", value=1)
         metrics.flush_metrics()
@@ -77,6 +79,12 @@ def on_payment_instruction(event: dict[str, Any], context: Any) -> dict[str, Any
 @app.lambda_function(name="on_payment_dead_letter")
 def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_payment_dead_letter(event, context)
+
+
+# Cognito's post-confirmation trigger (wired in infra.template): a self-signed-up user joins `participant`.
+@app.lambda_function(name="on_user_confirmed")
+def on_user_confirmed(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.on_user_confirmed(event)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class Settings(BaseModel):
@@ -42,6 +44,15 @@ class Settings(BaseModel):
     catalogue_index_key: str = "index/catalogue.json.gz"
     # Signs list cursors (chalicelib.cursors). Set per stage in AWS; derived from the prefix when unset.
     cursor_secret: str = ""
+    # Web origins a browser may call the API from (CORS); per stage in AWS, never "*" there.
+    allowed_origins: tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
 
     def table_name(self, short: str) -> str:
         return f"{self.resource_prefix}-{short}"
@@ -77,10 +88,15 @@ _ENV = {
     "CXC_METRICS_ENABLED": "metrics_enabled",
     "CXC_TRACING_ENABLED": "tracing_enabled",
     "CXC_CURSOR_SECRET": "cursor_secret",
+    "CXC_ALLOWED_ORIGINS": "allowed_origins",
 }
+
+
+def settings_from(environ: Mapping[str, str]) -> Settings:
+    """The settings an environment gives (a function's, as the deployment template sets it, or ours)."""
+    return Settings.model_validate({field: environ[var] for var, field in _ENV.items() if environ.get(var)})
 
 
 @cache
 def get_settings() -> Settings:
-    values = {field: os.environ[var] for var, field in _ENV.items() if os.environ.get(var)}
-    return Settings.model_validate(values)
+    return settings_from(os.environ)

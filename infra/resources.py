@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.settings import Settings
 from chalicelib.store.models import ALL_MODELS
+from infra.tables import TableShape, table_shape
 
 ROLES = ("participant", "partnership", "support", "finance", "admin")
 
@@ -64,29 +65,13 @@ class Resources:
     def queue_name(self, short: str) -> str:
         return f"{self.settings.resource_prefix}-{short}"
 
+    def tables(self) -> list[TableShape]:
+        """Every table's shape, read from the PynamoDB models."""
+        return [table_shape(model, self.settings.table_name(model.Meta.short_name)) for model in ALL_MODELS]
+
     def table_definitions(self) -> list[dict[str, Any]]:
-        """CreateTable arguments for every table, derived from the PynamoDB models."""
-        return [_create_table_args(model, self.settings) for model in ALL_MODELS]
-
-
-def _create_table_args(model: Any, settings: Settings) -> dict[str, Any]:
-    schema = model._get_schema()
-    args: dict[str, Any] = {
-        "TableName": settings.table_name(model.Meta.short_name),
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": schema["attribute_definitions"],
-        "KeySchema": schema["key_schema"],
-    }
-    gsis = [
-        {"IndexName": g["index_name"], "KeySchema": g["key_schema"], "Projection": g["projection"]}
-        for g in schema["global_secondary_indexes"]
-    ]
-    if gsis:
-        args["GlobalSecondaryIndexes"] = gsis
-    view = getattr(model.Meta, "stream_view_type", None)
-    if view:
-        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": view}
-    return args
+        """CreateTable arguments for every table (the local stack)."""
+        return [table.create_table_args() for table in self.tables()]
 
 
 def _gateway_body(code: str, message: str) -> str:
@@ -103,3 +88,13 @@ GATEWAY_RESPONSES: dict[str, tuple[int, str]] = {
     "REQUEST_TOO_LARGE": (413, _gateway_body("PAYLOAD_TOO_LARGE", "The request is too large.")),
     "DEFAULT_5XX": (502, _gateway_body("INTERNAL_ERROR", "An internal error occurred.")),
 }
+
+
+def gateway_response_headers(settings: Settings) -> dict[str, str]:
+    """Headers of the responses API Gateway writes itself. They are fixed (no code runs to read the
+    request's Origin), so they name the stage's first allowed origin: the web app's."""
+    return {
+        "Content-Type": "application/json",
+        "Access-Control-Allow-Origin": settings.allowed_origins[0],
+        "Vary": "Origin",
+    }

@@ -1,7 +1,9 @@
-"""The CloudFormation resources merged into `chalice package` output (`--merge-template`).
+"""The CloudFormation resources merged into `chalice package` output (`--merge-template`): tables,
+buckets, queues, mappings, the user pool, alarms, and each function's settings and role.
 
-Everything here is derived from infra.resources, the definitions the local stack also uses.
-Usage: python -m infra.template STAGE > build/merge.json
+Everything here is derived from infra.resources (the definitions the local stack also uses), the
+stage's settings in .chalice/config.json and each function's row in chalicelib.permissions.
+Usage: python -m infra.template STAGE   (infra.package merges it; this prints the fragment)
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.settings import Settings
-from infra.resources import GATEWAY_RESPONSES, ROLES, Resources
+from chalicelib import permissions
+from chalicelib.settings import Settings, settings_from
+from infra.resources import GATEWAY_RESPONSES, ROLES, Resources, gateway_response_headers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _private_bucket(name: str) -> dict[str, Any]:
@@ -33,36 +38,358 @@ def _private_bucket(name: str) -> dict[str, Any]:
     }
 
 
+def _bucket_cors(settings: Settings, *methods: str) -> dict[str, Any]:
+    """The stage's web origins may use presigned links to the bucket with these methods."""
+    return {
+        "CorsRules": [
+            {
+                "AllowedOrigins": list(settings.allowed_origins),
+                "AllowedMethods": list(methods),
+                "AllowedHeaders": ["*"],
+                "ExposedHeaders": ["ETag"],
+                "MaxAge": 3600,
+            }
+        ]
+    }
+
+
 def _cfn_name(name: str) -> str:
     # Chalice names a function's resource by CamelCasing its name.
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
 
 
-def _table(args: dict[str, Any]) -> dict[str, Any]:
-    properties = {
-        "TableName": args["TableName"],
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": args["AttributeDefinitions"],
-        "KeySchema": args["KeySchema"],
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True},
+def _retained(resource: dict[str, Any]) -> dict[str, Any]:
+    """Data outlives the stack: deleting the stack or replacing the resource keeps the old one."""
+    return {**resource, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
+# Requests a second the API takes, and the burst above that, before API Gateway answers 429 itself.
+THROTTLING = {"dev": (20, 40), "prod": (100, 200)}
+# CloudWatch metric the payment work emits with the number of payments unpaid past their deadline.
+OVERDUE_PAYMENTS_METRIC = "OverduePayments"
+
+# Cognito invokes these functions: the pool names them, so they cannot name the pool (a cycle). The
+# event carries the pool's id, so they are given no pool settings, and their grants on the pool are
+# attached after the pool exists (a policy of its own).
+COGNITO_TRIGGERS = {"on_user_confirmed": "PostConfirmation"}
+POOL_SETTINGS = ("CXC_USER_POOL_ID", "CXC_APP_CLIENT_ID", "CXC_TOKEN_ISSUER")
+
+
+def function_id(function: str) -> str:
+    """The logical id Chalice gives a Lambda function."""
+    return "APIHandler" if function == "api_handler" else _cfn_name(function)
+
+
+def role_id(function: str) -> str:
+    return _cfn_name(function) + "Role"
+
+
+def _parameters(settings: Settings) -> dict[str, Any]:
+    return {
+        "MailSender": {
+            "Type": "String",
+            "Default": settings.mail_sender,
+            "Description": "The From address of the service's e-mail (an address of MailIdentity)",
+        },
+        "MailIdentity": {
+            "Type": "String",
+            "Default": settings.mail_sender.partition("@")[2],
+            "Description": "The SES identity (a verified domain or address) the mail is sent as",
+        },
+        "CursorSecret": {
+            "Type": "String",
+            "NoEcho": True,
+            "MinLength": 32,
+            "Description": "Signs list cursors; a random string of 32 characters or more, kept per stage",
+        },
+        "AlarmEmail": {
+            "Type": "String",
+            "Default": "",
+            "Description": "Who is mailed when an alarm fires (empty: nobody; subscribe to the topic later)",
+        },
     }
-    for key in ("GlobalSecondaryIndexes", "StreamSpecification"):
-        if key in args:
-            properties[key] = args[key]
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": properties}
+
+
+def _arns(resources: Resources, tables: list[str]) -> dict[str, list[Any]]:
+    """The ARNs each target of chalicelib.permissions names."""
+    settings = resources.settings
+    sub = "arn:${AWS::Partition}"
+    return {
+        permissions.TABLES: [
+            arn
+            for logical in tables
+            for arn in (
+                {"Fn::GetAtt": [logical, "Arn"]},
+                {"Fn::Sub": f"${{{logical}.Arn}}/index/*"},
+            )
+        ],
+        permissions.DOCUMENTS: [{"Fn::Sub": f"{sub}:s3:::{settings.documents_bucket}/*"}],
+        permissions.DOCUMENTS_BUCKET: [{"Fn::Sub": f"{sub}:s3:::{settings.documents_bucket}"}],
+        permissions.ARTIFACTS: [{"Fn::Sub": f"{sub}:s3:::{settings.artifacts_bucket}/*"}],
+        permissions.MAIL: [
+            {"Fn::Sub": f"{sub}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/${{MailIdentity}}"}
+        ],
+        permissions.USER_POOL: [{"Fn::GetAtt": ["UserPool", "Arn"]}],
+    }
+
+
+def _statements(grants: list[permissions.Grant], arns: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [{"Effect": "Allow", "Action": sorted(g.actions), "Resource": arns[g.on]} for g in grants]
+
+
+_STACK_LOG_GROUPS = (
+    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-*"
+)
+
+
+def _lambda_service_statements(
+    function: str, resources: Resources, table_ids: dict[str, str], queue_ids: dict[str, str]
+) -> list[dict[str, Any]]:
+    """What Lambda does with a function's role: its logs, and reading what it is mapped to."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+            # The stack's functions' log groups (CloudFormation names a function "<stack>-<id>-<suffix>");
+            # the function's own name would make a cycle (function -> role -> function).
+            "Resource": {"Fn::Sub": _STACK_LOG_GROUPS},
+        }
+    ]
+    for source in resources.event_sources:
+        if source.function != function:
+            continue
+        if source.kind == "dynamodb":
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "dynamodb:DescribeStream",
+                        "dynamodb:GetRecords",
+                        "dynamodb:GetShardIterator",
+                        "dynamodb:ListStreams",
+                    ],
+                    "Resource": {"Fn::GetAtt": [table_ids[source.source], "StreamArn"]},
+                }
+            )
+        else:
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ReceiveMessage",
+                    ],
+                    "Resource": {"Fn::GetAtt": [queue_ids[source.source], "Arn"]},
+                }
+            )
+        if source.on_failure:
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": ["sqs:SendMessage"],
+                    "Resource": {"Fn::GetAtt": [queue_ids[source.on_failure], "Arn"]},
+                }
+            )
+    return statements
+
+
+def _functions(resources: Resources, table_ids: dict[str, str], queue_ids: dict[str, str]) -> dict[str, Any]:
+    """Per function: the settings it reads from its environment, and its role (one per function)."""
+    out: dict[str, Any] = {}
+    arns = _arns(resources, sorted(table_ids.values()))
+    for function, grants in permissions.PERMISSIONS.items():
+        triggered_by_pool = function in COGNITO_TRIGGERS
+        variables: dict[str, Any] = {
+            "CXC_MAIL_SENDER": {"Ref": "MailSender"},
+            "CXC_CURSOR_SECRET": {"Ref": "CursorSecret"},
+        }
+        if not triggered_by_pool:
+            variables.update(
+                {
+                    "CXC_USER_POOL_ID": {"Ref": "UserPool"},
+                    "CXC_APP_CLIENT_ID": {"Ref": "UserPoolClient"},
+                    "CXC_TOKEN_ISSUER": {
+                        "Fn::Sub": "https://cognito-idp.${AWS::Region}.${AWS::URLSuffix}/${UserPool}"
+                    },
+                }
+            )
+        out[function_id(function)] = {"Properties": {"Environment": {"Variables": variables}}}
+        on_pool = [g for g in grants if g.on == permissions.USER_POOL] if triggered_by_pool else []
+        inline = [g for g in grants if g not in on_pool]
+        out[role_id(function)] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": function,
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": _lambda_service_statements(function, resources, table_ids, queue_ids)
+                            + _statements(inline, arns),
+                        },
+                    }
+                ],
+            },
+        }
+        if on_pool:
+            out[_cfn_name(function) + "UserPoolPolicy"] = {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {
+                    "PolicyName": f"{function}-user-pool",
+                    "Roles": [{"Ref": role_id(function)}],
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": _statements(on_pool, arns)},
+                },
+            }
+    return out
+
+
+def _user_pool(settings: Settings) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            # Users and their groups are data: the pool outlives the stack like the tables.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "UserPoolName": f"{settings.resource_prefix}-users",
+                "UsernameAttributes": ["email"],
+                "AutoVerifiedAttributes": ["email"],
+                "Schema": [{"Name": "partnership_id", "AttributeDataType": "String", "Mutable": True}],
+                "LambdaConfig": {
+                    event: {"Fn::GetAtt": [function_id(function), "Arn"]}
+                    for function, event in COGNITO_TRIGGERS.items()
+                },
+            },
+        },
+        "UserPoolClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {
+                "UserPoolId": {"Ref": "UserPool"},
+                "ClientName": "web-and-mobile",
+                "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                "PreventUserExistenceErrors": "ENABLED",
+                "ReadAttributes": ["email", "email_verified", "custom:partnership_id"],
+                # custom:partnership_id is set by an administrator, never by the user.
+                "WriteAttributes": ["email"],
+            },
+        },
+    }
+    for role in ROLES:
+        out[_cfn_name(role) + "Group"] = {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Properties": {"GroupName": role, "UserPoolId": {"Ref": "UserPool"}},
+        }
+    for function in COGNITO_TRIGGERS:
+        out[function_id(function) + "CognitoPermission"] = {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Fn::GetAtt": [function_id(function), "Arn"]},
+                "Principal": "cognito-idp.amazonaws.com",
+                "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]},
+            },
+        }
+    return out
+
+
+def _alarm(description: str, metric: dict[str, Any], threshold: int, period: int = 300) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            **metric,
+            "Period": period,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
+def _alarms(resources: Resources, queue_ids: dict[str, str], stage: str) -> dict[str, Any]:
+    settings = resources.settings
+    out: dict[str, Any] = {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/aws/sns"}},
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": {"Ref": "AlarmTopic"},
+                "Protocol": "email",
+                "Endpoint": {"Ref": "AlarmEmail"},
+            },
+        },
+    }
+    # Every queue something fails into: a message there is work that did not happen.
+    failure_queues = {q.dead_letter for q in resources.queues if q.dead_letter} | {
+        s.on_failure for s in resources.event_sources if s.on_failure
+    }
+    for queue in sorted(failure_queues):
+        out[queue_ids[queue] + "Alarm"] = _alarm(
+            f"Messages in {resources.queue_name(queue)}: records that failed every retry",
+            {
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [
+                    {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_ids[queue], "QueueName"]}}
+                ],
+                "Statistic": "Maximum",
+            },
+            threshold=1,
+        )
+    out["Api5xxAlarm"] = _alarm(
+        "The API answered 5xx (our errors or API Gateway's) 5 times or more in 5 minutes",
+        {
+            "Namespace": "AWS/ApiGateway",
+            "MetricName": "5XXError",
+            "Dimensions": [
+                {"Name": "ApiName", "Value": settings.service_name},
+                {"Name": "Stage", "Value": stage},
+            ],
+            "Statistic": "Sum",
+        },
+        threshold=5,
+    )
+    out["OverduePaymentsAlarm"] = _alarm(
+        "Payments unpaid 10 days after the closing report's approval",
+        {
+            "Namespace": settings.metrics_namespace,
+            "MetricName": OVERDUE_PAYMENTS_METRIC,
+            "Dimensions": [{"Name": "service", "Value": settings.service_name}],
+            "Statistic": "Maximum",
+        },
+        threshold=1,
+        period=3600,
+    )
+    return out
 
 
 def build(resources: Resources) -> dict[str, Any]:
     settings = resources.settings
+    stage = settings.stage
     out: dict[str, Any] = {}
     table_ids: dict[str, str] = {}
-    prefix = settings.resource_prefix + "-"
-    for args in resources.table_definitions():
-        short = args["TableName"].removeprefix(prefix)
-        logical = _cfn_name(short) + "Table"
-        table_ids[short] = logical
-        out[logical] = _table(args)
+    for table in resources.tables():
+        logical = _cfn_name(table.short_name) + "Table"
+        table_ids[table.short_name] = logical
+        out[logical] = _retained(
+            {"Type": "AWS::DynamoDB::Table", "Properties": table.cloudformation_properties()}
+        )
 
     queue_ids: dict[str, str] = {}
     for queue in resources.queues:
@@ -100,55 +427,36 @@ def build(resources: Resources) -> dict[str, Any]:
             },
         },
     }
-    out["DocumentsBucket"] = {
-        "Type": "AWS::S3::Bucket",
-        "DependsOn": "DocumentsQueuePolicy",
-        "DeletionPolicy": "Retain",
-        "Properties": {
-            **_private_bucket(settings.documents_bucket),
-            "NotificationConfiguration": {
-                "QueueConfigurations": [
-                    {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": [notification_queue, "Arn"]}}
-                ]
+    out["DocumentsBucket"] = _retained(
+        {
+            "Type": "AWS::S3::Bucket",
+            "DependsOn": "DocumentsQueuePolicy",
+            "Properties": {
+                **_private_bucket(settings.documents_bucket),
+                # Browsers upload with a presigned POST and may read with presigned GETs.
+                "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD", "POST"),
+                "NotificationConfiguration": {
+                    "QueueConfigurations": [
+                        {"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": [notification_queue, "Arn"]}}
+                    ]
+                },
             },
-        },
-    }
-
-    out["ArtifactsBucket"] = {
-        "Type": "AWS::S3::Bucket",
-        "DeletionPolicy": "Retain",
-        "Properties": {
-            **_private_bucket(settings.artifacts_bucket),
-        },
-    }
-
-    out["UserPool"] = {
-        "Type": "AWS::Cognito::UserPool",
-        "Properties": {
-            "UserPoolName": f"{settings.resource_prefix}-users",
-            "UsernameAttributes": ["email"],
-            "AutoVerifiedAttributes": ["email"],
-            "Schema": [{"Name": "partnership_id", "AttributeDataType": "String", "Mutable": True}],
-        },
-    }
-    out["UserPoolClient"] = {
-        "Type": "AWS::Cognito::UserPoolClient",
-        "Properties": {
-            "UserPoolId": {"Ref": "UserPool"},
-            "ClientName": "web-and-mobile",
-            "ExplicitAuthFlows": ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            "ReadAttributes": ["email", "custom:partnership_id"],
-            "WriteAttributes": ["email"],
-        },
-    }
-    for role in ROLES:
-        out[_cfn_name(role) + "Group"] = {
-            "Type": "AWS::Cognito::UserPoolGroup",
-            "Properties": {"GroupName": role, "UserPoolId": {"Ref": "UserPool"}},
         }
+    )
+    out["ArtifactsBucket"] = _retained(
+        {
+            "Type": "AWS::S3::Bucket",
+            # Generated agreements are downloaded with presigned GETs, which a web app may fetch.
+            "Properties": {
+                **_private_bucket(settings.artifacts_bucket),
+                "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD"),
+            },
+        }
+    )
+    out.update(_user_pool(settings))
 
     for source in resources.event_sources:
-        function = {"Ref": _cfn_name(source.function)}
+        function = {"Ref": function_id(source.function)}
         mapping: dict[str, Any] = {
             "FunctionName": function,
             "BatchSize": source.batch_size,
@@ -183,26 +491,61 @@ def build(resources: Resources) -> dict[str, Any]:
                 "ResponseType": kind,
                 "StatusCode": str(status),
                 "ResponseTemplates": {"application/json": body},
-                "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+                "ResponseParameters": {
+                    f"gatewayresponse.header.{name}": f"'{value}'"
+                    for name, value in gateway_response_headers(settings).items()
+                },
             },
         }
-    return {"Resources": out}
+
+    rate, burst = THROTTLING.get(stage, THROTTLING["dev"])
+    out["RestAPI"] = {
+        "Properties": {
+            "MethodSettings": [
+                {
+                    "ResourcePath": "/*",
+                    "HttpMethod": "*",
+                    "ThrottlingRateLimit": rate,
+                    "ThrottlingBurstLimit": burst,
+                }
+            ]
+        }
+    }
+    out.update(_functions(resources, table_ids, queue_ids))
+    out.update(_alarms(resources, queue_ids, stage))
+    return {
+        "Parameters": _parameters(settings),
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
+        "Resources": out,
+        "Outputs": {
+            "UserPoolId": {"Value": {"Ref": "UserPool"}},
+            "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
+            "DocumentsBucketName": {"Value": {"Ref": "DocumentsBucket"}},
+            "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        },
+    }
 
 
-def main(argv: list[str]) -> int:
-    stage = argv[1] if len(argv) > 1 else "dev"
-    config = json.loads(Path(".chalice/config.json").read_text(encoding="utf-8"))
-    env = {
+def stage_environment(stage: str) -> dict[str, str]:
+    """The environment .chalice/config.json gives every function of a stage."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return {
         **config.get("environment_variables", {}),
         **config["stages"][stage].get("environment_variables", {}),
     }
-    settings = Settings(
-        stage=stage,
-        resource_prefix=env["CXC_RESOURCE_PREFIX"],
-        documents_bucket=env["CXC_DOCUMENTS_BUCKET"],
-        artifacts_bucket=env["CXC_ARTIFACTS_BUCKET"],
-    )
-    print(json.dumps(build(Resources(settings)), indent=2))
+
+
+def stages() -> list[str]:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    return sorted(config["stages"])
+
+
+def build_for_stage(stage: str) -> dict[str, Any]:
+    return build(Resources(settings_from(stage_environment(stage))))
+
+
+def main(argv: list[str]) -> int:
+    print(json.dumps(build_for_stage(argv[1] if len(argv) > 1 else "dev"), indent=2))
     return 0
 
 

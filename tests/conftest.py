@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+pytest_plugins = ["tests.aws_calls"]
+
 # Settings are read once per process, so the test environment is fixed here, at collection time.
 os.environ.update(
     {

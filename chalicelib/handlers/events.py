@@ -165,6 +165,18 @@ def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any
     )
 
 
+def on_user_confirmed(event: dict[str, Any]) -> dict[str, Any]:
+    """Cognito's post-confirmation trigger. Cognito also sends it after a forgotten password is reset,
+    which must change nothing; it waits for the event back, and an error reaches the user, whose
+    confirmation stands (so signing in again after a failure is safe)."""
+    from chalicelib.services import users
+
+    if event.get("triggerSource") == "PostConfirmation_ConfirmSignUp":
+        users.enrol_self_signed_up(event["userPoolId"], event["userName"])
+        logger.info("self sign-up enrolled", extra={"user_pool_id": event["userPoolId"]})
+    return event
+
+
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
     from chalicelib import clock

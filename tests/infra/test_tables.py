@@ -1,0 +1,76 @@
+"""The tables the local stack creates and the tables the template declares are the same tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.settings import get_settings
+from chalicelib.store.models import ALL_MODELS
+from infra.local.bootstrap import create_tables
+from infra.resources import Resources
+from infra.template import build
+
+
+def _index(index: dict[str, Any]) -> tuple[Any, ...]:
+    projection = index["Projection"]
+    return (
+        index["IndexName"],
+        tuple((k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]),
+        projection["ProjectionType"],
+        tuple(sorted(projection.get("NonKeyAttributes", ()))),
+    )
+
+
+def _shape(table: dict[str, Any]) -> dict[str, Any]:
+    """What both sides must agree on, from a DescribeTable answer or a template's properties."""
+    stream = table.get("StreamSpecification") or {}
+    return {
+        "keys": tuple((k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]),
+        "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]),
+        "indexes": sorted(_index(i) for i in table.get("GlobalSecondaryIndexes", ())),
+        "stream": stream.get("StreamViewType"),
+    }
+
+
+@pytest.fixture
+def template_tables() -> dict[str, dict[str, Any]]:
+    resources = build(Resources(get_settings()))["Resources"]
+    return {
+        r["Properties"]["TableName"]: r for r in resources.values() if r.get("Type") == "AWS::DynamoDB::Table"
+    }
+
+
+def test_the_local_stack_and_the_template_define_the_same_tables(template_tables):
+    # Given the tables the local stack creates in the emulator
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
+        create_tables(Resources(get_settings()), dynamodb)
+        local = {
+            name: _shape(dynamodb.describe_table(TableName=name)["Table"])
+            for name in dynamodb.list_tables()["TableNames"]
+        }
+    # When the template's tables are read the same way
+    declared = {name: _shape(table["Properties"]) for name, table in template_tables.items()}
+    # Then they agree, table by table, and every model has one
+    assert declared == local
+    assert len(declared) == len(ALL_MODELS)
+    assert any(shape["indexes"] for shape in declared.values())
+    assert any(shape["stream"] for shape in declared.values())
+
+
+def test_template_tables_are_cloudformation_shaped_and_kept(template_tables):
+    for name, table in template_tables.items():
+        properties = table["Properties"]
+        # CloudFormation wants the partition key first, in the table and in every index
+        assert properties["KeySchema"][0]["KeyType"] == "HASH", name
+        for index in properties.get("GlobalSecondaryIndexes", ()):
+            assert index["KeySchema"][0]["KeyType"] == "HASH", (name, index["IndexName"])
+        # boto3's StreamEnabled is no CloudFormation property
+        assert "StreamEnabled" not in properties.get("StreamSpecification", {}), name
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert properties["SSESpecification"] == {"SSEEnabled": True}
+        assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain", name
