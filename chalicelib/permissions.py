@@ -14,6 +14,7 @@ DOCUMENTS_BUCKET = "documents-bucket"  # the documents bucket itself (listing)
 ARTIFACTS = "artifacts"  # objects of the artifacts bucket (the service's own files)
 MAIL = "mail"  # the SES identity mail is sent from
 USER_POOL = "user-pool"  # the Cognito user pool
+PAYMENTS_QUEUE = "payments-queue"  # the finance function's queue of payment instructions
 
 
 @dataclass(frozen=True)
@@ -31,24 +32,44 @@ def grant(on: str, *actions: str) -> Grant:
 _GET, _QUERY = "dynamodb:GetItem", "dynamodb:Query"
 _PUT, _UPDATE, _DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 
+_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")  # the URL is looked up only where no setting gives it
+
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Every route. Uploads are presigned POSTs and downloads presigned GETs: the signer's role grants them.
     "api_handler": (
         grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(DOCUMENTS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
         grant(ARTIFACTS, "s3:GetObject"),
+        grant(PAYMENTS_QUEUE, *_SEND),  # finance's retry of a failed payment
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),
     "on_registration_change": (grant(TABLES, _GET, _PUT, _UPDATE), grant(MAIL, "ses:SendEmail")),
     "on_contact_request_change": (grant(TABLES, _GET, _PUT), grant(MAIL, "ses:SendEmail")),
-    "on_exchange_change": (grant(TABLES, _GET, _PUT), grant(ARTIFACTS, "s3:PutObject")),
+    # Agreements rendered, registrations' summaries, the lump sum computed and queued, mail.
+    "on_exchange_change": (
+        grant(TABLES, _GET, _PUT),
+        grant(ARTIFACTS, "s3:PutObject"),
+        grant(MAIL, "ses:SendEmail"),
+        grant(PAYMENTS_QUEUE, *_SEND),
+    ),
     "on_document_uploaded": (
         grant(TABLES, _GET, _PUT),
         grant(DOCUMENTS, "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     ),
+    # The transfer: idempotency records (put, update, delete on failure), the SEPA file, the ledger.
+    "on_payment_instruction": (
+        grant(TABLES, _GET, _PUT, _UPDATE, _DELETE),
+        grant(ARTIFACTS, "s3:PutObject"),
+        grant(MAIL, "ses:SendEmail"),
+    ),
+    "on_payment_dead_letter": (grant(TABLES, _GET, _PUT),),
     "on_user_confirmed": (grant(USER_POOL, "cognito-idp:AdminAddUserToGroup"),),
-    "tick": (grant(TABLES, _GET, _QUERY, _PUT, _UPDATE), grant(ARTIFACTS, "s3:PutObject")),
+    "tick": (
+        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE),
+        grant(ARTIFACTS, "s3:PutObject"),
+        grant(MAIL, "ses:SendEmail"),  # overdue payments
+    ),
 }
 
 

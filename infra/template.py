@@ -15,6 +15,7 @@ from typing import Any
 
 from chalicelib import permissions
 from chalicelib.settings import Settings, settings_from
+from chalicelib.store.queues import PAYMENTS
 from infra.resources import GATEWAY_RESPONSES, ROLES, Resources, gateway_response_headers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,6 +97,11 @@ def _parameters(settings: Settings) -> dict[str, Any]:
             "Default": settings.mail_sender.partition("@")[2],
             "Description": "The SES identity (a verified domain or address) the mail is sent as",
         },
+        "FinanceEmail": {
+            "Type": "String",
+            "Default": settings.finance_email,
+            "Description": "The finance desk told of overdue payments",
+        },
         "CursorSecret": {
             "Type": "String",
             "NoEcho": True,
@@ -110,7 +116,7 @@ def _parameters(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _arns(resources: Resources, tables: list[str]) -> dict[str, list[Any]]:
+def _arns(resources: Resources, tables: list[str], queue_ids: dict[str, str]) -> dict[str, list[Any]]:
     """The ARNs each target of chalicelib.permissions names."""
     settings = resources.settings
     sub = "arn:${AWS::Partition}"
@@ -130,6 +136,7 @@ def _arns(resources: Resources, tables: list[str]) -> dict[str, list[Any]]:
             {"Fn::Sub": f"{sub}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/${{MailIdentity}}"}
         ],
         permissions.USER_POOL: [{"Fn::GetAtt": ["UserPool", "Arn"]}],
+        permissions.PAYMENTS_QUEUE: [{"Fn::GetAtt": [queue_ids[PAYMENTS], "Arn"]}],
     }
 
 
@@ -198,12 +205,14 @@ def _lambda_service_statements(
 def _functions(resources: Resources, table_ids: dict[str, str], queue_ids: dict[str, str]) -> dict[str, Any]:
     """Per function: the settings it reads from its environment, and its role (one per function)."""
     out: dict[str, Any] = {}
-    arns = _arns(resources, sorted(table_ids.values()))
+    arns = _arns(resources, sorted(table_ids.values()), queue_ids)
     for function, grants in permissions.PERMISSIONS.items():
         triggered_by_pool = function in COGNITO_TRIGGERS
         variables: dict[str, Any] = {
             "CXC_MAIL_SENDER": {"Ref": "MailSender"},
+            "CXC_FINANCE_EMAIL": {"Ref": "FinanceEmail"},
             "CXC_CURSOR_SECRET": {"Ref": "CursorSecret"},
+            "CXC_PAYMENTS_QUEUE_URL": {"Ref": queue_ids[PAYMENTS]},  # a queue's Ref is its URL
         }
         if not triggered_by_pool:
             variables.update(

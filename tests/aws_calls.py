@@ -71,6 +71,7 @@ def target(action: str, params: dict[str, Any]) -> str:
     """What an action applies to, in chalicelib.permissions' words."""
     from chalicelib import permissions
     from chalicelib.settings import get_settings
+    from chalicelib.store.queues import PAYMENTS
 
     service = action.partition(":")[0]
     if service == "s3":
@@ -83,6 +84,9 @@ def target(action: str, params: dict[str, Any]) -> str:
             settings.artifacts_bucket: permissions.ARTIFACTS,
         }
         return named.get(bucket, f"bucket {bucket}")
+    if service == "sqs":
+        queue = str(params.get("QueueUrl") or params.get("QueueName") or "")
+        return permissions.PAYMENTS_QUEUE if queue.endswith(f"-{PAYMENTS}") else f"queue {queue}"
     return {
         "dynamodb": permissions.TABLES,
         "ses": permissions.MAIL,
