@@ -32,7 +32,7 @@ def grant(on: str, *actions: str) -> Grant:
 _GET, _QUERY = "dynamodb:GetItem", "dynamodb:Query"
 _PUT, _UPDATE, _DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 
-_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")  # the URL is looked up only where no setting gives it
+_SEND = ("sqs:SendMessage",)  # the queue's URL is a setting
 
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Every route. Uploads are presigned POSTs and downloads presigned GETs: the signer's role grants them.

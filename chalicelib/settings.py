@@ -31,7 +31,7 @@ class Settings(BaseModel):
     mail_sender: str = "no-reply@clusterxchange.example"
     # Where overdue payments are reported (the programme's finance desk).
     finance_email: str = "finance@clusterxchange.example"
-    # The payments queue's URL (the template passes it); looked up by name where unset (local stack).
+    # The payments queue's URL (the template passes it; the local stack and the tests set it too).
     payments_queue_url: str = ""
     # A file holding the business date (YYYY-MM-DD); only the local stack sets it, so demos and
     # tests can move time. Unset in AWS, where "today" is the real date.

@@ -23,5 +23,11 @@ os.environ.update(
         "LOG_LEVEL": "WARNING",
     }
 )
-for var in ("CXC_AWS_ENDPOINT_URL", "CXC_CLOCK_FILE", "CXC_USER_POOL_ID", "CXC_APP_CLIENT_ID"):
+for var in (
+    "CXC_AWS_ENDPOINT_URL",
+    "CXC_CLOCK_FILE",
+    "CXC_USER_POOL_ID",
+    "CXC_APP_CLIENT_ID",
+    "CXC_PAYMENTS_QUEUE_URL",
+):
     os.environ.pop(var, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from chalicelib.settings import get_settings
@@ -12,16 +11,14 @@ from chalicelib.store.aws import client
 PAYMENTS = "payments"
 
 
-@cache
-def _url(short: str, sqs: Any) -> str:
-    # Keyed by the client too: a new client (a new emulator in tests) looks the URL up again.
-    settings = get_settings()
-    if short == PAYMENTS and settings.payments_queue_url:
-        return settings.payments_queue_url
-    # Only where the template did not pass the URL (the local stack): one lookup per container.
-    return str(sqs.get_queue_url(QueueName=settings.table_name(short))["QueueUrl"])
+def _url(short: str) -> str:
+    # The template passes the URL (a queue's Ref), and so do the local stack and the tests: no lookup
+    # call, and no permission for one.
+    url = get_settings().payments_queue_url if short == PAYMENTS else ""
+    if not url:
+        raise RuntimeError(f"no URL is set for the {short} queue (CXC_PAYMENTS_QUEUE_URL)")
+    return url
 
 
 def send(short: str, message: dict[str, Any]) -> None:
-    sqs = client("sqs")
-    sqs.send_message(QueueUrl=_url(short, sqs), MessageBody=json.dumps(message, sort_keys=True))
+    client("sqs").send_message(QueueUrl=_url(short), MessageBody=json.dumps(message, sort_keys=True))
