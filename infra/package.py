@@ -176,12 +176,12 @@ def _set_runtime(sam: dict[str, Any]) -> None:
 
 def build_template(stage: str, out: Path) -> Path:
     """Chalice's template with ours merged in, at out/sam.json; Chalice's zip of the app's own code
-    (no dependencies) at out/work/chalice/deployment.zip."""
+    (no dependencies) at out/staging/chalice/deployment.zip."""
     shutil.rmtree(out, ignore_errors=True)
-    src, chalice_out = out / "work" / "src", out / "work" / "chalice"
+    src, chalice_out = out / "staging" / "src", out / "staging" / "chalice"
     src.mkdir(parents=True)
     _stage_app(src)
-    merge = out / "work" / "merge.json"
+    merge = out / "staging" / "merge.json"
     merge.write_text(json.dumps(template.build_for_stage(stage), indent=2), encoding="utf-8")
     _chalice_package(src, stage, merge, chalice_out)
     sam = json.loads((chalice_out / "sam.json").read_text(encoding="utf-8"))
@@ -194,11 +194,11 @@ def build_template(stage: str, out: Path) -> Path:
 def build(stage: str, out_root: Path) -> Built:
     out = out_root / stage
     template_path = build_template(stage, out)
-    work = out / "work"
-    _install_dependencies(work / "dependencies")
+    staging = out / "staging"
+    _install_dependencies(staging / "dependencies")
     zip_path = out / "deployment.zip"
-    _zip(work / "chalice" / "deployment.zip", work / "dependencies", zip_path)
-    shutil.rmtree(work)
+    _zip(staging / "chalice" / "deployment.zip", staging / "dependencies", zip_path)
+    shutil.rmtree(staging)
     zipped, unzipped, largest = measure(zip_path)
     built = Built(template_path, zip_path, zipped, unzipped, largest)
     (out / "package-report.json").write_text(json.dumps(built.report(), indent=2), encoding="utf-8")

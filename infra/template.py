@@ -73,7 +73,6 @@ OVERDUE_PAYMENTS_METRIC = "OverduePayments"
 # event carries the pool's id, so they are given no pool settings, and their grants on the pool are
 # attached after the pool exists (a policy of its own).
 COGNITO_TRIGGERS = {"on_user_confirmed": "PostConfirmation"}
-POOL_SETTINGS = ("CXC_USER_POOL_ID", "CXC_APP_CLIENT_ID", "CXC_TOKEN_ISSUER")
 
 
 def function_id(function: str) -> str:
