@@ -29,8 +29,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
+	$(PY) -m tests.bench.bench_cold_start
 	$(PY) -m tests.bench.bench_matching_compute
 	$(PY) -m tests.bench.bench_requests
+	$(PY) -m tests.bench.bench_aws_calls
 
 # `make package STAGE=prod`: build/<stage>/sam.json and build/<stage>/deployment.zip (docs/deployment.md).
 STAGE = dev

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.settings import get_settings
+
+if TYPE_CHECKING:
+    import jwt
+
+# PyJWT and cryptography (~30 ms) are imported by the authorizer when it first verifies a token, not
+# by every function at import: a route's handler only reads the principal the authorizer passed on.
 
 ROLES = ("participant", "partnership", "support", "finance", "admin")
 
@@ -57,11 +61,15 @@ class Principal:
 
 @cache
 def _jwks_client(url: str) -> jwt.PyJWKClient:
+    import jwt
+
     # One client per container: keys are fetched once and cached, refetched only for an unknown kid.
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
 
 
 def verify_id_token(token: str) -> Principal:
+    import jwt
+
     settings = get_settings()
     if not token:
         raise TokenRejected("no token")

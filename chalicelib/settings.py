@@ -41,7 +41,8 @@ class Settings(BaseModel):
     metrics_namespace: str = "ClusterXchange"
     metrics_enabled: bool = True
     tracing_enabled: bool = False
-    catalogue_index_key: str = "index/catalogue.json.gz"
+    # Where the catalogue builder keeps the index snapshot and the documents it was built from.
+    catalogue_index_prefix: str = "index/"
     # Signs list cursors (chalicelib.cursors). Set per stage in AWS; derived from the prefix when unset.
     cursor_secret: str = ""
     # Web origins a browser may call the API from (CORS); per stage in AWS, never "*" there.

@@ -1,14 +1,14 @@
 """Routes: contact requests between accepted visitors and hosts."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
-from chalicelib.handlers.http import Api, Call, ListQuery, StrictModel, Versioned, text
+from chalicelib.handlers.http import Api, ApiModel, Call, ListQuery, StrictModel, Versioned, text
+from chalicelib.lazy import lazy
 from chalicelib.rules.contact_request import ContactRequestStatus
-from chalicelib.services import contacts as service
+
+service = lazy("chalicelib.services.contacts")
 
 api = Api(__name__, tag="contact-requests")
 
@@ -30,14 +30,14 @@ class BoxQuery(ListQuery):
     box: Literal["incoming", "outgoing"] = "incoming"
 
 
-class PartySummary(BaseModel):
+class PartySummary(ApiModel):
     registration_id: str | None = None
     organisation_name: str | None = None
     country: str | None = None
     roles: list[str] = []
 
 
-class ContactRequestOut(BaseModel):
+class ContactRequestOut(ApiModel):
     model_config = ConfigDict(serialize_by_alias=True, populate_by_name=True)
 
     id: str
@@ -53,7 +53,7 @@ class ContactRequestOut(BaseModel):
     version: int
 
 
-class ContactRequestList(BaseModel):
+class ContactRequestList(ApiModel):
     items: list[ContactRequestOut]
     next_cursor: str | None = None
 

@@ -10,23 +10,43 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
-
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.errors import DomainError
 from chalicelib.observability import logger
 
-# A batch whose every record failed is reported like any other (all its items), not raised: the event
-# source retries exactly those, and a one-message batch (the payments queue) fails the same way as a
-# larger one.
-_stream_processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-_sqs_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-R = TypeVar("R", DynamoDBRecord, SQSRecord)
+    R = TypeVar("R", DynamoDBRecord, SQSRecord)
+else:
+    R = TypeVar("R")
+
+
+@functools.cache
+def _processor(kind: str) -> BatchProcessor:
+    """One processor per event kind and container. Powertools' batch utilities (~35 ms of import) load
+    with the first batch, so the routes, which import this module through app.py, never pay them.
+
+    A batch whose every record failed is reported like any other (all its items), not raised: the event
+    source retries exactly those, and a one-message batch (the payments queue) fails the same way as a
+    larger one."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType[kind], raise_on_entire_batch_failure=False)
+
+
+def _process(
+    event: dict[str, Any], context: Any, handler: Callable[[Any], None], kind: str
+) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    return process_partial_response(
+        event=event, record_handler=handler, processor=_processor(kind), context=context
+    )
 
 
 def _reported(handle: Callable[[R], None]) -> Callable[[R], None]:
@@ -127,42 +147,30 @@ def _payment_dead_letter(record: SQSRecord) -> None:
 
 
 def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_registration_record, processor=_stream_processor, context=context
-    )
+    return _process(event, context, _registration_record, "DynamoDBStreams")
 
 
 def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_contact_request_record, processor=_stream_processor, context=context
-    )
+    return _process(event, context, _contact_request_record, "DynamoDBStreams")
 
 
 def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_exchange_record, processor=_stream_processor, context=context
-    )
+    return _process(event, context, _exchange_record, "DynamoDBStreams")
 
 
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_document_record, processor=_sqs_processor, context=context
-    )
+    return _process(event, context, _document_record, "SQS")
 
 
 def on_payment_instruction(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib.services import payments
 
     payments.register_invocation(context)
-    return process_partial_response(
-        event=event, record_handler=_payment_instruction, processor=_sqs_processor, context=context
-    )
+    return _process(event, context, _payment_instruction, "SQS")
 
 
 def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return process_partial_response(
-        event=event, record_handler=_payment_dead_letter, processor=_sqs_processor, context=context
-    )
+    return _process(event, context, _payment_dead_letter, "SQS")
 
 
 def on_user_confirmed(event: dict[str, Any]) -> dict[str, Any]:

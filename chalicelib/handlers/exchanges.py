@@ -1,16 +1,29 @@
 """Routes: exchanges from the draft to `ready` (create, read, list, edit, confirm, review, cancel,
 history). Shapes only: the use cases are in services.exchanges."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
+from chalicelib.handlers.http import (
+    Api,
+    ApiModel,
+    Call,
+    Day,
+    ListQuery,
+    StrictModel,
+    Versioned,
+    omittable,
+    text,
+    whole,
+)
+from chalicelib.lazy import lazy
 from chalicelib.rules.exchange_flow import ExchangeStatus
-from chalicelib.services import agreements, closing, exchange_uploads
-from chalicelib.services import exchanges as service
+
+agreements = lazy("chalicelib.services.agreements")
+closing = lazy("chalicelib.services.closing")
+exchange_uploads = lazy("chalicelib.services.exchange_uploads")
+service = lazy("chalicelib.services.exchanges")
 
 api = Api(__name__, tag="exchanges")
 
@@ -118,7 +131,7 @@ class ExchangeQuery(ListQuery):
 # --- responses --------------------------------------------------------------------------------------
 
 
-class PartyOut(BaseModel):
+class PartyOut(ApiModel):
     registration_id: str
     organisation_name: str | None = None
     country: str | None = None
@@ -126,38 +139,38 @@ class PartyOut(BaseModel):
     representative_name: str | None = None
 
 
-class PartnershipOut(BaseModel):
+class PartnershipOut(ApiModel):
     id: str
     name: str
 
 
-class HolidayOut(BaseModel):
+class HolidayOut(ApiModel):
     date: str
     name: str
 
 
-class WarningOut(BaseModel):
+class WarningOut(ApiModel):
     code: str
     message: str
 
 
-class PlanItemOut(BaseModel):
+class PlanItemOut(ApiModel):
     date: str
     description: str
 
 
-class ResponsibilitiesOut(BaseModel):
+class ResponsibilitiesOut(ApiModel):
     visitor: str
     host: str
 
 
-class BankAccountOut(BaseModel):
+class BankAccountOut(ApiModel):
     holder: str
     iban: str
     bic: str | None = None
 
 
-class ExtensionOut(BaseModel):
+class ExtensionOut(ApiModel):
     status: Literal["requested", "granted", "refused"]
     end_date: str
     from_end_date: str
@@ -168,7 +181,7 @@ class ExtensionOut(BaseModel):
     comment: str | None = None
 
 
-class ReportOut(BaseModel):
+class ReportOut(ApiModel):
     activities_done: str
     outcomes: str
     follow_up: str
@@ -179,13 +192,13 @@ class ReportOut(BaseModel):
     decided_at: str | None = None
 
 
-class HostFeedbackOut(BaseModel):
+class HostFeedbackOut(ApiModel):
     comment: str
     rating: int | None = None
     given_at: str
 
 
-class ExchangeOut(BaseModel):
+class ExchangeOut(ApiModel):
     id: str
     reference: str
     status: ExchangeStatus
@@ -221,12 +234,12 @@ class ExchangeOut(BaseModel):
     version: int
 
 
-class ExchangeList(BaseModel):
+class ExchangeList(ApiModel):
     items: list[ExchangeOut]
     next_cursor: str | None = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(ApiModel):
     at: str
     actor: str
     actor_role: str | None
@@ -236,7 +249,7 @@ class HistoryEntry(BaseModel):
     fields: list[str]
 
 
-class History(BaseModel):
+class History(ApiModel):
     items: list[HistoryEntry]
     next_cursor: str | None = None
 
@@ -335,14 +348,14 @@ class SignatureIn(StrictModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The SHA-256 of the exact version signed")
 
 
-class SignatureOut(BaseModel):
+class SignatureOut(ApiModel):
     party: str
     at: str
     sha256: str
     scan: str | None = Field(None, description="The upload id when given as a signed scan")
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(ApiModel):
     """A version of a generated agreement, or an uploaded file (`id`, `status`; a signed scan names the
     `document` and `version` it signs and whether it `counted` as its parties' signature)."""
 
@@ -362,12 +375,12 @@ class DocumentOut(BaseModel):
     counted: bool | None = None
 
 
-class DocumentList(BaseModel):
+class DocumentList(ApiModel):
     items: list[DocumentOut]
     next_cursor: str | None = None
 
 
-class DocumentLink(BaseModel):
+class DocumentLink(ApiModel):
     url: str
     expires_in: int
     sha256: str
@@ -401,12 +414,12 @@ class UploadIn(StrictModel):
     size: whole(ge=1) = Field(description="Bytes; at most 10 MB")  # type: ignore[valid-type]
 
 
-class UploadForm(BaseModel):
+class UploadForm(ApiModel):
     url: str
     fields: dict[str, str]
 
 
-class UploadOut(BaseModel):
+class UploadOut(ApiModel):
     id: str
     upload: UploadForm
     expires_in: int

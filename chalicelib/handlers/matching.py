@@ -1,19 +1,19 @@
 """Routes: the catalogue of accepted participants and the caller's best matches."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, text
+from chalicelib.handlers.http import Api, ApiModel, Call, Day, ListQuery, text
+from chalicelib.lazy import lazy
 from chalicelib.rules.matching.query import CatalogueQuery
-from chalicelib.services import catalogue as service
+
+service = lazy("chalicelib.services.catalogue")
 
 api = Api(__name__, tag="matching")
 
 
-class CardOrganisation(BaseModel):
+class CardOrganisation(ApiModel):
     name: str | None = None
     type: str | None = None
     country: str | None = None
@@ -25,12 +25,12 @@ class CardOrganisation(BaseModel):
     expertise: list[str] = []
 
 
-class CardRepresentative(BaseModel):
+class CardRepresentative(ApiModel):
     first_name: str | None = None
     last_name: str | None = None
 
 
-class CardPreferences(BaseModel):
+class CardPreferences(ApiModel):
     countries: list[str] = []
     ecosystems: list[str] = []
     organisation_types: list[str] = []
@@ -40,12 +40,12 @@ class CardPreferences(BaseModel):
     virtual_ok: bool | None = None
 
 
-class CardHosting(BaseModel):
+class CardHosting(ApiModel):
     capacity: int | None = None
     offer: str | None = None
 
 
-class CatalogueCard(BaseModel):
+class CatalogueCard(ApiModel):
     """A participant as others see them: no personal data beyond the representative's name."""
 
     id: str
@@ -58,18 +58,18 @@ class CatalogueCard(BaseModel):
     hosting: CardHosting | None = None
 
 
-class MatchOut(BaseModel):
+class MatchOut(ApiModel):
     registration: CatalogueCard
     score: float = Field(ge=0, le=1)
     reasons: list[str]
 
 
-class MatchList(BaseModel):
+class MatchList(ApiModel):
     items: list[MatchOut]
     next_cursor: str | None = None
 
 
-class CataloguePage(BaseModel):
+class CataloguePage(ApiModel):
     items: list[CatalogueCard]
     next_cursor: str | None = None
 

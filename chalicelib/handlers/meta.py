@@ -1,13 +1,10 @@
 """Routes about the API itself and the caller: the OpenAPI document and who-am-I."""
 
-from __future__ import annotations
-
 from typing import Any
 
 from chalice import Response
-from pydantic import BaseModel
 
-from chalicelib.handlers.http import JSON_HEADERS, Api, Call
+from chalicelib.handlers.http import JSON_HEADERS, Api, ApiModel, Call
 
 api = Api(__name__, tag="meta")
 
@@ -15,7 +12,7 @@ API_VERSION = "1.0.0"
 _document: dict[str, Any] | None = None
 
 
-class Me(BaseModel):
+class Me(ApiModel):
     user_id: str
     email: str
     roles: list[str]

@@ -1,25 +1,25 @@
 """Routes: an exchange's payment, and finance's payments (list, transfer file, confirm, retry). Shapes
 only: the use cases are in services.payments."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, Versioned, text
+from chalicelib.handlers.http import Api, ApiModel, Call, Day, ListQuery, Versioned, text
+from chalicelib.lazy import lazy
 from chalicelib.rules.payment import PaymentStatus
-from chalicelib.services import payments as service
+
+service = lazy("chalicelib.services.payments")
 
 api = Api(__name__, tag="payments")
 
 
-class ReductionOut(BaseModel):
+class ReductionOut(ApiModel):
     code: Literal["SHORT_STAY", "NEARBY", "VIRTUAL", "CEILING"]
     reason: str
 
 
-class BreakdownOut(BaseModel):
+class BreakdownOut(ApiModel):
     table_version: str
     host_country: str
     rate_eur: int
@@ -30,7 +30,7 @@ class BreakdownOut(BaseModel):
     amount_eur: int
 
 
-class PaymentOut(BaseModel):
+class PaymentOut(ApiModel):
     id: str
     exchange_id: str
     reference: str = Field(description="The exchange's reference")
@@ -49,7 +49,7 @@ class PaymentOut(BaseModel):
     version: int
 
 
-class PaymentList(BaseModel):
+class PaymentList(ApiModel):
     items: list[PaymentOut]
     next_cursor: str | None = None
 
@@ -59,7 +59,7 @@ class PaymentQuery(ListQuery):
     overdue: bool | None = None
 
 
-class TransferFile(BaseModel):
+class TransferFile(ApiModel):
     url: str
     expires_in: int
     transfer_reference: str

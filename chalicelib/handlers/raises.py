@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from chalicelib.errors import DomainError, RuleBroken
+from chalicelib.lazy import LazyModule
 from chalicelib.rules import RuleViolation
 
 Found = dict[type[DomainError], frozenset[str]]
@@ -88,7 +89,12 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
         source = textwrap.dedent(inspect.getsource(function))
     except (OSError, TypeError):
         return {}
-    scope = dict(getattr(function, "__globals__", {}))
+    # A handler's lazily imported service is analysed as the module it stands for (this runs when the
+    # document is built, so importing it here costs no cold start).
+    scope = {
+        name: value.module if isinstance(value, LazyModule) else value
+        for name, value in getattr(function, "__globals__", {}).items()
+    }
     found: dict[type[DomainError], set[str]] = {}
     tree = ast.parse(source)
     for node in ast.walk(tree):

@@ -1,65 +1,65 @@
 """Public routes: health, reference lists, partnerships."""
 
-from __future__ import annotations
-
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib import clock
-from chalicelib.handlers.http import Api, Call
-from chalicelib.services import reference as service
+from chalicelib.handlers.http import Api, ApiModel, Call
+from chalicelib.lazy import lazy
+
+service = lazy("chalicelib.services.reference")
 
 api = Api(__name__, tag="reference")
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: str
     business_date: date = Field(description="What 'today' is for the programme's rules (movable locally)")
 
 
-class CountryOut(BaseModel):
+class CountryOut(ApiModel):
     code: str
     name: str
     eligible: bool
     lump_sum_eur: int | None
 
 
-class EcosystemOut(BaseModel):
+class EcosystemOut(ApiModel):
     code: str
     name: str
 
 
-class OrganisationTypeOut(BaseModel):
+class OrganisationTypeOut(ApiModel):
     code: str
     name: str
     may_visit: bool
     may_host: bool
 
 
-class PartnershipOut(BaseModel):
+class PartnershipOut(ApiModel):
     id: str
     name: str
     ecosystems: list[str]
     countries: list[str]
 
 
-class CountryList(BaseModel):
+class CountryList(ApiModel):
     items: list[CountryOut]
     next_cursor: str | None = None
 
 
-class EcosystemList(BaseModel):
+class EcosystemList(ApiModel):
     items: list[EcosystemOut]
     next_cursor: str | None = None
 
 
-class OrganisationTypeList(BaseModel):
+class OrganisationTypeList(ApiModel):
     items: list[OrganisationTypeOut]
     next_cursor: str | None = None
 
 
-class PartnershipList(BaseModel):
+class PartnershipList(ApiModel):
     items: list[PartnershipOut]
     next_cursor: str | None = None
 

@@ -1,17 +1,28 @@
 """Registration routes: a participant's registration, its CV, export and withdrawal, and a partnership's
 queue and decisions. Shapes only: the use cases are in services.registrations and services.documents."""
 
-from __future__ import annotations
-
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from chalicelib.handlers.http import Api, Call, Day, ListQuery, StrictModel, Versioned, omittable, text, whole
+from chalicelib.handlers.http import (
+    Api,
+    ApiModel,
+    Call,
+    Day,
+    ListQuery,
+    StrictModel,
+    Versioned,
+    omittable,
+    text,
+    whole,
+)
+from chalicelib.lazy import lazy
 from chalicelib.rules.registration import RegistrationStatus
-from chalicelib.services import documents
-from chalicelib.services import registrations as service
+
+documents = lazy("chalicelib.services.documents")
+service = lazy("chalicelib.services.registrations")
 
 api = Api(__name__, tag="registrations")
 
@@ -164,12 +175,12 @@ class QueueQuery(ListQuery):
 # --- responses --------------------------------------------------------------------------------------
 
 
-class LocationOut(BaseModel):
+class LocationOut(ApiModel):
     lat: float
     lon: float
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(ApiModel):
     name: str | None
     type: str | None
     country: str | None
@@ -182,7 +193,7 @@ class OrganisationOut(BaseModel):
     expertise: list[str] = []
 
 
-class RepresentativeOut(BaseModel):
+class RepresentativeOut(ApiModel):
     first_name: str
     last_name: str
     languages: list[str] = []
@@ -195,7 +206,7 @@ class RepresentativeOut(BaseModel):
     residence_since: date | None = None
 
 
-class PreferencesOut(BaseModel):
+class PreferencesOut(ApiModel):
     countries: list[str] = []
     ecosystems: list[str] = []
     organisation_types: list[str] = []
@@ -205,12 +216,12 @@ class PreferencesOut(BaseModel):
     virtual_ok: bool = False
 
 
-class HostingOut(BaseModel):
+class HostingOut(ApiModel):
     capacity: int
     offer: str
 
 
-class CvOut(BaseModel):
+class CvOut(ApiModel):
     status: Literal["awaiting_upload", "accepted", "rejected"]
     filename: str | None = None
     size: int | None = None
@@ -220,14 +231,14 @@ class CvOut(BaseModel):
     checked_at: str | None = None
 
 
-class DecisionOut(BaseModel):
+class DecisionOut(ApiModel):
     decision: Literal["accept", "reject"]
     reason: str | None
     by: str
     at: str
 
 
-class RegistrationOut(BaseModel):
+class RegistrationOut(ApiModel):
     id: str
     status: RegistrationStatus
     roles: list[Role]
@@ -245,26 +256,26 @@ class RegistrationOut(BaseModel):
     version: int
 
 
-class RegistrationList(BaseModel):
+class RegistrationList(ApiModel):
     items: list[RegistrationOut]
     next_cursor: str | None = None
 
 
-class UploadForm(BaseModel):
+class UploadForm(ApiModel):
     url: str
     fields: dict[str, str]
 
 
-class CvUploadOut(BaseModel):
+class CvUploadOut(ApiModel):
     upload: UploadForm
     expires_in: int
 
 
-class Withdrawn(BaseModel):
+class Withdrawn(ApiModel):
     status: Literal[RegistrationStatus.WITHDRAWN]
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(ApiModel):
     at: str
     actor: str
     actor_role: str | None
@@ -286,7 +297,7 @@ class RegistrationHeld(RegistrationOut):
     exchanges: dict[str, Any] | None = None
 
 
-class ExportOut(BaseModel):
+class ExportOut(ApiModel):
     registration: RegistrationHeld | None
     audit: list[AuditEntryOut]
     cv: CvExportOut | None

@@ -1,9 +1,12 @@
 """Catalogue and matches: the index of accepted registrations, kept current by the registrations stream.
 
-Flow: a registration change on the stream counts a change (`note_registration_change`); the
-scheduled function rebuilds the S3 snapshot when changes were counted; a request revalidates its
-in-memory copy with one conditional GET and reads the caller's registration with one Query, so a
-matches or catalogue request makes two AWS calls whatever the catalogue's size.
+Flow: a registration change on the stream notes the registration as changed
+(`note_registration_change`); the scheduled function applies the noted changes to the documents of
+the last build (reading only those registrations), rebuilds the index from them and writes its
+snapshot to S3 (a full read of the catalogue only for a new snapshot format, a missing base, or on
+demand); a request revalidates its in-memory copy with one conditional GET, loading the snapshot's
+arrays when it changed (no rebuild on the request path), and reads the caller's registration with one
+Query, so a matches or catalogue request makes two AWS calls whatever the catalogue's size.
 
 Both lists page with the signed cursors of chalicelib.cursors: a matches cursor is bound to the
 caller's registration and the role filter, a catalogue cursor to the filters.
@@ -65,34 +68,59 @@ def _in_catalogue(document: dict[str, Any] | None) -> bool:
 
 
 def note_registration_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    """Called for every stream record: count it when the catalogue's content could have changed."""
+    """Called for every stream record: note the registration when the catalogue's content could have
+    changed (it was or is accepted)."""
     if _in_catalogue(old) or _in_catalogue(new):
-        store.mark_changed()
+        store.mark_changed(str((new or old or {})["id"]))
 
 
-def rebuild_index_if_stale() -> int:
-    """Rebuild the snapshot when changes were counted since the last build; returns entries or 0."""
-    counted, built = store.index_state()
-    if built is not None and built >= counted:
+def rebuild_index_if_stale(full: bool = False) -> int:
+    """Bring the snapshot up to date when changes were noted (or `full`, or its format changed);
+    returns the entries of the new snapshot, 0 when nothing was to do.
+
+    Incremental: the documents of the last build, minus the changed registrations, plus those of
+    them still accepted, read by id. DynamoDB reads follow the changes, not the catalogue's size.
+    """
+    from chalicelib.rules.matching import snapshot
+    from chalicelib.rules.matching.index import MatchIndex
+
+    counted, built, changed, built_format, rebuild_all = store.index_state()
+    full = full or rebuild_all or built_format != snapshot.FORMAT_VERSION
+    if not full and built is not None and built >= counted:
         return 0
-    documents = store.read_accepted()
-    store.put_snapshot(documents)
-    # Changes counted while building are not lost: `built` is the count seen before reading.
-    store.record_built(counted)
+    base = None if full else store.get_documents(snapshot.FORMAT_VERSION)
+    if base is None:
+        full = True
+        documents = store.read_accepted()
+    else:
+        by_id = {document["id"]: document for document in base}
+        for registration_id in changed:
+            by_id.pop(registration_id, None)
+        for document in store.read_by_ids(changed):
+            if _in_catalogue(document):
+                by_id[document["id"]] = document
+        documents = list(by_id.values())
+    index = MatchIndex.build(documents)
+    store.put_index(snapshot.FORMAT_VERSION, snapshot.dump(index))
+    store.put_documents(documents, snapshot.FORMAT_VERSION)
+    # Changes noted while building are not lost: `counted` is the count seen before reading.
+    store.record_built(counted, changed, snapshot.FORMAT_VERSION, full)
     return len(documents)
 
 
 def current_index() -> MatchIndex:
-    """The in-memory index, revalidated against S3 (one conditional GET)."""
+    """The in-memory index, revalidated against S3 (one conditional GET); a changed snapshot is loaded
+    as stored, never rebuilt here."""
+    from chalicelib.rules.matching import snapshot
     from chalicelib.rules.matching.index import MatchIndex
 
     global _cached
     etag = _cached[0] if _cached else None
-    fresh = store.get_snapshot(etag)
+    fresh = store.get_index(snapshot.FORMAT_VERSION, etag)
     with _lock:
         if fresh is not None:
-            new_etag, documents = fresh
-            _cached = (new_etag, MatchIndex.build(documents))
+            new_etag, data = fresh
+            _cached = (new_etag, snapshot.load(data) if data else MatchIndex.build([]))
         assert _cached is not None
         return _cached[1]
 

@@ -1,17 +1,17 @@
-"""The catalogue index: accepted registrations read from the sparse GSI, and their snapshot in S3.
-
-The snapshot (gzipped JSON of public registration documents) is what warm functions hold in
-memory; they revalidate it with one conditional GET per request instead of reading DynamoDB.
+"""The catalogue index: accepted registrations read from the sparse GSI (a full build) or by id (the
+changed ones), the change set the registrations stream keeps, and the two S3 objects the builder
+writes: the index snapshot containers load, and the public documents the next build starts from.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.clock import now_iso
 from chalicelib.settings import get_settings
@@ -49,43 +49,95 @@ def read_accepted() -> list[dict[str, Any]]:
     return documents
 
 
-def mark_changed() -> None:
-    """Count a change to the catalogue; the scheduled builder rebuilds when the count moved."""
-    MetaModel(pk=_INDEX_META).update(
-        actions=[MetaModel.count.add(1), MetaModel.updated_at.set(now_iso())],
-    )
+def read_by_ids(ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The public documents of these registrations, whatever their status (BatchGetItem, 100 a call);
+    missing ones are left out. Read units follow the number of ids, not the catalogue's size."""
+    # Only the public attributes travel (DynamoDB still charges for the whole item).
+    wanted = ["id", "user_id", "partnership_id", "status", "roles", "profile", "exchanges", "updated_at"]
+    items = RegistrationModel.batch_get(sorted(set(ids)), attributes_to_get=wanted)
+    return [public_document(item) for item in items]
 
 
-def index_state() -> tuple[int, int | None]:
-    """(changes counted, changes the current snapshot includes); a missing item means never built."""
+def mark_changed(registration_id: str) -> None:
+    """Note a change to one registration in the catalogue; the scheduled builder applies it."""
+    meta = MetaModel(pk=_INDEX_META)
+    try:
+        meta.update(
+            actions=[
+                MetaModel.count.add(1),
+                MetaModel.changed.add({registration_id}),
+                MetaModel.updated_at.set(now_iso()),
+            ]
+        )
+    except UpdateError as exc:
+        if _error_code(exc) != "ValidationException":
+            raise
+        # The change set outgrew its item (400 KB, some 10,000 ids): ask for a full rebuild instead.
+        meta.update(actions=[MetaModel.count.add(1), MetaModel.rebuild_all.set(True)])
+
+
+def _error_code(exc: UpdateError) -> str:
+    cause = exc.cause
+    return str(cause.response.get("Error", {}).get("Code")) if isinstance(cause, ClientError) else ""
+
+
+def index_state() -> tuple[int, int | None, frozenset[str], int | None, bool]:
+    """(changes counted, changes the current snapshot includes, registrations changed since, format the
+    last build wrote, full rebuild asked); a missing item means never built. One consistent read."""
     try:
         item = MetaModel.get(_INDEX_META, consistent_read=True)
     except DoesNotExist:
-        return 0, None
+        return 0, None, frozenset(), None, False
     built = int(item.built) if item.built is not None else None
-    return int(item.count or 0), built
-
-
-def record_built(count: int) -> None:
-    MetaModel(pk=_INDEX_META).update(actions=[MetaModel.built.set(count)])
-
-
-def put_snapshot(documents: list[dict[str, Any]]) -> None:
-    body = gzip.compress(json.dumps(documents, separators=(",", ":")).encode(), compresslevel=6)
-    settings = get_settings()
-    client("s3").put_object(
-        Bucket=settings.artifacts_bucket,
-        Key=settings.catalogue_index_key,
-        Body=body,
-        ContentType="application/json",
-        ContentEncoding="gzip",
+    built_format = int(item.built_format) if item.built_format is not None else None
+    return (
+        int(item.count or 0),
+        built,
+        frozenset(item.changed or ()),
+        built_format,
+        bool(item.rebuild_all),
     )
 
 
-def get_snapshot(etag: str | None) -> tuple[str, list[dict[str, Any]]] | None:
-    """The snapshot and its ETag, or None when `etag` is still current (HTTP 304). One S3 call."""
-    settings = get_settings()
-    kwargs: dict[str, Any] = {"Bucket": settings.artifacts_bucket, "Key": settings.catalogue_index_key}
+def record_built(count: int, applied: frozenset[str], built_format: int, full: bool) -> None:
+    """The snapshot now includes `count` changes: forget the ids it applied, unless changes were
+    counted meanwhile (then they stay and the next build applies them again, which is harmless)."""
+    done = [MetaModel.built.set(count), MetaModel.built_format.set(built_format)]
+    forget = [MetaModel.changed.remove(), MetaModel.rebuild_all.remove()] if full else []
+    if applied and not full:
+        forget.append(MetaModel.changed.delete(set(applied)))
+    meta = MetaModel(pk=_INDEX_META)
+    try:
+        meta.update(actions=done + forget, condition=MetaModel.count == count)
+    except UpdateError as exc:
+        if _error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        meta.update(actions=done)
+
+
+def _key(name: str) -> str:
+    return f"{get_settings().catalogue_index_prefix}{name}"
+
+
+def index_key(version: int) -> str:
+    # The format is in the key: code that reads another format finds no object (an empty catalogue
+    # until its builder runs) rather than one it cannot read.
+    return _key(f"catalogue.v{version}.npz")
+
+
+def put_index(version: int, data: bytes) -> None:
+    client("s3").put_object(
+        Bucket=get_settings().artifacts_bucket,
+        Key=index_key(version),
+        Body=data,
+        ContentType="application/octet-stream",
+    )
+
+
+def get_index(version: int, etag: str | None) -> tuple[str, bytes] | None:
+    """The snapshot's bytes and ETag (b"" when none was built yet), or None when `etag` is still
+    current (HTTP 304). One S3 call."""
+    kwargs: dict[str, Any] = {"Bucket": get_settings().artifacts_bucket, "Key": index_key(version)}
     if etag:
         kwargs["IfNoneMatch"] = etag
     try:
@@ -95,9 +147,34 @@ def get_snapshot(etag: str | None) -> tuple[str, list[dict[str, Any]]] | None:
         if code in ("304", "NotModified"):
             return None
         if code in ("NoSuchKey", "404"):
-            return "", []
+            return "", b""
         raise
-    raw = response["Body"].read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    return str(response["ETag"]), list(json.loads(raw))
+    return str(response["ETag"]), response["Body"].read()
+
+
+_DOCUMENTS_KEY = "catalogue-documents.json.gz"
+
+
+def put_documents(documents: list[dict[str, Any]], version: int) -> None:
+    body = json.dumps({"format": version, "documents": documents}, separators=(",", ":")).encode()
+    client("s3").put_object(
+        Bucket=get_settings().artifacts_bucket,
+        Key=_key(_DOCUMENTS_KEY),
+        Body=gzip.compress(body, compresslevel=6),
+        ContentType="application/json",
+        ContentEncoding="gzip",
+    )
+
+
+def get_documents(version: int) -> list[dict[str, Any]] | None:
+    """The public documents of the last build, or None when there are none in this format."""
+    try:
+        response = client("s3").get_object(Bucket=get_settings().artifacts_bucket, Key=_key(_DOCUMENTS_KEY))
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) in ("NoSuchKey", "404"):
+            return None
+        raise
+    stored = json.loads(gzip.decompress(response["Body"].read()))
+    if not isinstance(stored, dict) or stored.get("format") != version:
+        return None
+    return list(stored["documents"])

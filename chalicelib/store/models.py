@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
@@ -120,6 +122,11 @@ class MetaModel(Model):
     count = NumberAttribute(null=True)
     built = NumberAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
+    # The catalogue index's bookkeeping: registrations changed since the last build, the snapshot
+    # format the last build wrote, and a full rebuild asked for (the change set outgrew its item).
+    changed = UnicodeSetAttribute(null=True)
+    built_format = NumberAttribute(null=True)
+    rebuild_all = BooleanAttribute(null=True)
 
 
 class PartnershipModel(Model):

@@ -408,10 +408,57 @@ def test_the_catalogue_snapshot_is_kept_apart_from_uploads(client, world):
     world.pump.drain()
     # Then the snapshot is in the artifacts bucket, which the upload check never sees, and still serves
     s3 = boto3.client("s3", region_name=REGION)
+    from chalicelib.rules.matching.snapshot import FORMAT_VERSION
     from chalicelib.settings import get_settings
+    from chalicelib.store.catalogue import index_key
 
     settings = get_settings()
     assert s3.list_objects_v2(Bucket=settings.documents_bucket).get("KeyCount", 0) == 0
-    assert s3.head_object(Bucket=settings.artifacts_bucket, Key=settings.catalogue_index_key)
+    assert s3.head_object(Bucket=settings.artifacts_bucket, Key=index_key(FORMAT_VERSION))
     page = body(get(client, "/v1/catalogue?limit=100", world.people["visitor_it"].token))
     assert world.people["host_de"].id in ids(page["items"])
+
+
+def test_a_rebuild_reads_only_the_changed_registrations_and_equals_a_full_one(client, world):
+    from collections import Counter
+
+    from chalicelib.services import catalogue
+    from chalicelib.store.models import MetaModel, RegistrationModel
+
+    p = world.people
+    tok = p["visitor_it"].token
+    # Given one host's edit delivered by the stream (noted, not yet built)
+    patch = client.http.patch(
+        "/v1/registrations/me",
+        headers=auth(p["host_nl"].token),
+        body=json.dumps({"organisation": {"description": "Circular denim and recycled wool."}}),
+    )
+    assert patch.status_code == 200, patch.body
+    world.pump.drain()
+    assert MetaModel.get("catalogue-index").changed == {p["host_nl"].id}
+    calls: Counter[str] = Counter()
+    keys: list[int] = []
+
+    def count(event_name, params, **kwargs):
+        calls[event_name.split(".")[-1]] += 1
+        for request in params.get("RequestItems", {}).values():
+            keys.append(len(request["Keys"]))
+
+    events = RegistrationModel._get_connection().connection.client.meta.events
+    events.register("provide-client-params.dynamodb.*", count)
+    try:
+        # When the builder runs
+        assert catalogue.rebuild_index_if_stale() == 5
+    finally:
+        events.unregister("provide-client-params.dynamodb.*", count)
+    # Then it read that one registration by id, and no index of the catalogue
+    assert calls["BatchGetItem"] == 1 and keys == [1]
+    assert calls["Query"] == 0 and calls["Scan"] == 0
+    assert not MetaModel.get("catalogue-index").changed
+    incremental = body(get(client, "/v1/catalogue?limit=100", tok))["items"]
+    assert [c["id"] for c in body(get(client, "/v1/catalogue?q=denim", tok))["items"]] == [p["host_nl"].id]
+    # And a full rebuild from the catalogue index gives the same catalogue
+    assert catalogue.rebuild_index_if_stale(full=True) == 5
+    assert body(get(client, "/v1/catalogue?limit=100", tok))["items"] == incremental
+    # And nothing left to do: the next tick reads nothing but the bookkeeping item
+    assert catalogue.rebuild_index_if_stale() == 0

@@ -4,6 +4,7 @@ per snapshot, with the token vocabulary, text signatures and search text, and th
 from __future__ import annotations
 
 import gc
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -148,6 +149,44 @@ def _fold_texts(raws: Sequence[str]) -> list[str]:
     return out
 
 
+class Cards:
+    """Each row's catalogue card, made on first use (most rows are never shown) and then shared, so
+    callers must not mutate them: from the registrations when the index was built here, from their
+    JSON when it was loaded from a snapshot (parsing 100k cards up front would cost a cold container
+    seconds)."""
+
+    __slots__ = ("_made", "_make", "_n")
+
+    def __init__(self, n: int, make: Callable[[int], dict[str, Any]]) -> None:
+        self._n = n
+        self._make = make
+        self._made: dict[int, dict[str, Any]] = {}
+
+    @classmethod
+    def of_registrations(cls, regs: Sequence[Mapping[str, Any]]) -> Cards:
+        return cls(len(regs), lambda row: card_from_registration(regs[row]))
+
+    @classmethod
+    def of_json(cls, blob: bytes, offsets: Sequence[int]) -> Cards:
+        return cls(len(offsets) - 1, lambda row: json.loads(blob[offsets[row] : offsets[row + 1]]))
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, row: int) -> dict[str, Any]:
+        card = self._made.get(row)
+        if card is None:
+            card = self._made[row] = self._make(row)
+        return card
+
+
+def common_token_ids(token_df: IntArray, n: int) -> BoolArray:
+    """Tokens too common to tell two organisations apart (none in a small index)."""
+    if n >= COMMON_TOKEN_MIN_DOCS:
+        return token_df > COMMON_TOKEN_SHARE * n
+    return np.zeros(len(token_df), dtype=bool)
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class MatchIndex:
     """Accepted registrations as column arrays, rows in catalogue order (folded name, id).
@@ -156,7 +195,7 @@ class MatchIndex:
     on first use and then shared, so callers must not mutate them.
     """
 
-    regs: tuple[Mapping[str, Any], ...]
+    cards: Cards
     ids: tuple[str, ...]
     user_ids: tuple[str, ...]
     sort_keys: list[tuple[str, str]]
@@ -198,7 +237,6 @@ class MatchIndex:
     token_ids: npt.NDArray[np.int32]
     positions: Mapping[str, int]
     user_positions: Mapping[str, int]
-    _cards: dict[int, dict[str, Any]]
 
     @classmethod
     def build(cls, regs: Sequence[Mapping[str, Any]]) -> MatchIndex:
@@ -293,9 +331,7 @@ class MatchIndex:
         token_offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.array(lengths, dtype=np.int64), out=token_offsets[1:])
         token_df = np.bincount(token_ids, minlength=len(vocabulary)).astype(np.int64)
-        common_ids = np.zeros(len(vocabulary), dtype=bool)
-        if n >= COMMON_TOKEN_MIN_DOCS:
-            common_ids = token_df > COMMON_TOKEN_SHARE * n
+        common_ids = common_token_ids(token_df, n)
         common_tokens = frozenset(vocabulary[i] for i in np.flatnonzero(common_ids).tolist())
 
         # Signatures for every row at once: set bit (row, hash) in an (n, 256) grid, pack to 4 words.
@@ -331,7 +367,7 @@ class MatchIndex:
 
         pref_countries = code_matrix(sort(cols.pref_countries), country_index)
         return cls(
-            regs=tuple(kept),
+            cards=Cards.of_registrations(tuple(kept)),
             ids=tuple(ids),
             user_ids=tuple(user_ids),
             sort_keys=list(zip(names, ids, strict=True)),
@@ -373,7 +409,6 @@ class MatchIndex:
             token_ids=token_ids,
             positions=MappingProxyType(positions),
             user_positions=MappingProxyType(user_positions),
-            _cards={},
         )
 
     def __len__(self) -> int:
@@ -392,10 +427,7 @@ class MatchIndex:
 
     def card(self, row: int) -> dict[str, Any]:
         """The catalogue card of a row, made on first use (most rows are never shown)."""
-        card = self._cards.get(row)
-        if card is None:
-            card = self._cards[row] = card_from_registration(self.regs[row])
-        return card
+        return self.cards[row]
 
     def tokens_at(self, row: int) -> frozenset[str]:
         """The token set of a row's description, expertise (with phrases) and offer."""
