@@ -267,7 +267,7 @@ DEFAULT_IS_RIGHT_IN_AWS = {
     "clock_file": "None: the real date",
     "region": "Lambda sets AWS_REGION itself",
     "jwks_url": "derived from the issuer",
-    "catalogue_index_key": "a key inside the artifacts bucket, the same in every stage",
+    "catalogue_index_prefix": "a folder inside the artifacts bucket, the same in every stage",
     "metrics_enabled": "on",
     "tracing_enabled": "off until X-Ray is wanted (its import is slow)",
 }
