@@ -51,13 +51,19 @@ def public_view(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def send(principal: Principal, to: str, message: str) -> dict[str, Any]:
-    sender = _own_accepted_registration(principal)
-    recipient = registration_store.get(to)
+    # Three calls: the caller's guard (its registration's id), both registrations in one read, and the
+    # transaction, whose condition on the open-request counter enforces the limit (the counter is read
+    # only to word a refusal).
+    own_id = registration_store.registration_id_for_user(principal.user_id)
+    found = registration_store.get_many([i for i in (own_id, to) if i])
+    sender = found.get(own_id or "")
+    if sender is None or sender.get("status") != REGISTRATION_ACCEPTED:
+        raise Forbidden("Only accepted participants may exchange contact requests.", code="NOT_ACCEPTED")
+    recipient = found.get(to)
     if recipient is None or recipient.get("status") != REGISTRATION_ACCEPTED:
         raise NotFound("No such participant in the catalogue.")
     try:
         contact_pairing(sender, recipient)
-        check_open_requests(store.open_count(sender["id"]))
     except RuleViolation as violation:
         raise RuleBroken.from_violations([violation]) from violation
     now = now_iso()

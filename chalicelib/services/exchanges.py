@@ -130,7 +130,9 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-def _checked(doc: dict[str, Any], visitor: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+def _checked(
+    doc: dict[str, Any], visitor: dict[str, Any], host: dict[str, Any], visiting: str | None
+) -> dict[str, Any]:
     """Apply the exchange rules to the agreed fields; 422 with every violation, else the document with
     working days, skipped holidays and warnings filled in."""
     visitor_prefs, host_prefs = visitor.get("preferences") or {}, host.get("preferences") or {}
@@ -144,7 +146,7 @@ def _checked(doc: dict[str, Any], visitor: dict[str, Any], host: dict[str, Any])
         activities=tuple(doc.get("activities") or ()),
         visitor_country=(visitor.get("organisation") or {}).get("country") or "",
         host_country=(host.get("organisation") or {}).get("country") or "",
-        visitor_already_visited=store.visiting(visitor["id"]) not in (None, doc["id"]),
+        visitor_already_visited=visiting not in (None, doc["id"]),
         visitor_available_from=_day(visitor_prefs.get("available_from")),
         visitor_available_to=_day(visitor_prefs.get("available_to")),
         host_available_from=_day(host_prefs.get("available_from")),
@@ -186,11 +188,19 @@ def _partnership(partnership_id: str) -> dict[str, Any]:
     return {"id": partnership_id, "name": known.name if known else partnership_id}
 
 
-def _accepted(registration_id: str) -> dict[str, Any]:
-    found = registration_store.get(registration_id)
+def _accepted(parties: store.Parties, registration_id: str) -> dict[str, Any]:
+    found = parties.registrations.get(registration_id)
     if found is None or found["status"] != ACCEPTED:
         raise NotFound("No such accepted participant.")
     return found
+
+
+def _participants(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """The exchange's visitor and host registrations and the exchange holding the visitor's visit: one
+    read."""
+    visitor_id, host_id = doc["visitor"]["registration_id"], doc["host"]["registration_id"]
+    parties = store.read_parties([visitor_id, host_id])
+    return _accepted(parties, visitor_id), _accepted(parties, host_id), parties.visiting.get(visitor_id)
 
 
 # --- use cases -----------------------------------------------------------------------------------
@@ -198,7 +208,8 @@ def _accepted(registration_id: str) -> dict[str, Any]:
 
 def create(principal: Principal, agreement: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
     """A draft between a visitor and a host: from an accepted contact request (either participant), or
-    by the visitor's partnership for an agreement made outside the tool."""
+    by the visitor's partnership for an agreement made outside the tool. Three calls: the contact
+    request, the registrations with the visit guards and the year's counter, the transaction."""
     by_ids = bool(source.get("visitor_registration_id") and source.get("host_registration_id"))
     if bool(source.get("contact_request_id")) == by_ids or (
         not by_ids and (source.get("visitor_registration_id") or source.get("host_registration_id"))
@@ -208,58 +219,65 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
             "host_registration_id (an agreement made outside the tool).",
             code="EXCHANGE_SOURCE_REQUIRED",
         )
+    request = None
     if source.get("contact_request_id"):
         request = contact_store.get(source["contact_request_id"])
         if request is None or principal.user_id not in (request["from_user"], request["to_user"]):
             raise NotFound("No such contact request.")
         if request["status"] != REQUEST_ACCEPTED:
             raise Conflict(f"The contact request is {request['status']}, not accepted.", code="NOT_ACCEPTED")
-        sender, recipient = _accepted(request["from"]), _accepted(request["to"])
-        try:
-            visitor_id, host_id = contact_pairing(sender, recipient)
-        except RuleViolation as violation:
-            raise RuleBroken.from_violations([violation]) from violation
-        by_id = {sender["id"]: sender, recipient["id"]: recipient}
-        visitor, host = by_id[visitor_id], by_id[host_id]
+        ids = [request["from"], request["to"]]
     else:
-        visitor, host = (
-            _accepted(source["visitor_registration_id"]),
-            _accepted(source["host_registration_id"]),
-        )
-        if not (principal.has_role("partnership") and principal.partnership_id == visitor["partnership_id"]):
-            raise Forbidden("Only the visitor's partnership records an agreement made outside the tool.")
-        if principal.user_id in (visitor["user_id"], host["user_id"]):
-            raise Forbidden("You may not record an exchange you take part in.", code="CONFLICT_OF_INTEREST")
-        try:
-            contact_pairing(visitor, host)
-        except RuleViolation as violation:
-            raise RuleBroken.from_violations([violation]) from violation
-    now = clock.now_iso()
-    doc: dict[str, Any] = {
-        "id": store.new_id(),
-        "status": ExchangeStatus.DRAFT,
-        "visitor_user": visitor["user_id"],
-        "host_user": host["user_id"],
-        "vop": visitor["partnership_id"],
-        "hop": host["partnership_id"],
-        "contact_request_id": source.get("contact_request_id"),
-        "visitor": _summary(visitor),
-        "host": _summary(host),
-        "visitor_partnership": _partnership(visitor["partnership_id"]),
-        "host_partnership": _partnership(host["partnership_id"]),
-        **agreement,
-        "bank_account": None,
-        "acted": {},
-        "notes": {},
-        "created_at": now,
-        "updated_at": now,
-        "version": None,
-    }
-    doc = _checked(doc, visitor, host)
+        ids = [source["visitor_registration_id"], source["host_registration_id"]]
+    year = clock.today().year
 
     def attempt() -> dict[str, Any]:
+        parties = store.read_parties(ids, year)
+        if request is not None:
+            sender, recipient = _accepted(parties, ids[0]), _accepted(parties, ids[1])
+            try:
+                visitor_id, host_id = contact_pairing(sender, recipient)
+            except RuleViolation as violation:
+                raise RuleBroken.from_violations([violation]) from violation
+            visitor, host = parties.registrations[visitor_id], parties.registrations[host_id]
+        else:
+            visitor, host = _accepted(parties, ids[0]), _accepted(parties, ids[1])
+            if not (
+                principal.has_role("partnership") and principal.partnership_id == visitor["partnership_id"]
+            ):
+                raise Forbidden("Only the visitor's partnership records an agreement made outside the tool.")
+            if principal.user_id in (visitor["user_id"], host["user_id"]):
+                raise Forbidden(
+                    "You may not record an exchange you take part in.", code="CONFLICT_OF_INTEREST"
+                )
+            try:
+                contact_pairing(visitor, host)
+            except RuleViolation as violation:
+                raise RuleBroken.from_violations([violation]) from violation
+        now = clock.now_iso()
+        doc: dict[str, Any] = {
+            "id": store.new_id(),
+            "status": ExchangeStatus.DRAFT,
+            "visitor_user": visitor["user_id"],
+            "host_user": host["user_id"],
+            "vop": visitor["partnership_id"],
+            "hop": host["partnership_id"],
+            "contact_request_id": source.get("contact_request_id"),
+            "visitor": _summary(visitor),
+            "host": _summary(host),
+            "visitor_partnership": _partnership(visitor["partnership_id"]),
+            "host_partnership": _partnership(host["partnership_id"]),
+            **agreement,
+            "bank_account": None,
+            "acted": {},
+            "notes": {},
+            "created_at": now,
+            "updated_at": now,
+            "version": None,
+        }
+        doc = _checked(doc, visitor, host, parties.visiting.get(visitor["id"]))
         entry = _entry(doc, "created", "", principal.user_id, principal.roles)
-        return store.create(doc, entry, clock.today().year)
+        return store.create(doc, entry, year, parties.counter)
 
     created = optimistic(attempt, _WHAT)
     return view(principal, created)
@@ -508,10 +526,6 @@ def decide_extension(
     action = "grant_extension" if grant else "refuse_extension"
     fields = ("extension", "end_date") if grant else ("extension",)
     return move(principal, exchange_id, action, version, change, fields)
-
-
-def _participants(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    return _accepted(doc["visitor"]["registration_id"]), _accepted(doc["host"]["registration_id"])
 
 
 def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:

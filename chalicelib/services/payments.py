@@ -115,6 +115,7 @@ def _create(doc: dict[str, Any]) -> dict[str, Any]:
         "exchange_id": doc["id"],
         "reference": doc["reference"],
         "vop": doc["vop"],
+        "visitor_user": doc["visitor_user"],
         "status": PaymentStatus.CALCULATED if lump_sum.amount_eur else PaymentStatus.NOTHING_TO_PAY,
         "amount_eur": lump_sum.amount_eur,
         "breakdown": lump_sum.breakdown(),
@@ -404,27 +405,37 @@ def retry(principal: Principal, payment_id: str, version: int | None) -> dict[st
 
 
 def view(payment: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: v for k, v in payment.items() if k not in ("creditor", "transfer_key", "vop")}
+    shown = {k: v for k, v in payment.items() if k not in ("creditor", "transfer_key", "vop", "visitor_user")}
     shown["overdue"] = bool(payment.get("overdue"))
     return shown
 
 
+def _may_see(principal: Principal, parties: set[str], vop: str) -> bool:
+    if principal.partnership_id and principal.partnership_id != vop:
+        parties = parties - {Party.FINANCE}  # finance of another partnership
+    return bool(parties & {Party.VO, Party.VOP, Party.FINANCE, Party.ADMIN})
+
+
 def for_exchange(principal: Principal, exchange_id: str) -> dict[str, Any]:
-    """The exchange's payment, for the VO, the VOP, finance (of that partnership) and admin."""
+    """The exchange's payment, for the VO, the VOP, finance (of that partnership) and admin: one read
+    when it is theirs (the payment names the VO's user and the VOP); the exchange is read only to tell
+    a refusal (403 for its other parties, 404 for anyone else) or that no payment exists yet."""
+    payment = store.get(store.id_for(exchange_id)) if exchange_id.startswith("exc_") else None
+    if payment is not None:
+        mine = exchanges.parties(principal, {**payment, "host_user": None, "hop": None})
+        if _may_see(principal, mine, payment["vop"]):
+            return view(payment)
     doc = exchange_store.get(exchange_id)
     if doc is None:
         raise NotFound("No such exchange.")
     found = exchanges.parties(principal, doc)
     if principal.partnership_id and principal.partnership_id != doc["vop"]:
-        found.discard(Party.FINANCE)  # finance of another partnership
+        found.discard(Party.FINANCE)
     if not found:
         raise NotFound("No such exchange.")
-    if not found & {Party.VO, Party.VOP, Party.FINANCE, Party.ADMIN}:
+    if not _may_see(principal, found, doc["vop"]):
         raise Forbidden("The payment is the visiting organisation's and its partnership's.")
-    payment = store.get(store.id_for(doc["id"]))
-    if payment is None:
-        raise NotFound("There is no payment for this exchange yet.")
-    return view(payment)
+    raise NotFound("There is no payment for this exchange yet.")
 
 
 def list_for(

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import audit
+from chalicelib.store import audit, batch
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import ExchangeModel, MetaModel
+from chalicelib.store.models import ExchangeModel, MetaModel, RegistrationModel
 from chalicelib.store.writes import StaleVersion, transaction
 
 AUDIT_KIND = "exchange"
@@ -145,27 +146,47 @@ def get(exchange_id: str) -> dict[str, Any] | None:
         return None
 
 
-def _counter(year: int) -> int:
-    try:
-        return int(MetaModel.get(_counter_key(year), consistent_read=True).count or 0)
-    except DoesNotExist:
-        return 0
+@dataclass(frozen=True)
+class Parties:
+    """What the exchange rules read besides the exchange, as it stands: the registrations (by id), the
+    exchange holding each one's visit, and (for a creation) the year's reference counter."""
+
+    registrations: dict[str, dict[str, Any]]
+    visiting: dict[str, str | None]
+    counter: int = 0
 
 
-def create(doc: dict[str, Any], entry: AuditEntry, year: int) -> dict[str, Any]:
-    """Insert a new exchange with the next reference of `year`: the counter moves in the same
-    transaction, on condition it is still where it was read, so references are unique and gap-free.
-    StaleVersion when another creation took the number first (the caller retries)."""
-    taken = _counter(year)
+def read_parties(registration_ids: list[str], year: int | None = None) -> Parties:
+    """Everything `Parties` holds, in one strongly consistent read across the two tables."""
+    from chalicelib.store import registrations
+
+    guards = {_visiting_key(r): r for r in registration_ids}
+    meta_keys = [*guards, *([_counter_key(year)] if year is not None else [])]
+    found = batch.get_items({RegistrationModel: registration_ids, MetaModel: meta_keys})
+    meta = found[MetaModel]
+    counter = meta.get(_counter_key(year)) if year is not None else None
+    return Parties(
+        registrations={k: registrations.to_document(m) for k, m in found[RegistrationModel].items()},
+        visiting={r: (meta[key].ref if key in meta else None) for key, r in guards.items()},
+        counter=int(counter.count or 0) if counter is not None else 0,
+    )
+
+
+def create(doc: dict[str, Any], entry: AuditEntry, year: int, taken: int) -> dict[str, Any]:
+    """Insert a new exchange with the next reference of `year` after `taken` (the counter as read):
+    the counter moves in the same transaction, on condition it is still there, so references are
+    unique and gap-free. StaleVersion when another creation took the number first (the caller reads
+    again and retries)."""
     number = taken + 1
     doc = {**doc, "reference": f"CXC-{year}-{number:06d}", "version": None}
     counter = MetaModel(pk=_counter_key(year))
     still = MetaModel.count.does_not_exist() if taken == 0 else MetaModel.count == taken
+    model = _to_model(doc)
     with transaction() as tx:
         tx.update(counter, actions=[MetaModel.count.set(number)], condition=still)
-        tx.save(_to_model(doc), condition=ExchangeModel.id.does_not_exist())
+        tx.save(model, condition=ExchangeModel.id.does_not_exist())
         tx.save(audit.to_model(entry))
-    return get(doc["id"]) or doc
+    return to_document(model)
 
 
 def replace(

@@ -277,6 +277,7 @@ class PaymentModel(Model):
     exchange_id = UnicodeAttribute()
     reference = UnicodeAttribute()  # the exchange's, e.g. CXC-2027-000123
     vop = UnicodeAttribute()
+    visitor_user = UnicodeAttribute(null=True)  # the VO's user: who may read it, without the exchange
     status = UnicodeAttribute()
     amount_eur = NumberAttribute()
     breakdown = JSONAttribute()

@@ -135,14 +135,27 @@ def get(registration_id: str) -> dict[str, Any] | None:
         return None
 
 
-def get_for_user(user_id: str) -> dict[str, Any] | None:
-    """The user's registration, through the uniqueness guard: two strongly consistent reads, where the
-    by_user index could miss a registration made a moment ago."""
+def get_many(registration_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Several registrations in one strongly consistent BatchGetItem, by id (missing ones left out)."""
+    wanted = sorted({r for r in registration_ids if is_registration_id(r)})
+    if not wanted:
+        return {}
+    return {m.id: to_document(m) for m in RegistrationModel.batch_get(wanted, consistent_read=True)}
+
+
+def registration_id_for_user(user_id: str) -> str | None:
+    """The id of the user's registration, from its uniqueness guard (strongly consistent, where the
+    by_user index could miss a registration made a moment ago)."""
     try:
-        guard = MetaModel.get(guard_key(user_id), consistent_read=True)
+        return MetaModel.get(guard_key(user_id), consistent_read=True).ref or None
     except DoesNotExist:
         return None
-    return get(guard.ref) if guard.ref else None
+
+
+def get_for_user(user_id: str) -> dict[str, Any] | None:
+    """The user's registration, through the uniqueness guard: two strongly consistent reads."""
+    registration_id = registration_id_for_user(user_id)
+    return get(registration_id) if registration_id else None
 
 
 def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
