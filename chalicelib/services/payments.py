@@ -252,8 +252,8 @@ def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
             "transfer_key": key,
             "booked_at": clock.now_iso(),
         }
-        store.book(ledger)  # False: booked by a concurrent delivery, with the same reference and file
-        booked = store.ledger_entry(payment_id) or ledger
+        # False: a concurrent delivery booked it first, with the same reference and file.
+        booked = ledger if store.book(ledger) else (store.ledger_entry(payment_id) or ledger)
     instructed = _move_system(payment_id, "instruct", booked)
     return {"payment_id": payment_id, "status": instructed["status"]}
 
