@@ -323,11 +323,13 @@ def save_step(
     roles: Any,
     change: Any = None,
     fields: tuple[str, ...] = (),
+    along: Any = None,
 ) -> dict[str, Any]:
     """Take `action` on the exchange as read (`doc`) for the parties `found`, whoever acts (a user, the
     scheduler, the upload check): the flow table's step, the change, the status and collected acts, the
-    visitor's one visit taken or given back, and the write with its audit entry in one transaction.
-    Raises StaleVersion when the exchange changed since it was read."""
+    visitor's one visit taken or given back, and the write with its audit entry in one transaction
+    (with `along`'s items: another object that changes with it). Raises StaleVersion when the exchange
+    changed since it was read."""
     before = doc["status"]
     acted = doc.get("acted") or {}
     step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
@@ -356,7 +358,7 @@ def save_step(
         release = doc["visitor"]["registration_id"]
     entry = _entry(updated, action, before, actor, roles, fields)
     try:
-        return store.replace(updated, entry, take_visitor=take, release_visitor=release)
+        return store.replace(updated, entry, take_visitor=take, release_visitor=release, along=along)
     except store.VisitorTaken as exc:
         raise RuleBroken(
             "The visitor already has an exchange; a visitor visits only once.",

@@ -369,28 +369,42 @@ def _finance_step(
 def confirm(
     principal: Principal, payment_id: str, bank_reference: str, paid_at: str, version: int | None
 ) -> dict[str, Any]:
-    """Finance records the bank's execution: the payment is paid, and so is the exchange."""
+    """Finance records the bank's execution: the payment and the exchange are paid, in one transaction
+    (three calls: the payment, the exchange, the write)."""
 
-    def change(payment: dict[str, Any]) -> dict[str, Any]:
+    def attempt() -> dict[str, Any]:
+        payment = _load_for_finance(principal, payment_id)
+        check_version(version, payment, view(payment), _WHAT)
+        if not principal.has_role(FINANCE):
+            raise Forbidden("Only finance records payments.")
+        before = payment["status"]
+        status = LIFECYCLE.check(PaymentStatus(before), "confirm", {FINANCE})
         if paid_at[:10] < payment["created_at"][:10] or paid_at[:10] > clock.today().isoformat():
             raise RuleBroken(
                 "The payment date is between the payment's computation and today.", code="INVALID_PAID_AT"
             )
-        return {**payment, "bank_reference": bank_reference, "paid_at": paid_at}
+        updated = {
+            **payment,
+            "status": status,
+            "bank_reference": bank_reference,
+            "paid_at": paid_at,
+            "updated_at": clock.now_iso(),
+        }
+        staged = store.Staged(updated, _entry(updated, "confirm", principal.user_id, principal.roles, before))
+        doc = exchange_store.get(payment["exchange_id"])
+        if doc is None:
+            raise NotFound("No such exchange.")
+        try:
+            exchanges.save_step(
+                doc, "confirm_payment", {Party.FINANCE}, principal.user_id, principal.roles, along=staged
+            )
+        except StaleVersion:
+            if version is not None:
+                raise version_conflict(view(store.get(payment_id) or payment), _WHAT) from None
+            raise
+        return view(staged.document())
 
-    payment = _finance_step(principal, payment_id, "confirm", version, change)
-    _exchange_paid(principal, payment["exchange_id"])
-    return view(payment)
-
-
-def _exchange_paid(principal: Principal, exchange_id: str) -> None:
-    def attempt() -> None:
-        doc = exchange_store.get(exchange_id)
-        if doc is None or doc["status"] != ExchangeStatus.REPORT_APPROVED:
-            return
-        exchanges.save_step(doc, "confirm_payment", {Party.FINANCE}, principal.user_id, principal.roles)
-
-    optimistic(attempt, "The exchange")
+    return optimistic(attempt, _WHAT)
 
 
 def retry(principal: Principal, payment_id: str, version: int | None) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -195,6 +196,7 @@ def replace(
     *,
     take_visitor: str | None = None,
     release_visitor: str | None = None,
+    along: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Write the whole exchange if still at `doc["version"]`, with its audit entry. `take_visitor`
     claims the visitor's one visit for this exchange (VisitorTaken if another holds it),
@@ -209,6 +211,8 @@ def replace(
                 tx.save(guard, condition=MetaModel.pk.does_not_exist() | (MetaModel.ref == doc["id"]))
             if release_visitor is not None:
                 tx.delete(MetaModel(pk=_visiting_key(release_visitor)), condition=MetaModel.ref == doc["id"])
+            if along is not None:
+                along(tx)  # another object's items, written or not with this exchange
     except StaleVersion:
         if take_visitor is not None and visiting(take_visitor) not in (None, doc["id"]):
             raise VisitorTaken(take_visitor) from None

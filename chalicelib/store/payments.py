@@ -107,6 +107,21 @@ def replace(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
     return to_document(model)
 
 
+class Staged:
+    """A payment write (with its audit entry, on condition of its version) for another store's
+    transaction: called with it, it adds its items; `document()` is the payment as then stored."""
+
+    def __init__(self, doc: dict[str, Any], entry: AuditEntry) -> None:
+        self._model, self._entry = _to_model(doc), entry
+
+    def __call__(self, tx: Any) -> None:
+        tx.save(self._model)
+        tx.save(audit.to_model(self._entry))
+
+    def document(self) -> dict[str, Any]:
+        return to_document(self._model)
+
+
 def book(ledger: dict[str, Any]) -> bool:
     """Book a transfer in the ledger once per payment; False if it is booked already."""
     try:
