@@ -28,11 +28,18 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
+# Each benchmark prints its own output and appends its targets to the summary file; the last command
+# prints them as one table (docs/benchmarks.md).
+bench: export CXC_BENCH_SUMMARY = build/bench-summary.jsonl
 bench: $(STAMP)
+	mkdir -p build && rm -f $(CXC_BENCH_SUMMARY)
 	$(PY) -m tests.bench.bench_cold_start
 	$(PY) -m tests.bench.bench_matching_compute
 	$(PY) -m tests.bench.bench_requests
 	$(PY) -m tests.bench.bench_aws_calls
+	$(PY) -m tests.bench.bench_handler_overhead
+	$(PY) -m tests.bench.bench_scale
+	$(PY) -m tests.bench.summary $(CXC_BENCH_SUMMARY)
 
 # `make package STAGE=prod`: build/<stage>/sam.json and build/<stage>/deployment.zip (docs/deployment.md).
 STAGE = dev

@@ -18,7 +18,11 @@ import sys
 from collections.abc import Mapping
 
 import tests.conftest  # noqa: F401  (the test environment: region, fake credentials, table names)
+from tests.bench import summary
 
+TARGET = 1.3
+FLOOR_NAME = "floor: import boto3 + DynamoDB client"
+FIRST_INVOCATION_SUFFIX = ": app + first invocation's imports"
 FLOOR = "import boto3\nboto3.client('dynamodb', region_name='eu-west-1')"
 APP = "import app"
 
@@ -77,11 +81,9 @@ def _once(body: str, cwd: str) -> float:
 def measure(runs: int) -> dict[str, float]:
     """Median milliseconds of each snippet over `runs` fresh interpreters, alternated."""
     cwd = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    snippets = {"floor: import boto3 + DynamoDB client": FLOOR, "import app": APP}
+    snippets = {FLOOR_NAME: FLOOR, "import app": APP}
     for name, modules in FIRST_INVOCATION.items():
-        snippets[f"{name}: app + first invocation's imports"] = "\n".join(
-            [APP, *(f"import {m}" for m in modules)]
-        )
+        snippets[f"{name}{FIRST_INVOCATION_SUFFIX}"] = "\n".join([APP, *(f"import {m}" for m in modules)])
     samples: dict[str, list[float]] = {name: [] for name in snippets}
     for _ in range(runs):
         for name, body in snippets.items():
@@ -89,19 +91,32 @@ def measure(runs: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def rows(runs: int) -> list[tuple[str, str, str]]:
-    medians = measure(runs)
-    floor = medians["floor: import boto3 + DynamoDB client"]
-    return [(name, f"{ms:.0f} ms", f"{ms / floor:.2f}x floor") for name, ms in medians.items()]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    medians = measure(args.runs)
+    floor = medians[FLOOR_NAME]
     print(f"cold start: medians of {args.runs} fresh processes, alternated")
-    for name, ms, ratio in rows(args.runs):
-        print(f"  {name:60s} {ms:>8s}  {ratio}")
+    for name, ms in medians.items():
+        print(f"  {name:60s} {f'{ms:.0f} ms':>8s}  {ms / floor:.2f}x floor")
+    functions = {name: ms for name, ms in medians.items() if name.endswith(FIRST_INVOCATION_SUFFIX)}
+    worst = max(functions, key=functions.__getitem__)
+    summary.record(
+        "cold_start",
+        [
+            (
+                f"import app <= {TARGET}x the floor",
+                f"{medians['import app'] / floor:.2f}x ({medians['import app']:.0f} against {floor:.0f} ms)",
+                medians["import app"] / floor <= TARGET,
+            ),
+            (
+                f"each event function's import <= {TARGET}x the floor",
+                f"worst {functions[worst] / floor:.2f}x ({worst.split(':')[0]})",
+                functions[worst] / floor <= TARGET,
+            ),
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from chalicelib.rules.matching.index import MatchIndex
 from chalicelib.rules.matching.query import CatalogueQuery
 from chalicelib.rules.matching.scoring import best_matches
 from infra.synthetic import COUNTRIES, ECOSYSTEMS, HOST_ONLY_TYPES, VISITOR_TYPES, make_registrations
+from tests.bench import summary
 
 MATCH_P95_BUDGET_MS = 50.0
 CATALOGUE_P95_BUDGET_MS = 30.0
@@ -110,6 +111,13 @@ def main() -> None:
         print(
             f"{name}: {value:.2f} ms against a {budget:.0f} ms budget: {'ok' if value <= budget else 'OVER'}"
         )
+    summary.record(
+        "matching_compute",
+        [
+            (f"{name} <= {budget:.0f} ms ({len(index):,} in the index)", f"{value:.2f} ms", value <= budget)
+            for name, value, budget in verdicts
+        ],
+    )
     print(f"(sanity: the first 20 seekers got {found} matches)")
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
+
+from tests.bench import summary
 
 ROOT = __file__.rsplit("/tests/", 1)[0]
 
@@ -21,12 +24,24 @@ ROOT = __file__.rsplit("/tests/", 1)[0]
             "--tests",
             "tests/api/test_finalisation.py::test_a_virtual_exchange_has_nothing_to_pay_and_is_closed",
         ],
+        ["tests.bench.bench_handler_overhead", "--calls", "3"],
+        ["tests.bench.bench_scale", "--n", "300", "--calls", "5"],
     ],
     ids=lambda args: args[0].rsplit(".", 1)[-1],
 )
-def test_the_benchmark_runs_in_a_tiny_mode(args):
+def test_the_benchmark_runs_in_a_tiny_mode(args, tmp_path):
+    summary_file = tmp_path / "summary.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=280
+        [sys.executable, "-m", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+        env={**os.environ, summary.ENV: str(summary_file)},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip()
+    # Its targets reach the table `make bench` prints at the end.
+    printed = "\n".join(summary.table(str(summary_file)))
+    assert summary_file.read_text().strip()
+    assert args[0].rsplit(".", 1)[-1].removeprefix("bench_") in printed
