@@ -30,6 +30,7 @@ def grant(on: str, *actions: str) -> Grant:
 # A transaction (TransactWriteItems) is allowed by its parts' actions: PutItem for a save, UpdateItem for
 # an update, DeleteItem for a delete; it has no action of its own.
 _GET, _QUERY = "dynamodb:GetItem", "dynamodb:Query"
+_BATCH_GET = "dynamodb:BatchGetItem"  # the few items a rule reads besides its object; changed registrations
 _PUT, _UPDATE, _DELETE = "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 
 _SEND = ("sqs:SendMessage",)  # the queue's URL is a setting
@@ -37,7 +38,7 @@ _SEND = ("sqs:SendMessage",)  # the queue's URL is a setting
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Every route. Uploads are presigned POSTs and downloads presigned GETs: the signer's role grants them.
     "api_handler": (
-        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
+        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(DOCUMENTS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
         grant(ARTIFACTS, "s3:GetObject"),
         grant(PAYMENTS_QUEUE, *_SEND),  # finance's retry of a failed payment
@@ -66,8 +67,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "on_payment_dead_letter": (grant(TABLES, _GET, _PUT),),
     "on_user_confirmed": (grant(USER_POOL, "cognito-idp:AdminAddUserToGroup"),),
     "tick": (
-        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE),
-        grant(ARTIFACTS, "s3:PutObject"),
+        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE),
+        grant(ARTIFACTS, "s3:GetObject", "s3:PutObject"),  # the last build's documents, the new build
         grant(MAIL, "ses:SendEmail"),  # overdue payments
     ),
 }
