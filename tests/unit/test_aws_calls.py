@@ -53,3 +53,17 @@ def test_a_call_the_role_does_not_allow_is_a_problem_and_an_unused_grant_only_on
     unused = [p for p in whole if "no test saw it" in p]
     granted = sum(len(g.actions) for grants in permissions.PERMISSIONS.values() for g in grants)
     assert len(unused) == granted
+
+
+def test_a_call_through_the_no_scan_guard_still_counts_as_the_functions(monkeypatch, app_scans):
+    """The guard (autouse, tests/conftest.py) wraps botocore's call entry, so it is on the stack of every
+    API call the app makes; it must not hide them (it did: the suite then checked S3 presigns only)."""
+    monkeypatch.setattr(aws_calls, "calls", Counter())
+
+    def tick():
+        with mock_aws():
+            boto3.client("sqs", region_name="eu-west-1").list_queues()
+
+    tick.__code__ = tick.__code__.replace(co_filename=aws_calls._APP)
+    tick()
+    assert aws_calls.calls == Counter({("tick", "sqs:ListQueues on queue "): 1})
