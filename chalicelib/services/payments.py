@@ -342,28 +342,25 @@ def _load_for_finance(principal: Principal, payment_id: str) -> dict[str, Any]:
     return payment
 
 
-def _finance_step(
-    principal: Principal, payment_id: str, action: str, version: int | None, change: Any = None
-) -> dict[str, Any]:
-    def attempt() -> dict[str, Any]:
-        payment = _load_for_finance(principal, payment_id)
-        check_version(version, payment, view(payment), _WHAT)
-        if not principal.has_role(FINANCE):
-            raise Forbidden("Only finance records payments.")
-        before = payment["status"]
-        updated = copy.deepcopy(payment)
-        updated["status"] = LIFECYCLE.check(PaymentStatus(before), action, {FINANCE})
-        updated["updated_at"] = clock.now_iso()
-        if change is not None:
-            updated = change(updated)
-        try:
-            return store.replace(updated, _entry(updated, action, principal.user_id, principal.roles, before))
-        except StaleVersion:
-            if version is not None:
-                raise version_conflict(view(store.get(payment_id) or payment), _WHAT) from None
-            raise
+def _finance_act(
+    principal: Principal, payment_id: str, action: str, version: int | None
+) -> tuple[dict[str, Any], str]:
+    """The payment as read, checked for a finance clerk's `action`, with its new status (not yet
+    written), and the status it had."""
+    payment = _load_for_finance(principal, payment_id)
+    check_version(version, payment, view(payment), _WHAT)
+    if not principal.has_role(FINANCE):
+        raise Forbidden("Only finance records payments.")
+    status = LIFECYCLE.check(PaymentStatus(payment["status"]), action, {FINANCE})
+    return {**copy.deepcopy(payment), "status": status, "updated_at": clock.now_iso()}, payment["status"]
 
-    return optimistic(attempt, _WHAT)
+
+def _stale(payment_id: str, version: int | None, read: dict[str, Any]) -> Exception:
+    """What a lost race answers: 409 with the payment as it is now when the caller sent a version (else
+    the race is retried from a fresh read)."""
+    if version is None:
+        return StaleVersion(payment_id)
+    return version_conflict(view(store.get(payment_id) or read), _WHAT)
 
 
 def confirm(
@@ -373,23 +370,12 @@ def confirm(
     (three calls: the payment, the exchange, the write)."""
 
     def attempt() -> dict[str, Any]:
-        payment = _load_for_finance(principal, payment_id)
-        check_version(version, payment, view(payment), _WHAT)
-        if not principal.has_role(FINANCE):
-            raise Forbidden("Only finance records payments.")
-        before = payment["status"]
-        status = LIFECYCLE.check(PaymentStatus(before), "confirm", {FINANCE})
+        payment, before = _finance_act(principal, payment_id, "confirm", version)
         if paid_at[:10] < payment["created_at"][:10] or paid_at[:10] > clock.today().isoformat():
             raise RuleBroken(
                 "The payment date is between the payment's computation and today.", code="INVALID_PAID_AT"
             )
-        updated = {
-            **payment,
-            "status": status,
-            "bank_reference": bank_reference,
-            "paid_at": paid_at,
-            "updated_at": clock.now_iso(),
-        }
+        updated = {**payment, "bank_reference": bank_reference, "paid_at": paid_at}
         staged = store.Staged(updated, _entry(updated, "confirm", principal.user_id, principal.roles, before))
         doc = exchange_store.get(payment["exchange_id"])
         if doc is None:
@@ -399,9 +385,7 @@ def confirm(
                 doc, "confirm_payment", {Party.FINANCE}, principal.user_id, principal.roles, along=staged
             )
         except StaleVersion:
-            if version is not None:
-                raise version_conflict(view(store.get(payment_id) or payment), _WHAT) from None
-            raise
+            raise _stale(payment_id, version, payment) from None
         return view(staged.document())
 
     return optimistic(attempt, _WHAT)
@@ -410,12 +394,19 @@ def confirm(
 def retry(principal: Principal, payment_id: str, version: int | None) -> dict[str, Any]:
     """Finance puts a failed payment back on the queue (after fixing what failed)."""
 
-    def change(payment: dict[str, Any]) -> dict[str, Any]:
-        return {**payment, "failure_reason": None}
+    def attempt() -> dict[str, Any]:
+        payment, before = _finance_act(principal, payment_id, "retry", version)
+        updated = {**payment, "failure_reason": None}
+        try:
+            return store.replace(
+                updated, _entry(updated, "retry", principal.user_id, principal.roles, before)
+            )
+        except StaleVersion:
+            raise _stale(payment_id, version, payment) from None
 
-    payment = _finance_step(principal, payment_id, "retry", version, change)
-    queues.send(queues.PAYMENTS, {"payment_id": payment["id"]})
-    return view(payment)
+    saved = optimistic(attempt, _WHAT)
+    queues.send(queues.PAYMENTS, {"payment_id": saved["id"]})
+    return view(saved)
 
 
 def view(payment: dict[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,19 @@ def has_code(bits: npt.NDArray[np.uint64], rows: IntArray, code_idx: int) -> Boo
     return ((word >> np.uint64(code_idx % 64)) & np.uint64(1)).astype(bool)
 
 
+def first_rows(ids: Sequence[str], user_ids: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Row of each registration id and each (non-empty) user id, the first where one repeats: what the
+    built index and the loaded snapshot both look entries up by."""
+    positions: dict[str, int] = {}
+    for row, reg_id in enumerate(ids):
+        positions.setdefault(reg_id, row)
+    user_positions: dict[str, int] = {}
+    for row, user_id in enumerate(user_ids):
+        if user_id:
+            user_positions.setdefault(user_id, row)
+    return positions, user_positions
+
+
 class _Lookup(dict[Any, int]):
     """A memo table that computes a missing key on first sight (a C-speed hit for the rest)."""
 
@@ -357,13 +370,7 @@ class MatchIndex:
             for name, d, e in zip(names, descriptions, expertises, strict=True)
         ]
         search_starts = list(accumulate((len(doc) + 1 for doc in search_texts), initial=0))
-        positions: dict[str, int] = {}
-        for row, reg_id in enumerate(ids):
-            positions.setdefault(reg_id, row)
-        user_positions: dict[str, int] = {}
-        for row, user_id in enumerate(user_ids):
-            if user_id:
-                user_positions.setdefault(user_id, row)
+        positions, user_positions = first_rows(ids, user_ids)
 
         pref_countries = code_matrix(sort(cols.pref_countries), country_index)
         return cls(

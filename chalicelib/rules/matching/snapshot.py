@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from chalicelib.rules.matching.index import Cards, MatchIndex, common_token_ids
+from chalicelib.rules.matching.index import Cards, MatchIndex, common_token_ids, first_rows
 
 FORMAT_VERSION = 1
 # Cards are compressed in runs of this many rows: a page inflates one or two runs, not 100k cards.
@@ -150,13 +150,7 @@ def load(data: bytes) -> MatchIndex:
     n = len(ids)
     id_rank = arrays["id_rank"]
     by_rank = np.argsort(id_rank, kind="stable").tolist()
-    positions: dict[str, int] = {}
-    for row, reg_id in enumerate(ids):
-        positions.setdefault(reg_id, row)
-    user_positions: dict[str, int] = {}
-    for row, user_id in enumerate(user_ids):
-        if user_id:
-            user_positions.setdefault(user_id, row)
+    positions, user_positions = first_rows(ids, user_ids)
     token_df = arrays["token_df"]
     common = common_token_ids(token_df, n)
     chunk_blob = arrays["cards.chunks"]
