@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from tests.bench import summary
@@ -54,6 +55,15 @@ def _array_bytes(index: Any) -> dict[str, int]:
     values = {field.name: getattr(index, field.name) for field in dataclasses.fields(index)}
     found = {name: value.nbytes for name, value in values.items() if isinstance(value, np.ndarray)}
     # A loaded index keeps its cards' compressed runs in the closure that inflates them.
+    for value in _cards_closure(index):
+        if isinstance(value, np.ndarray):
+            found["cards (compressed runs)"] = found.get("cards (compressed runs)", 0) + value.nbytes
+    return found
+
+
+def _cards_closure(index: Any) -> Iterator[Any]:
+    """What the functions that make the index's cards keep in their closures (followed through the
+    functions they keep in turn), each value once."""
     functions, seen = [getattr(index.cards, "_make", None)], set()
     while functions:
         function = functions.pop()
@@ -63,11 +73,10 @@ def _array_bytes(index: Any) -> dict[str, int]:
         seen.add(id(function))
         for cell in getattr(function, "__closure__", None) or ():
             value = cell.cell_contents
-            if isinstance(value, np.ndarray):
-                found["cards (compressed runs)"] = found.get("cards (compressed runs)", 0) + value.nbytes
-            elif callable(value):
+            if callable(value):
                 functions.append(value)
-    return found
+            else:
+                yield value
 
 
 def _deep_size(value: Any) -> int:
@@ -100,19 +109,9 @@ def _python_bytes(index: Any) -> dict[str, int]:
         value = getattr(index, field.name)
         if not isinstance(value, np.ndarray) and field.name != "cards":
             found[field.name] = _deep_size(value)
-    functions, seen = [getattr(index.cards, "_make", None)], set()
-    while functions:
-        function = functions.pop()
-        function = getattr(function, "__wrapped__", function)
-        if function is None or id(function) in seen:
-            continue
-        seen.add(id(function))
-        for cell in getattr(function, "__closure__", None) or ():
-            value = cell.cell_contents
-            if isinstance(value, list):
-                found["cards (offset lists)"] = found.get("cards (offset lists)", 0) + _deep_size(value)
-            elif callable(value):
-                functions.append(value)
+    for value in _cards_closure(index):
+        if isinstance(value, list):
+            found["cards (offset lists)"] = found.get("cards (offset lists)", 0) + _deep_size(value)
     return found
 
 
