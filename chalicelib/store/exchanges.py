@@ -12,7 +12,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import audit, batch
+from chalicelib.store import audit, batch, paging
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import ExchangeModel, MetaModel, RegistrationModel
 from chalicelib.store.writes import StaleVersion, transaction
@@ -239,23 +239,16 @@ def list_by(
     for key, value in keys:
         condition = ExchangeModel.created_at <= after[0] if after else None
         status_filter = ExchangeModel.status == status if status else None
-        count = 0
-        for model in _INDEXES[key].query(
+        query = _INDEXES[key].query(
             value,
             range_key_condition=condition,
             filter_condition=status_filter,
             scan_index_forward=False,
             page_size=limit + 1,
-        ):
-            if after is not None and (model.created_at, model.id) >= after:
-                continue  # the previous page's items, and those of its last instant before it
-            found[model.id] = model
-            count += 1
-            if count > limit:
-                break
+        )
+        found.update((m.id, m) for m in paging.after_cursor(query, after, limit))
     ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id), reverse=True)
-    page = ordered[:limit]
-    next_after = (page[-1].created_at, page[-1].id) if len(ordered) > limit else None
+    page, next_after = paging.page_of(ordered, limit)
     return [to_document(m) for m in page], next_after
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.rules.payment import OPEN
-from chalicelib.store import audit
+from chalicelib.store import audit, paging
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import LedgerModel, PaymentModel
 from chalicelib.store.writes import StaleVersion, transaction
@@ -159,21 +159,14 @@ def list_by(
     for c in conditions:
         filter_condition = c if filter_condition is None else filter_condition & c
     index_key, value = key
-    found: list[PaymentModel] = []
-    for model in _INDEXES[index_key].query(
+    query = _INDEXES[index_key].query(
         value,
         range_key_condition=PaymentModel.created_at <= after[0] if after else None,
         filter_condition=filter_condition,
         scan_index_forward=False,
         page_size=limit + 1,
-    ):
-        if after is not None and (model.created_at, model.id) >= after:
-            continue
-        found.append(model)
-        if len(found) > limit:
-            break
-    page = found[:limit]
-    next_after = (page[-1].created_at, page[-1].id) if len(found) > limit else None
+    )
+    page, next_after = paging.page_of(paging.after_cursor(query, after, limit), limit)
     return [to_document(m) for m in page], next_after
 
 
