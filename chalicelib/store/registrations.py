@@ -11,7 +11,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.rules.registration import ACCEPTED
-from chalicelib.store import audit
+from chalicelib.store import audit, batch
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import CATALOGUE_SHARDS, MetaModel, RegistrationModel
 from chalicelib.store.writes import StaleVersion, transaction
@@ -137,10 +137,9 @@ def get(registration_id: str) -> dict[str, Any] | None:
 
 def get_many(registration_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Several registrations in one strongly consistent BatchGetItem, by id (missing ones left out)."""
-    wanted = sorted({r for r in registration_ids if is_registration_id(r)})
-    if not wanted:
-        return {}
-    return {m.id: to_document(m) for m in RegistrationModel.batch_get(wanted, consistent_read=True)}
+    wanted = [r for r in registration_ids if is_registration_id(r)]
+    found = batch.get_items({RegistrationModel: wanted})[RegistrationModel]
+    return {key: to_document(model) for key, model in found.items()}
 
 
 def registration_id_for_user(user_id: str) -> str | None:
