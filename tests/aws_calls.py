@@ -30,9 +30,8 @@ _TESTS = str(_ROOT / "tests") + "/"
 _APP = str(_ROOT / "app.py")
 _AUTHORIZER = str(_ROOT / "chalicelib" / "handlers" / "authorizer.py")
 _DIR_VARIABLE = "CXC_TEST_AWS_CALLS_DIR"
-# Test code that stands in every call's way without being a test's own call: the no-Scan guard
-# (tests/conftest.py) wraps botocore's call entry, so it is on the stack of the app's calls too.
-_PASS_THROUGH = {(str(_ROOT / "tests" / "conftest.py"), "guarded")}
+# DynamoDB Scans made by the project's code, for the no-Scan guard (tests/conftest.py, `app_scans`).
+app_scans: list[str] = []
 
 calls: Counter[tuple[str, str]] = Counter()
 
@@ -43,11 +42,7 @@ def entry_point() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
-        if (
-            code.co_filename.startswith(_TESTS)
-            and code.co_filename != __file__
-            and (code.co_filename, code.co_name) not in _PASS_THROUGH
-        ):
+        if code.co_filename.startswith(_TESTS) and code.co_filename != __file__:
             return None
         if code.co_filename == _AUTHORIZER and code.co_name == "cognito_token":
             return "cognito_token"
@@ -101,7 +96,22 @@ def target(action: str, params: dict[str, Any]) -> str:
     }.get(service, service)
 
 
+def _app_frame() -> str | None:
+    """The innermost frame of the project's code (app or chalicelib) on the stack, named."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module == "app" or module.startswith("chalicelib."):
+            return f"{module}.{frame.f_code.co_name}"
+        frame = frame.f_back
+    return None
+
+
 def _record(model: Any, params: dict[str, Any], context: dict[str, Any] | None = None, **_: Any) -> None:
+    if model.service_model.signing_name == "dynamodb" and model.name == "Scan":
+        where = _app_frame()
+        if where is not None:
+            app_scans.append(f"Scan of {params.get('TableName')} from {where}")
     function = entry_point()
     if function is None:
         return

@@ -34,40 +34,21 @@ for var in (
 
 
 # --- No Scan on any request path or event function ---------------------------------------------------
-# Every AWS call any test makes goes through botocore's BaseClient._make_api_call; a DynamoDB Scan whose
-# call stack holds the project's code (a route, a service, a store, an event function) is recorded and
+# The call counter (tests/aws_calls.py) sees every AWS call any test makes; a DynamoDB Scan whose call
+# stack holds the project's code (a route, a service, a store, an event function) is recorded there and
 # fails the test at teardown, so a Scan slipping into app code fails the suite wherever it is reached.
 # Tests' own checks may scan (they read a whole emulated table on purpose).
-import sys  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
 
-def _app_frame() -> str | None:
-    frame = sys._getframe(2)
-    while frame is not None:
-        module = str(frame.f_globals.get("__name__", ""))
-        if module == "app" or module.startswith("chalicelib."):
-            return f"{module}.{frame.f_code.co_name}"
-        frame = frame.f_back
-    return None
-
-
 @pytest.fixture(autouse=True)
-def app_scans(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    import botocore.client
+def app_scans() -> Iterator[list[str]]:
+    from tests import aws_calls
 
-    scans: list[str] = []
-    real = botocore.client.BaseClient._make_api_call
-
-    def guarded(self, operation_name, api_params):
-        if operation_name == "Scan":
-            where = _app_frame()
-            if where is not None:
-                scans.append(f"Scan of {api_params.get('TableName')} from {where}")
-        return real(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", guarded)
-    yield scans
+    aws_calls.app_scans.clear()
+    yield aws_calls.app_scans
+    scans = list(aws_calls.app_scans)
+    aws_calls.app_scans.clear()
     assert not scans, f"DynamoDB Scan in app code: {scans}"

@@ -56,8 +56,9 @@ def test_a_call_the_role_does_not_allow_is_a_problem_and_an_unused_grant_only_on
 
 
 def test_a_call_through_the_no_scan_guard_still_counts_as_the_functions(monkeypatch, app_scans):
-    """The guard (autouse, tests/conftest.py) wraps botocore's call entry, so it is on the stack of every
-    API call the app makes; it must not hide them (it did: the suite then checked S3 presigns only)."""
+    """The no-Scan guard (autouse, tests/conftest.py) once wrapped botocore's call entry and so stood as
+    test code on the stack of every API call the app made, hiding them all from the counter; it now
+    reads the counter's own hook, and a call with the guard active counts as the function's."""
     monkeypatch.setattr(aws_calls, "calls", Counter())
 
     def tick():
