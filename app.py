@@ -13,6 +13,7 @@ from chalicelib.handlers import (
     exchanges,
     matching,
     meta,
+    ops,
     payments,
     reference,
     registrations,
@@ -29,7 +30,7 @@ app = Chalice(app_name="clusterxchange", configure_logs=False)
 app.api.cors = False
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, meta, registrations, matching, contacts, exchanges, payments):
+for module in (reference, meta, registrations, matching, contacts, exchanges, payments, ops):
     app.register_blueprint(module.api.blueprint)
 
 
@@ -61,9 +62,10 @@ def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, 
     return events.on_contact_request_change(event, context)
 
 
-@app.lambda_function(name="on_exchange_change")
-def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return events.on_exchange_change(event, context)
+# The outbox's stream: every effect a committed change staged (mail, rendering, payments, queues).
+@app.lambda_function(name="deliver_effects")
+def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.deliver_effects(event, context)
 
 
 @app.lambda_function(name="on_document_uploaded")

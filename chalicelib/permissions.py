@@ -41,15 +41,15 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(DOCUMENTS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
         grant(ARTIFACTS, "s3:GetObject"),
-        grant(PAYMENTS_QUEUE, *_SEND),  # finance's retry of a failed payment
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),
     "on_registration_change": (grant(TABLES, _GET, _PUT, _UPDATE), grant(MAIL, "ses:SendEmail")),
     "on_contact_request_change": (grant(TABLES, _GET, _PUT), grant(MAIL, "ses:SendEmail")),
-    # Agreements rendered, registrations' summaries, the lump sum computed and queued, mail.
-    "on_exchange_change": (
-        grant(TABLES, _GET, _PUT),
+    # The effects of committed changes: agreements rendered, registrations' summaries, payments created
+    # and queued, mail; each outbox item claimed and marked (UpdateItem).
+    "deliver_effects": (
+        grant(TABLES, _GET, _BATCH_GET, _PUT, _UPDATE),
         grant(ARTIFACTS, "s3:PutObject"),
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),
@@ -62,14 +62,16 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     "on_payment_instruction": (
         grant(TABLES, _GET, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:PutObject"),
-        grant(MAIL, "ses:SendEmail"),
     ),
     "on_payment_dead_letter": (grant(TABLES, _GET, _PUT),),
     "on_user_confirmed": (grant(USER_POOL, "cognito-idp:AdminAddUserToGroup"),),
+    # Besides its own steps, the schedule re-drives effects the outbox's stream did not deliver, so it
+    # may do what the dispatcher does.
     "tick": (
         grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE),
         grant(ARTIFACTS, "s3:GetObject", "s3:PutObject"),  # the last build's documents, the new build
-        grant(MAIL, "ses:SendEmail"),  # overdue payments
+        grant(MAIL, "ses:SendEmail"),
+        grant(PAYMENTS_QUEUE, *_SEND),
     ),
 }
 

@@ -53,7 +53,8 @@ class Resources:
                 "on_contact_request_change", "dynamodb", "contact-requests", on_failure="stream-failures"
             ),
             EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
-            EventSource("on_exchange_change", "dynamodb", "exchanges", on_failure="stream-failures"),
+            # Effects: what a record the stream gave up on should have delivered, the schedule re-drives.
+            EventSource("deliver_effects", "dynamodb", "outbox", batch_size=10, on_failure="stream-failures"),
             # One instruction per invocation: each is a transfer, retried on its own.
             EventSource("on_payment_instruction", "sqs", "payments", batch_size=1),
             EventSource("on_payment_dead_letter", "sqs", "payments-dlq", batch_size=10),

@@ -30,6 +30,8 @@ _TESTS = str(_ROOT / "tests") + "/"
 _APP = str(_ROOT / "app.py")
 _AUTHORIZER = str(_ROOT / "chalicelib" / "handlers" / "authorizer.py")
 _DIR_VARIABLE = "CXC_TEST_AWS_CALLS_DIR"
+# The test harness's own hooks (this counter, fault injection) run inside the app's calls: not test code.
+_HARNESS = frozenset({__file__, str(_ROOT / "tests" / "faults.py")})
 # DynamoDB Scans made by the project's code, for the no-Scan guard (tests/conftest.py, `app_scans`).
 app_scans: list[str] = []
 
@@ -42,7 +44,7 @@ def entry_point() -> str | None:
     frame = sys._getframe(1)
     while frame is not None:
         code = frame.f_code
-        if code.co_filename.startswith(_TESTS) and code.co_filename != __file__:
+        if code.co_filename.startswith(_TESTS) and code.co_filename not in _HARNESS:
             return None
         if code.co_filename == _AUTHORIZER and code.co_name == "cognito_token":
             return "cognito_token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-pytest_plugins = ["tests.aws_calls"]
+pytest_plugins = ["tests.aws_calls", "tests.faults"]
 
 # Settings are read once per process, so the test environment is fixed here, at collection time.
 os.environ.update(

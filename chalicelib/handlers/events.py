@@ -101,20 +101,15 @@ def _contact_request_record(record: DynamoDBRecord) -> None:
 
 
 @_reported
-def _exchange_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import agreements, exchange_mail, exchanges, payments
-    from chalicelib.store import exchanges as store
+def _effect_record(record: DynamoDBRecord) -> None:
+    from chalicelib.services import effects
 
-    old_image, new_image = _images(record)
-    old = store.document_from_image(old_image) if old_image else None
-    new = store.document_from_image(new_image) if new_image else None
-    # What the registrations hold of it (visiting, hosting periods) follows its status and its dates.
-    held = ("status", "start_date", "end_date")
-    if new is not None and (old is None or any(old[k] != new[k] for k in held)):
-        exchanges.sync_registrations(new)
-    agreements.handle_stream_change(old, new)
-    payments.handle_exchange_change(old, new)
-    exchange_mail.handle_stream_change(old, new)
+    # A staged effect's first delivery. Only the insert: the dispatcher's own bookkeeping (claims, marks)
+    # modifies the item, and those records are not new work.
+    if record.raw_event.get("eventName") != "INSERT":
+        return
+    _, new_image = _images(record)
+    effects.deliver(str((new_image or {})["id"]["S"]))
 
 
 @_reported
@@ -154,8 +149,8 @@ def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, 
     return _process(event, context, _contact_request_record, "DynamoDBStreams")
 
 
-def on_exchange_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _process(event, context, _exchange_record, "DynamoDBStreams")
+def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _process(event, context, _effect_record, "DynamoDBStreams")
 
 
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -188,8 +183,12 @@ def on_user_confirmed(event: dict[str, Any]) -> dict[str, Any]:
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
     from chalicelib import clock
-    from chalicelib.services import catalogue, exchanges, payments
+    from chalicelib.services import catalogue, effects, exchanges, payments
 
+    # First what earlier changes caused and nothing delivered yet (a stream that failed or gave up).
+    redriven = effects.redrive()
+    if redriven:
+        logger.warning("effects re-driven", extra={"count": redriven})
     moved = exchanges.advance_by_dates(clock.today())
     if moved:
         logger.info("exchanges moved by their dates", extra={"count": moved})

@@ -10,6 +10,7 @@ an oversight action (a review, a report decision) on the exchange.
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from chalicelib.rules.lifecycle import Lifecycle, transition
@@ -56,6 +57,17 @@ EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
 # Validated and not yet started: the agreed fields are in generated documents, changed by amendment.
 AGREED = (S.VALIDATED, S.SIGNED, S.READY)
 
+# What steps cause (chalicelib.rules.lifecycle `effects`). Taken and given back in the step's own
+# transaction: the visitor's one visit. Delivered after it, from the outbox: the rest.
+TAKE_VISIT, RELEASE_VISIT = "take_visit", "release_visit"
+RENDER = "render_agreements"  # the Commitment to Quality and the financial agreement, for signing
+SETTLE = "settle_lump_sum"  # the lump sum computed from the agreed facts, its payment created and queued
+SYNC = "sync_registrations"  # what the visitor's and host's registrations hold of the exchange
+IN_TRANSACTION = frozenset({TAKE_VISIT, RELEASE_VISIT})
+# Besides these, every write of an exchange tells the parties it newly waits for, and tells them of the
+# statuses they are told of (chalicelib.services.exchange_mail): what it causes is the same for every
+# row, worked out from the state before and after.
+
 FLOW = Lifecycle(
     name="exchange",
     statuses=ExchangeStatus,
@@ -65,23 +77,46 @@ FLOW = Lifecycle(
         # it back to draft; each confirms it, and the second confirmation submits it.
         transition("edit", [S.DRAFT], PARTICIPANTS, None),
         transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT),
-        transition("submit", [S.DRAFT], PARTICIPANTS, S.SUBMITTED, collect=PARTICIPANTS),
+        transition(
+            "submit", [S.DRAFT], PARTICIPANTS, S.SUBMITTED, collect=PARTICIPANTS, effects=(TAKE_VISIT, SYNC)
+        ),
         # Both partnerships review it.
-        transition("approve", [S.SUBMITTED], PARTNERSHIPS, S.VALIDATED, oversight=True, collect=PARTNERSHIPS),
-        transition("request_changes", [S.SUBMITTED], PARTNERSHIPS, S.CHANGES_REQUESTED, oversight=True),
+        transition(
+            "approve",
+            [S.SUBMITTED],
+            PARTNERSHIPS,
+            S.VALIDATED,
+            oversight=True,
+            collect=PARTNERSHIPS,
+            effects=(RENDER,),
+        ),
+        transition(
+            "request_changes",
+            [S.SUBMITTED],
+            PARTNERSHIPS,
+            S.CHANGES_REQUESTED,
+            oversight=True,
+            effects=(SYNC,),
+        ),
         # All four sign the Commitment to Quality, then VO and VOP the financial agreement; a signed scan
         # counts as its party's signature once the upload check accepts it.
         transition("sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS),
         transition("sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP)),
         transition("upload_signed_scan", [S.VALIDATED, S.SIGNED], SIGNERS, None),
-        transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED),
+        transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED, effects=(SYNC,)),
         # An extension (the one-month and working-day rules still hold) is the VOP's to decide; granted,
         # it amends the Commitment to Quality (and the financial agreement only if what the money depends
         # on changed), which go back to be signed by the parties whose signature it invalidated.
         transition("request_extension", AGREED, PARTICIPANTS, None),
-        transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True),
+        transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True, effects=(RENDER, SYNC)),
         transition("refuse_extension", AGREED, [VOP], None, oversight=True),
-        transition("cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN), S.CANCELLED),
+        transition(
+            "cancel",
+            BEFORE_START,
+            (*SIGNERS, Party.SUPPORT, Party.ADMIN),
+            S.CANCELLED,
+            effects=(RELEASE_VISIT, SYNC),
+        ),
         # The dates drive the stay (the scheduled function, by the business date).
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
         transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
@@ -94,7 +129,14 @@ FLOW = Lifecycle(
             [HO],
             None,
         ),
-        transition("approve_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_APPROVED, oversight=True),
+        transition(
+            "approve_report",
+            [S.REPORT_SUBMITTED],
+            [VOP],
+            S.REPORT_APPROVED,
+            oversight=True,
+            effects=(SETTLE,),
+        ),
         transition("reject_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_REJECTED, oversight=True),
         # The lump sum: paid (finance records the bank's execution) or nothing to pay (the function
         # that computes it closes the exchange).
@@ -103,3 +145,13 @@ FLOW = Lifecycle(
     ),
     wrong_status_code="INVALID_STATUS",
 )
+
+
+def date_step(status: S, start_date: str, end_date: str, today: date) -> str | None:
+    """The date-driven step due today, if any: a ready exchange starts on its start date; one in
+    progress is completed from the day after its end date."""
+    if status == S.READY and date.fromisoformat(start_date) <= today:
+        return "start"
+    if status == S.IN_PROGRESS and date.fromisoformat(end_date) < today:
+        return "complete"
+    return None

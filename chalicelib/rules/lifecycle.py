@@ -30,6 +30,10 @@ class Transition(Generic[S]):
     to: S | None  # None: the status stays as it is (an edit, an upload)
     oversight: bool = False
     collect: frozenset[str] = frozenset()  # all of these must act before the status moves to `to`
+    # What taking the step causes, by name (rendering, a payment, the registrations' summaries...):
+    # written with the change, delivered by the effects dispatcher. A collective step causes them once,
+    # when the last of its parties acts.
+    effects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Step(Generic[S]):
 
     status: S
     acted: frozenset[str]
+    effects: tuple[str, ...] = ()
 
 
 def transition(
@@ -48,8 +53,11 @@ def transition(
     *,
     oversight: bool = False,
     collect: Iterable[str] = (),
+    effects: Iterable[str] = (),
 ) -> Transition[S]:
-    return Transition(action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect))
+    return Transition(
+        action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect), tuple(effects)
+    )
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,11 @@ class Lifecycle(Generic[S]):
         target = self.check(status, action, parties)
         row = next(t for t in self._rows(action) if status in t.sources)
         if not row.collect:
-            return Step(target, frozenset())
+            return Step(target, frozenset(), row.effects)
         done = frozenset(acted) | (parties & row.collect)
-        return Step(target if done >= row.collect else status, done)
+        complete = done >= row.collect
+        return Step(target if complete else status, done, row.effects if complete else ())
+
+    def effects_of(self) -> frozenset[str]:
+        """Every effect the table names (the dispatcher must know each)."""
+        return frozenset(e for t in self.transitions for e in t.effects)

@@ -1,7 +1,8 @@
-"""The exchange's generated agreements: rendered when the exchange is validated (a function triggered by
-the exchanges stream), stored once per version in the artifacts bucket with their SHA-256, listed with
-their signatures and the fields each version changed, downloaded through short-lived links, and signed
-by the parties. An amendment renders again only the documents whose content changed."""
+"""The exchange's generated agreements: rendered when the exchange is validated (the `render_agreements`
+effect of that step, delivered from the outbox), stored once per version in the artifacts bucket with
+their SHA-256, listed with their signatures and the fields each version changed, downloaded through
+short-lived links, and signed by the parties. An amendment renders again only the documents whose
+content changed."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from chalicelib.services.writes import optimistic
 from chalicelib.store import audit
 from chalicelib.store import documents as files
 from chalicelib.store import exchanges as store
+from chalicelib.store.outbox import Item
 
 DOWNLOAD_EXPIRES_SECONDS = 300
 _GENERATOR = "system:agreements"
@@ -65,13 +67,19 @@ def _field_digests(kind: str, doc: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def generate(doc: dict[str, Any]) -> dict[str, Any] | None:
+def deliver(item: Item) -> None:
+    """The `render_agreements` effect."""
+    generate(item.subject_id)
+
+
+def generate(exchange_id: str) -> dict[str, Any] | None:
     """Render the agreements of a validated exchange whose content changed since their last version,
     store them and record them on the exchange; a document whose content did not change keeps its
-    version, and the signatures on it still count. Idempotent: a redelivered record changes nothing."""
+    version, and the signatures on it still count. Idempotent: a redelivery changes nothing, and one
+    for an exchange no longer validated does nothing."""
 
     def attempt() -> dict[str, Any] | None:
-        current_doc = store.get(doc["id"])
+        current_doc = store.get(exchange_id)
         if current_doc is None or current_doc["status"] != ExchangeStatus.VALIDATED:
             return None
         if all(current(current_doc, k) is not None for k in KINDS):
@@ -123,17 +131,11 @@ def generate(doc: dict[str, Any]) -> dict[str, Any] | None:
             to_status=status,
             fields=tuple(rendered),
         )
-        saved = store.replace(updated, entry)
+        saved = store.replace(updated, entry, effects=exchanges.caused(current_doc, updated, ()))
         logger.info("agreements generated", extra={"exchange_id": current_doc["id"], "kinds": rendered})
         return saved
 
     return optimistic(attempt, "The exchange")
-
-
-def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    if new is None or new["status"] != ExchangeStatus.VALIDATED:
-        return
-    generate(new)
 
 
 def listing(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:

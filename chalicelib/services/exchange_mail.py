@@ -1,7 +1,8 @@
-"""E-mail to the parties an exchange now waits for (from the exchanges stream): who must act next is
-the flow table's answer for the new state, so the mail never disagrees with `actions`. A party is told
-once when the exchange starts waiting for it (a redelivered record, or a later change that leaves it
-waiting, sends nothing more)."""
+"""E-mail to the parties an exchange now waits for, and of the statuses they are told of: staged as the
+`tell_parties` effect with the write that causes it, delivered from the outbox. Who must act next is the
+flow table's answer for the state, so the mail never disagrees with `actions`. A party is told once
+when the exchange starts waiting for it (a redelivery, or a later change that leaves it waiting, sends
+nothing more), and only while the exchange still waits for it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ from chalicelib import reference
 from chalicelib.observability import logger
 from chalicelib.rules.exchange_flow import FLOW, PARTNERSHIPS, ExchangeStatus, Party
 from chalicelib.rules.signing import SIGN_ACTION, current
+from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import mail
 from chalicelib.store import registrations as registration_store
+from chalicelib.store.outbox import Effect, Item
+
+TELL = "tell_parties"
 
 # What each awaited step asks, in the mail.
 _ASKED = {
@@ -94,37 +99,52 @@ def tell(doc: dict[str, Any], parties: tuple[str, ...], subject: str, text: str,
     return sent
 
 
-def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    if new is None:
-        return
+def told(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[Effect, ...]:
+    """What a write of the exchange (`old` -> `new`) causes in mail, as an effect to stage with it: the
+    parties it newly waits for, with what is asked of each, and the status they are told of."""
     status = ExchangeStatus(new["status"])
-    if status in _TOLD and (old is None or old["status"] != new["status"]):
-        parties, sentence = _TOLD[status]
-        comment = (
-            (new.get("report") or {}).get("comment") if status == ExchangeStatus.REPORT_REJECTED else None
-        )
-        text = f"{_about(new)}.\n\n{sentence}" + (f"\n\nComment: {comment}" if comment else "")
-        subject = f"ClusterXchange: exchange {new['reference']} is {status.replace('_', ' ')}"
-        tell(new, tuple(parties), subject, text, f"exchange#{new['id']}#{new['version']}#told")
-    newly = awaited(new) - awaited(old)
-    if not newly:
+    notice = str(status) if status in _TOLD and (old is None or old["status"] != new["status"]) else None
+    asks = sorted(awaited(new) - awaited(old))
+    if notice is None and not asks:
+        return ()
+    return (Effect(TELL, {"notice": notice, "asks": [list(a) for a in asks]}),)
+
+
+def deliver(item: Item) -> None:
+    """The `tell_parties` effect, from the exchange as it is now: a party is asked only for what the
+    exchange still waits for (an old change never asks anyone to sign a cancelled exchange); a status
+    notice is news of a fact, told as it was. One mail per address and change, even when redelivered."""
+    doc = exchange_store.get(item.subject_id)
+    if doc is None:
         return
+    version = item.subject_version
+    notice = item.args.get("notice")
+    if notice is not None:
+        status = ExchangeStatus(notice)
+        parties, sentence = _TOLD[status]
+        report = doc.get("report") or {}
+        comment = report.get("comment") if status == ExchangeStatus.REPORT_REJECTED else None
+        text = f"{_about(doc)}.\n\n{sentence}" + (f"\n\nComment: {comment}" if comment else "")
+        subject = f"ClusterXchange: exchange {doc['reference']} is {status.replace('_', ' ')}"
+        tell(doc, tuple(parties), subject, text, f"exchange#{doc['id']}#{version}#told")
+    still = awaited(doc)
+    asks = [(party, action) for party, action in item.args.get("asks") or () if (party, action) in still]
     by_address: dict[str, list[tuple[str, str]]] = {}
-    for party, action in sorted(newly):
-        for address in _addresses(new, party):
+    for party, action in asks:
+        for address in _addresses(doc, party):
             by_address.setdefault(address, []).append((party, action))
-    for address, asks in by_address.items():
+    for address, asked in by_address.items():
         # One partnership as VOP and HOP gets one mail naming both roles.
-        subject = f"ClusterXchange: exchange {new['reference']} is waiting for you"
-        lines = "\n".join(f"- as {party}: {_ASKED[action]}" for party, action in asks)
+        subject = f"ClusterXchange: exchange {doc['reference']} is waiting for you"
+        lines = "\n".join(f"- as {party}: {_ASKED[action]}" for party, action in asked)
         text = (
-            f"{_about(new)}, is now {str(new['status']).replace('_', ' ')}.\n\n"
+            f"{_about(doc)}, is now {str(doc['status']).replace('_', ' ')}.\n\n"
             f"What is asked of you:\n{lines}\n\nOpen it in ClusterXchange."
         )
-        # Keyed by the stored version that started the wait, so a redelivered record sends nothing twice.
-        key = f"exchange#{new['id']}#{new['version']}#{'+'.join(p for p, _ in asks)}"
+        # Keyed by the version whose change started the wait: a redelivery sends nothing twice.
+        key = f"exchange#{doc['id']}#{version}#{'+'.join(p for p, _ in asked)}"
         if mail.send_once(key, address, subject, text):
             logger.info(
                 "exchange mail sent",
-                extra={"exchange_id": new["id"], "asks": [f"{p}:{a}" for p, a in asks]},
+                extra={"exchange_id": doc["id"], "asks": [f"{p}:{a}" for p, a in asked]},
             )

@@ -17,14 +17,24 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules.contact import contact_pairing
 from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
 from chalicelib.rules.exchange import ExchangeFacts, check_exchange
-from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus, Party
+from chalicelib.rules.exchange_flow import (
+    FLOW,
+    IN_TRANSACTION,
+    RELEASE_VISIT,
+    TAKE_VISIT,
+    ExchangeStatus,
+    Party,
+    date_step,
+)
 from chalicelib.rules.registration import ACCEPTED
 from chalicelib.rules.signing import carried
+from chalicelib.services import exchange_mail
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.store import audit
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import exchanges as store
 from chalicelib.store import registrations as registration_store
+from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
 _WHAT = "The exchange"
@@ -277,7 +287,7 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
         }
         doc = _checked(doc, visitor, host, parties.visiting.get(visitor["id"]))
         entry = _entry(doc, "created", "", principal.user_id, principal.roles)
-        return store.create(doc, entry, year, parties.counter)
+        return store.create(doc, entry, year, parties.counter, caused(None, doc, ()))
 
     created = optimistic(attempt, _WHAT)
     return view(principal, created)
@@ -328,8 +338,8 @@ def save_step(
     """Take `action` on the exchange as read (`doc`) for the parties `found`, whoever acts (a user, the
     scheduler, the upload check): the flow table's step, the change, the status and collected acts, the
     visitor's one visit taken or given back, and the write with its audit entry in one transaction
-    (with `along`'s items: another object that changes with it). Raises StaleVersion when the exchange
-    changed since it was read."""
+    (with `along`'s items: another object that changes with it) and the effects the step causes. Raises
+    StaleVersion when the exchange changed since it was read."""
     before = doc["status"]
     acted = doc.get("acted") or {}
     step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
@@ -348,17 +358,19 @@ def save_step(
         ExchangeStatus(updated["status"]), updated.get("acted") or {}, updated
     )
     updated["updated_at"] = clock.now_iso()
-    take = release = None
-    if updated["status"] == ExchangeStatus.SUBMITTED and before != ExchangeStatus.SUBMITTED:
-        take = doc["visitor"]["registration_id"]
-    if (
-        updated["status"] == ExchangeStatus.CANCELLED
-        and store.visiting(doc["visitor"]["registration_id"]) == doc["id"]
-    ):
-        release = doc["visitor"]["registration_id"]
+    visitor = doc["visitor"]["registration_id"]
+    take = visitor if TAKE_VISIT in step.effects else None
+    release = visitor if RELEASE_VISIT in step.effects and store.visiting(visitor) == doc["id"] else None
     entry = _entry(updated, action, before, actor, roles, fields)
     try:
-        return store.replace(updated, entry, take_visitor=take, release_visitor=release, along=along)
+        return store.replace(
+            updated,
+            entry,
+            take_visitor=take,
+            release_visitor=release,
+            along=along,
+            effects=caused(doc, updated, step.effects),
+        )
     except store.VisitorTaken as exc:
         raise RuleBroken(
             "The visitor already has an exchange; a visitor visits only once.",
@@ -371,25 +383,37 @@ def save_record(doc: dict[str, Any], action: str, actor: str, change: Any) -> di
     flow: the status stays; written with its audit entry. Raises StaleVersion as save_step does."""
     updated = change(copy.deepcopy(doc), set())
     updated["updated_at"] = clock.now_iso()
-    return store.replace(updated, _entry(updated, action, doc["status"], actor, None, ("uploads",)))
+    entry = _entry(updated, action, doc["status"], actor, None, ("uploads",))
+    return store.replace(updated, entry, effects=caused(doc, updated, ()))
 
 
-# The date-driven steps, by the business date: ready -> in_progress on the start date, in_progress ->
-# completed the day after the end date.
-_DATE_STEPS = {ExchangeStatus.READY: "start", ExchangeStatus.IN_PROGRESS: "complete"}
+def caused(
+    before: dict[str, Any] | None, after: dict[str, Any], named: tuple[str, ...]
+) -> tuple[Effect, ...]:
+    """The outbox items a write of the exchange stages: the effects its step names (those not taken in
+    the transaction itself), and the mail every write causes (who it newly waits for, what they are told)."""
+    return (*(Effect(e) for e in named if e not in IN_TRANSACTION), *exchange_mail.told(before, after))
+
+
 SCHEDULER = "system:scheduler"
 
 
 def advance_by_dates(today: date) -> int:
-    """Move every exchange whose date has come (the scheduled function); returns how many moved."""
+    """Move every exchange whose date has come (the scheduled function); returns how many moved. The
+    step is chosen from the exchange as read now and its dates, so two overlapping runs never take an
+    exchange through two steps on one day."""
     moved = 0
     for exchange_id in store.due_by(today):
 
         def attempt(exchange_id: str = exchange_id) -> bool:
             doc = store.get(exchange_id)
-            action = _DATE_STEPS.get(ExchangeStatus(doc["status"])) if doc else None
+            action = (
+                date_step(ExchangeStatus(doc["status"]), doc["start_date"], doc["end_date"], today)
+                if doc
+                else None
+            )
             if doc is None or action is None:
-                return False  # moved meanwhile (cancelled, or already started)
+                return False  # moved meanwhile (cancelled, started), or its next date has not come
             save_step(doc, action, {Party.SCHEDULER}, SCHEDULER, None)
             return True
 
@@ -581,10 +605,17 @@ def _summary_of(registration: dict[str, Any], doc: dict[str, Any]) -> dict[str, 
     return summary
 
 
-def sync_registrations(changed: dict[str, Any]) -> None:
-    """Keep the visitor's and the host's exchange summaries current (from the exchanges stream). The
-    exchange is read again, so a late or redelivered record never puts an old state back."""
-    doc = store.get(changed["id"]) or changed
+def deliver_sync(item: Item) -> None:
+    """The `sync_registrations` effect."""
+    sync_registrations(item.subject_id)
+
+
+def sync_registrations(exchange_id: str) -> None:
+    """Keep the visitor's and the host's exchange summaries current. The exchange is read as stored, so
+    a late or redelivered effect never puts an old state back."""
+    doc = store.get(exchange_id)
+    if doc is None:
+        return
     for registration_id in (doc["visitor"]["registration_id"], doc["host"]["registration_id"]):
 
         def attempt(registration_id: str = registration_id) -> None:

@@ -27,7 +27,7 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules.distance import Location, great_circle_km
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
 from chalicelib.rules.lump_sum import PAYMENT_DAYS, LumpSumFacts, compute_lump_sum
-from chalicelib.rules.payment import FINANCE, LIFECYCLE, SYSTEM, PaymentStatus
+from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.settings import get_settings
@@ -36,6 +36,7 @@ from chalicelib.store import documents as files
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import payments as store
 from chalicelib.store import registrations as registration_store
+from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
 _WHAT = "The payment"
@@ -73,25 +74,42 @@ def _entry(payment: dict[str, Any], action: str, actor: str, roles: Any, before:
     )
 
 
-def handle_exchange_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    if new is not None and new["status"] == ExchangeStatus.REPORT_APPROVED:
-        settle_lump_sum(new)
+QUEUE_INSTRUCTION, TELL_INSTRUCTED, TELL_OVERDUE = "queue_instruction", "tell_instructed", "tell_overdue"
+
+
+def deliver_settlement(item: Item) -> None:
+    """The `settle_lump_sum` effect of the report's approval."""
+    doc = exchange_store.get(item.subject_id)
+    if doc is not None and doc["status"] == ExchangeStatus.REPORT_APPROVED:
+        settle_lump_sum(doc)
 
 
 def settle_lump_sum(doc: dict[str, Any]) -> dict[str, Any]:
-    """The exchange's one payment: created with its computed amount if it has none (a replayed or
-    duplicated record finds it), queued for the finance function while `calculated`, and the exchange
-    closed when nothing is to pay."""
+    """The exchange's one payment: created with its computed amount if it has none (a redelivery finds
+    it), its first instruction queued with it (an effect of the creation), and the exchange closed when
+    nothing is to pay."""
     payment = store.get(store.id_for(doc["id"]))
     if payment is None:
         payment = _create(doc)
-    if payment["status"] == PaymentStatus.CALCULATED:
-        # Sent again on a replay: a crash between the payment's write and this send loses nothing, and
-        # the finance function does a payment's transfer once however often it is asked.
-        queues.send(queues.PAYMENTS, {"payment_id": payment["id"]})
-    elif payment["status"] == PaymentStatus.NOTHING_TO_PAY:
+    if payment["status"] == PaymentStatus.NOTHING_TO_PAY:
         _close(doc["id"])
     return payment
+
+
+def _instruction(payment: dict[str, Any]) -> Effect:
+    return Effect(QUEUE_INSTRUCTION, {"round": payment.get("round") or 1})
+
+
+def deliver_instruction(item: Item) -> None:
+    """The `queue_instruction` effect: the finance function is asked for the payment's current round, as
+    long as it still waits for it. Sent again after a lost answer, it is the same message: the finance
+    function does a round once however often it is asked."""
+    payment = store.get(item.subject_id)
+    if payment is None or payment["status"] != PaymentStatus.CALCULATED:
+        return
+    if payment["round"] != item.args.get("round"):
+        return  # an older round's message: a later one was queued
+    queues.send(queues.PAYMENTS, {"payment_id": payment["id"], "round": payment["round"]})
 
 
 def _create(doc: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +143,9 @@ def _create(doc: dict[str, Any]) -> dict[str, Any]:
         "updated_at": now,
         "version": None,
     }
+    effects = (_instruction(payment),) if payment["status"] == PaymentStatus.CALCULATED else ()
     try:
-        created = store.create(payment, _entry(payment, "calculated", CALCULATOR, None, None))
+        created = store.create(payment, _entry(payment, "calculated", CALCULATOR, None, None), effects)
     except store.PaymentExists:
         return store.get(payment["id"]) or payment
     logger.info(
@@ -194,7 +213,8 @@ def gateway() -> PaymentGateway:
 def _idempotency_config() -> Any:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    return IdempotencyConfig(event_key_jmespath="payment_id", raise_on_no_idempotency_key=True)
+    # Keyed by the round too: finance's retry is a new round, never answered from an old round's record.
+    return IdempotencyConfig(event_key_jmespath="[payment_id, round]", raise_on_no_idempotency_key=True)
 
 
 def register_invocation(context: Any) -> None:
@@ -223,14 +243,19 @@ def handle_instruction(instruction: dict[str, Any]) -> dict[str, Any]:
     from chalicelib.store.aws import client
 
     run = _idempotent_instruct(client("dynamodb"))
-    result: dict[str, Any] = run(instruction={"payment_id": instruction["payment_id"]})
+    key = {"payment_id": instruction["payment_id"], "round": int(instruction.get("round") or 1)}
+    result: dict[str, Any] = run(instruction=key)
     return result
 
 
 def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
     payment_id = instruction["payment_id"]
     payment = store.get(payment_id)
-    if payment is None or payment["status"] != PaymentStatus.CALCULATED:
+    if (
+        payment is None
+        or payment["status"] != PaymentStatus.CALCULATED
+        or payment["round"] != instruction["round"]
+    ):
         return {"payment_id": payment_id, "status": payment["status"] if payment else None}
     booked = store.ledger_entry(payment_id)
     if booked is None:
@@ -254,7 +279,7 @@ def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
         }
         # False: a concurrent delivery booked it first, with the same reference and file.
         booked = ledger if store.book(ledger) else (store.ledger_entry(payment_id) or ledger)
-    instructed = _move_system(payment_id, "instruct", booked)
+    instructed = _move_system(payment_id, "instruct", instruction["round"], booked)
     return {"payment_id": payment_id, "status": instructed["status"]}
 
 
@@ -276,15 +301,18 @@ def _note_failure(payment_id: str, reason: str) -> None:
     logger.warning("payment attempt failed", extra={"payment_id": payment_id})
 
 
-def _move_system(payment_id: str, action: str, booked: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A step the functions take (instruct, fail); a payment already past it is left as it is."""
+def _move_system(
+    payment_id: str, action: str, round_: int, booked: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A step the functions take on a round (instruct, fail); a payment already past it, or in a later
+    round, is left as it is. Its instruction's notice is written with it."""
 
     def attempt() -> dict[str, Any]:
         payment = store.get(payment_id)
         if payment is None:
             raise NotFound("No such payment.")
-        if payment["status"] != PaymentStatus.CALCULATED:
-            return payment  # instructed or failed already (a replay): nothing more
+        if payment["status"] != PaymentStatus.CALCULATED or payment["round"] != round_:
+            return payment  # instructed or failed already (a replay), or retried since: nothing more
         before = payment["status"]
         updated = copy.deepcopy(payment)
         updated["status"] = LIFECYCLE.check(PaymentStatus(before), action, {SYSTEM})
@@ -292,17 +320,17 @@ def _move_system(payment_id: str, action: str, booked: dict[str, Any] | None = N
         if booked is not None:
             updated["transfer_reference"] = booked["transfer_reference"]
             updated["transfer_key"] = booked["transfer_key"]
-        return store.replace(updated, _entry(updated, action, FINANCE_FUNCTION, None, before))
+        effects = (Effect(TELL_INSTRUCTED),) if action == "instruct" else ()
+        return store.replace(updated, _entry(updated, action, FINANCE_FUNCTION, None, before), effects)
 
-    saved = optimistic(attempt, _WHAT)
-    if action == "instruct" and saved["status"] == PaymentStatus.INSTRUCTED:
-        _tell_instructed(saved)  # once: keyed by the payment
-    return saved
+    return optimistic(attempt, _WHAT)
 
 
-def _tell_instructed(payment: dict[str, Any]) -> None:
-    doc = exchange_store.get(payment["exchange_id"])
-    if doc is None:
+def deliver_instructed_notice(item: Item) -> None:
+    """The `tell_instructed` effect: the VO and the VOP learn the lump sum is on its way."""
+    payment = store.get(item.subject_id)
+    doc = exchange_store.get(payment["exchange_id"]) if payment else None
+    if payment is None or doc is None:
         return
     exchange_mail.tell(
         doc,
@@ -317,7 +345,7 @@ def _tell_instructed(payment: dict[str, Any]) -> None:
 def handle_dead_letter(instruction: dict[str, Any]) -> None:
     """An instruction that failed every attempt: the payment is failed, with the last reason, for
     finance to see and retry."""
-    saved = _move_system(instruction["payment_id"], "fail")
+    saved = _move_system(instruction["payment_id"], "fail", int(instruction.get("round") or 1))
     logger.error("payment failed", extra={"payment_id": saved["id"], "status": saved["status"]})
 
 
@@ -396,17 +424,15 @@ def retry(principal: Principal, payment_id: str, version: int | None) -> dict[st
 
     def attempt() -> dict[str, Any]:
         payment, before = _finance_act(principal, payment_id, "retry", version)
-        updated = {**payment, "failure_reason": None}
+        # A new round: its instruction is queued by the outbox, written with the payment's change.
+        updated = {**payment, "failure_reason": None, "round": payment["round"] + 1}
+        entry = _entry(updated, "retry", principal.user_id, principal.roles, before)
         try:
-            return store.replace(
-                updated, _entry(updated, "retry", principal.user_id, principal.roles, before)
-            )
+            return store.replace(updated, entry, (_instruction(updated),))
         except StaleVersion:
             raise _stale(payment_id, version, payment) from None
 
-    saved = optimistic(attempt, _WHAT)
-    queues.send(queues.PAYMENTS, {"payment_id": saved["id"]})
-    return view(saved)
+    return view(optimistic(attempt, _WHAT))
 
 
 def view(payment: dict[str, Any]) -> dict[str, Any]:
@@ -471,44 +497,37 @@ def transfer_file(principal: Principal, payment_id: str) -> dict[str, Any]:
 
 
 def mark_overdue(today: date) -> int:
-    """Mark payments not paid by their due date overdue, once each; tell finance once per run that
-    found any, and count them in the OverduePayments metric."""
-    marked: list[dict[str, Any]] = []
+    """Mark payments not paid by their due date overdue, once each; each mark stages the notice to
+    finance in its own transaction, so a run that dies between two marks, or a mail that fails, loses
+    no notice. Counted in the OverduePayments metric."""
+    marked = 0
     for payment_id in store.overdue_candidates(today):
 
-        def attempt(payment_id: str = payment_id) -> dict[str, Any] | None:
+        def attempt(payment_id: str = payment_id) -> bool:
             payment = store.get(payment_id)
-            if (
-                payment is None
-                or payment.get("overdue")
-                or payment["status"]
-                not in (
-                    PaymentStatus.CALCULATED,
-                    PaymentStatus.INSTRUCTED,
-                    PaymentStatus.FAILED,
-                )
-            ):
-                return None
+            if payment is None or payment.get("overdue") or payment["status"] not in OPEN:
+                return False
             updated = {**payment, "overdue": today.isoformat(), "updated_at": clock.now_iso()}
-            return store.replace(
-                updated, _entry(updated, "overdue", "system:scheduler", None, payment["status"])
-            )
+            entry = _entry(updated, "overdue", "system:scheduler", None, payment["status"])
+            store.replace(updated, entry, (Effect(TELL_OVERDUE),))
+            return True
 
-        saved = optimistic(attempt, _WHAT)
-        if saved is not None:
-            marked.append(saved)
-    if marked:
-        lines = "\n".join(
-            f"- {p['reference']}: EUR {p['amount_eur']:,}, due by {p['due_by']}, {p['status']}"
-            for p in marked
-        )
-        mail.send_once(
-            f"payments-overdue#{today.isoformat()}#{marked[0]['id']}",
-            get_settings().finance_email,
-            f"ClusterXchange: {len(marked)} payment(s) overdue",
-            f"These lump sums were not paid by their due date:\n{lines}\n",
-        )
-        if get_settings().metrics_enabled:
-            metrics.add_metric(name="OverduePayments", unit="Count", value=len(marked))
-            metrics.flush_metrics()
-    return len(marked)
+        marked += optimistic(attempt, _WHAT)
+    if marked and get_settings().metrics_enabled:
+        metrics.add_metric(name="OverduePayments", unit="Count", value=marked)
+        metrics.flush_metrics()
+    return marked
+
+
+def deliver_overdue_notice(item: Item) -> None:
+    """The `tell_overdue` effect: finance is told once of each payment found overdue, while it is open."""
+    payment = store.get(item.subject_id)
+    if payment is None or payment["status"] not in OPEN:
+        return
+    mail.send_once(
+        f"payment-overdue#{payment['id']}#{item.subject_version}",
+        get_settings().finance_email,
+        f"ClusterXchange: payment {payment['reference']} is overdue",
+        f"The lump sum of exchange {payment['reference']}, EUR {payment['amount_eur']:,}, was due by "
+        f"{payment['due_by']} and is {payment['status']}.\n",
+    )

@@ -12,9 +12,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store import audit, batch, paging
+from chalicelib.store import audit, batch, outbox, paging
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import ExchangeModel, MetaModel, RegistrationModel
+from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
 AUDIT_KIND = "exchange"
@@ -173,7 +174,14 @@ def read_parties(registration_ids: list[str], year: int | None = None) -> Partie
     )
 
 
-def create(doc: dict[str, Any], entry: AuditEntry, year: int, taken: int) -> dict[str, Any]:
+def subject(exchange_id: str) -> str:
+    """What the outbox calls an exchange."""
+    return f"{AUDIT_KIND}:{exchange_id}"
+
+
+def create(
+    doc: dict[str, Any], entry: AuditEntry, year: int, taken: int, effects: tuple[Effect, ...] = ()
+) -> dict[str, Any]:
     """Insert a new exchange with the next reference of `year` after `taken` (the counter as read):
     the counter moves in the same transaction, on condition it is still there, so references are
     unique and gap-free. StaleVersion when another creation took the number first (the caller reads
@@ -187,6 +195,7 @@ def create(doc: dict[str, Any], entry: AuditEntry, year: int, taken: int) -> dic
         tx.update(counter, actions=[MetaModel.count.set(number)], condition=still)
         tx.save(model, condition=ExchangeModel.id.does_not_exist())
         tx.save(audit.to_model(entry))
+        outbox.stage(tx, subject(doc["id"]), 1, effects)
     return to_document(model)
 
 
@@ -197,15 +206,18 @@ def replace(
     take_visitor: str | None = None,
     release_visitor: str | None = None,
     along: Callable[[Any], None] | None = None,
+    effects: tuple[Effect, ...] = (),
 ) -> dict[str, Any]:
-    """Write the whole exchange if still at `doc["version"]`, with its audit entry. `take_visitor`
-    claims the visitor's one visit for this exchange (VisitorTaken if another holds it),
-    `release_visitor` gives it back. StaleVersion when another write came first."""
+    """Write the whole exchange if still at `doc["version"]`, with its audit entry and the effects the
+    change causes (outbox items, in the same transaction). `take_visitor` claims the visitor's one visit
+    for this exchange (VisitorTaken if another holds it), `release_visitor` gives it back. StaleVersion
+    when another write came first."""
     model = _to_model(doc)
     try:
         with transaction() as tx:
             tx.save(model)
             tx.save(audit.to_model(entry))
+            outbox.stage(tx, subject(doc["id"]), (doc.get("version") or 0) + 1, effects)
             if take_visitor is not None:
                 guard = MetaModel(pk=_visiting_key(take_visitor), ref=doc["id"], updated_at=doc["updated_at"])
                 tx.save(guard, condition=MetaModel.pk.does_not_exist() | (MetaModel.ref == doc["id"]))

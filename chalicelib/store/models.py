@@ -290,6 +290,9 @@ class PaymentModel(Model):
     bank_reference = UnicodeAttribute(null=True)
     paid_at = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
+    # The instruction's round: 1, and one more each time finance puts a failed payment back. Messages and
+    # their idempotency records are keyed by it, so a retry is a new attempt, never an old cached answer.
+    round = NumberAttribute(default=1)
     failure_reason = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
@@ -325,6 +328,40 @@ class IdempotencyModel(Model):
     expiration = NumberAttribute(null=True)
 
 
+class OutboxDueIndex(GlobalSecondaryIndex["OutboxModel"]):
+    """Sparse: only effects not yet delivered (`pending`) or given up on (`stuck`), by when they are next
+    due: the schedule re-drives the pending ones that are due, support lists the stuck ones."""
+
+    Meta = _meta("outbox", index_name="by_queue", projection=AllProjection())
+    queue = UnicodeAttribute(hash_key=True)
+    next_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxModel(Model):
+    """What committed changes cause (a mail, a queue message, rendering, a payment), written in the same
+    transaction as the change and delivered from here by one dispatcher. Its id names the object, the
+    version the change wrote and the effect, so the same change can never stage an effect twice."""
+
+    Meta = _meta("outbox", stream_view_type="NEW_IMAGE")
+
+    id = UnicodeAttribute(hash_key=True)  # "<subject>:<version>:<effect>"
+    effect = UnicodeAttribute()
+    subject = UnicodeAttribute()  # "<kind>:<object id>"
+    subject_version = NumberAttribute()
+    args = JSONAttribute(null=True)
+    queue = UnicodeAttribute(null=True)  # "pending" | "stuck"; absent once delivered (sparse index)
+    next_at = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    lease = UnicodeAttribute(null=True)  # the delivery holding it now, until `lease_until`
+    lease_until = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    done_at = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+    by_queue = OutboxDueIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
@@ -335,4 +372,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PaymentModel,
     LedgerModel,
     IdempotencyModel,
+    OutboxModel,
 )

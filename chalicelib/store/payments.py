@@ -9,9 +9,10 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.rules.payment import OPEN
-from chalicelib.store import audit, paging
+from chalicelib.store import audit, outbox, paging
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import LedgerModel, PaymentModel
+from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
 AUDIT_KIND = "payment"
@@ -40,6 +41,7 @@ def to_document(model: PaymentModel) -> dict[str, Any]:
         "bank_reference": model.bank_reference,
         "paid_at": model.paid_at,
         "attempts": int(model.attempts or 0),
+        "round": int(model.round or 1),
         "failure_reason": model.failure_reason,
         "created_at": model.created_at,
         "updated_at": model.updated_at,
@@ -68,6 +70,7 @@ def _to_model(doc: dict[str, Any]) -> PaymentModel:
         bank_reference=doc.get("bank_reference"),
         paid_at=doc.get("paid_at"),
         attempts=doc.get("attempts") or 0,
+        round=doc.get("round") or 1,
         failure_reason=doc.get("failure_reason"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
@@ -86,37 +89,46 @@ class PaymentExists(Exception):
     """The exchange has its payment already."""
 
 
-def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
-    """Insert the exchange's one payment with its audit entry; PaymentExists if it has one."""
+def subject(payment_id: str) -> str:
+    """What the outbox calls a payment."""
+    return f"{AUDIT_KIND}:{payment_id}"
+
+
+def create(doc: dict[str, Any], entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> dict[str, Any]:
+    """Insert the exchange's one payment with its audit entry and what it causes; PaymentExists if it
+    has one."""
     model = _to_model({**doc, "version": None})
     try:
         with transaction() as tx:
             tx.save(model, condition=PaymentModel.id.does_not_exist())
             tx.save(audit.to_model(entry))
+            outbox.stage(tx, subject(doc["id"]), 1, effects)
     except StaleVersion:
         raise PaymentExists(doc["id"]) from None
     return to_document(model)
 
 
-def replace(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
-    """Write the payment if still at `doc["version"]`, with its audit entry; StaleVersion otherwise."""
-    model = _to_model(doc)
+def replace(doc: dict[str, Any], entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> dict[str, Any]:
+    """Write the payment if still at `doc["version"]`, with its audit entry and what the change causes;
+    StaleVersion otherwise."""
+    staged = Staged(doc, entry, effects)
     with transaction() as tx:
-        tx.save(model)
-        tx.save(audit.to_model(entry))
-    return to_document(model)
+        staged(tx)
+    return staged.document()
 
 
 class Staged:
-    """A payment write (with its audit entry, on condition of its version) for another store's
+    """A payment write (with its audit entry and effects, on condition of its version) for a
     transaction: called with it, it adds its items; `document()` is the payment as then stored."""
 
-    def __init__(self, doc: dict[str, Any], entry: AuditEntry) -> None:
-        self._model, self._entry = _to_model(doc), entry
+    def __init__(self, doc: dict[str, Any], entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> None:
+        self._model, self._entry, self._effects = _to_model(doc), entry, effects
+        self._version = (doc.get("version") or 0) + 1
 
     def __call__(self, tx: Any) -> None:
         tx.save(self._model)
         tx.save(audit.to_model(self._entry))
+        outbox.stage(tx, subject(self._model.id), self._version, self._effects)
 
     def document(self) -> dict[str, Any]:
         return to_document(self._model)

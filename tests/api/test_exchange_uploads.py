@@ -10,7 +10,7 @@ import pytest
 
 from tests.api import test_exchanges
 from tests.api.helpers import body
-from tests.api.test_exchanges import _run_exchanges_stream, _sign, _validated, get, post
+from tests.api.test_exchanges import _sign, _validated, get, post, run_effects
 from tests.events import test_cv_check
 from tests.events.test_cv_check import BUCKET, PDF, PNG, deliver, keys
 
@@ -43,7 +43,7 @@ def uploads_of(client, path, tok):
 def test_a_signed_scan_counts_as_its_partys_signature_once_accepted(client, pair, aws, s3):
     # Given a validated exchange with its agreements
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # When the HOP uploads a scan of the Commitment to Quality signed on paper, and it is checked
     upload_id = put(s3, form(client, path, pair.hop), PDF)
     assert body(get(client, path, pair.hop))["confirmations"] == {}  # not before the check
@@ -73,7 +73,7 @@ def test_a_signed_scan_counts_as_its_partys_signature_once_accepted(client, pair
 @pytest.mark.parametrize("data", [EXECUTABLE, b"GIF89a" + b"\x00" * 40], ids=["exe-named-pdf", "gif"])
 def test_a_file_that_is_not_pdf_png_or_jpeg_is_removed_and_rejected(client, pair, aws, s3, data):
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     put(s3, form(client, path, pair.visitor), data)
     deliver(aws)
     [scan] = uploads_of(client, path, pair.visitor)
@@ -87,7 +87,7 @@ def test_a_file_that_is_not_pdf_png_or_jpeg_is_removed_and_rejected(client, pair
 def test_a_scan_that_arrives_after_the_exchange_moved_on_is_kept_but_not_counted(client, pair, aws, s3):
     # Given a form for the host's scan, and then the HOP declines to sign (back to the participants)
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     granted = form(client, path, pair.host)
     declined = post(
         client,
@@ -109,7 +109,7 @@ def test_a_scan_that_arrives_after_the_exchange_moved_on_is_kept_but_not_counted
 
 def test_the_host_side_never_gets_the_financial_agreement(client, pair, aws):
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     _sign(client, path, (pair.visitor, pair.host, pair.vop, pair.hop), "commitment_to_quality")
     for who in (pair.host, pair.hop):
         refused = get(client, f"{path}/documents/financial_agreement", who)
@@ -133,7 +133,7 @@ def test_the_host_side_never_gets_the_financial_agreement(client, pair, aws):
 )
 def test_upload_requests_are_refused_clearly(client, pair, aws, changes, status, code):
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     refused = form(client, path, pair.visitor, **changes)
     assert refused.status_code == status, refused.body
     assert body(refused)["error"]["code"] == code

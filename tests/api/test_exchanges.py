@@ -15,6 +15,7 @@ from infra.seed import seed_partnerships
 from tests.api.conftest import auth
 from tests.api.helpers import body, decide, register, registration
 from tests.api.test_races import call  # noqa: F401 (the thread-safe request fixture)
+from tests.events.helpers import run_effects
 
 IBAN = "DE89370400440532013000"
 BIC = "COBADEFFXXX"
@@ -290,20 +291,11 @@ def _validated(client, pair, **changes):
     return path
 
 
-def _run_exchanges_stream(aws):
-    import app as app_module
-    from tests.events.helpers import stream_event
-
-    event = stream_event(aws.stream_arns["exchanges"])
-    assert app_module.on_exchange_change(event, None) == {"batchItemFailures": []}
-    return event
-
-
 def test_validation_generates_both_agreements_which_all_parties_sign_to_ready(client, pair, aws):
     # Given a validated exchange, and the exchanges stream delivered to its function (twice: idempotent)
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
+    run_effects(aws)
     documents = body(get(client, f"{path}/documents", pair.visitor))["items"]
     assert [(d["kind"], d["version"]) for d in documents] == [
         ("commitment_to_quality", 1),
@@ -370,7 +362,7 @@ def test_validation_generates_both_agreements_which_all_parties_sign_to_ready(cl
 
 def test_four_signers_at_once_all_count(client, pair, aws, call):  # noqa: F811
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     ctq = body(get(client, f"{path}/documents", pair.visitor))["items"][0]["sha256"]
     payload = {"document": "commitment_to_quality", "sha256": ctq}
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -390,7 +382,7 @@ def _sign(client, path, signers, kind):
 
 def _ready(client, pair, aws, **changes):
     path = _validated(client, pair, **changes)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     _sign(client, path, (pair.visitor, pair.host, pair.vop, pair.hop), "commitment_to_quality")
     _sign(client, path, (pair.visitor, pair.vop), "financial_agreement")
     assert body(get(client, path, pair.vop))["status"] == "ready"
@@ -427,7 +419,7 @@ def test_registrations_learn_of_their_exchanges_from_the_stream(client, pair, aw
 
     # Given a submitted exchange, the stream delivered
     path = _submitted(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     visitor = registration_store.get(pair.visitor_id)
     host = registration_store.get(pair.host_id)
     # Then the visitor has visited (matching offers it no more) and the host holds the period
@@ -437,14 +429,14 @@ def test_registrations_learn_of_their_exchanges_from_the_stream(client, pair, aw
     ]
     # And a cancellation gives both back
     post(client, f"{path}/cancel", pair.host, {"reason": "Dates"})
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     assert registration_store.get(pair.visitor_id)["exchanges"]["visited"] is False
     assert registration_store.get(pair.host_id)["exchanges"]["hosting_periods"] == []
 
 
 def test_a_party_may_decline_to_sign_and_signatures_given_stay_on_record(client, pair, aws):
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     ctq = body(get(client, f"{path}/documents", pair.visitor))["items"][0]["sha256"]
     post(client, f"{path}/signatures", pair.visitor, {"document": "commitment_to_quality", "sha256": ctq})
     declined = post(
@@ -484,7 +476,7 @@ def test_an_extension_after_all_signatures_keeps_them_and_asks_only_the_affected
     )
     # Then the Commitment to Quality gets a second version naming what changed; the financial agreement,
     # which only depends on the stay being long, keeps its version and its two signatures
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     documents = body(get(client, f"{path}/documents", pair.host))["items"]
     shown = [
         (d["kind"], d["version"], d["current"], sorted(s["party"] for s in d["signatures"]))

@@ -20,7 +20,7 @@ from infra.local.event_shapes import scheduled_event
 from tests.api import test_exchanges
 from tests.api.helpers import body
 from tests.api.test_exchange_uploads import form, put
-from tests.api.test_exchanges import _ready, _run_exchanges_stream, get, post
+from tests.api.test_exchanges import _ready, get, post, run_effects
 from tests.events import test_cv_check
 from tests.events.helpers import queue_event, sent_emails
 from tests.events.test_cv_check import PDF, deliver
@@ -132,16 +132,17 @@ def test_the_report_needs_evidence_and_a_reason_to_reject_and_only_the_vo_submit
 def test_approval_computes_the_lump_sum_and_the_finance_function_instructs_it_once(client, pair, aws, s3):
     # Given an approved report; the stream delivered twice (a replay)
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
+    run_effects(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     # Then: Germany's rate, a full week, 800 km apart: no reduction; due ten days after the approval
     assert (payment["status"], payment["amount_eur"], payment["due_by"]) == ("calculated", 830, "2027-04-27")
     assert payment["breakdown"]["reductions"] == [] and payment["breakdown"]["distance_km"] > 700
     assert get(client, f"{path}/payment", pair.host).status_code == 403
     assert get(client, f"{path}/payment", pair.hop).status_code == 403
-    # When the finance function gets both messages (one per delivery of the record)
+    # When the finance function gets the message, and what that caused is delivered
     deliver_payments(aws)
+    run_effects(aws)
     instructed = body(get(client, f"{path}/payment", pair.vop))
     assert instructed["status"] == "instructed" and instructed["transfer_reference"].startswith("CXC-")
     # Then one payment, one ledger entry, one transfer file, holding the right accounts and amount
@@ -162,7 +163,7 @@ def test_approval_computes_the_lump_sum_and_the_finance_function_instructs_it_on
 
 def test_the_same_message_from_two_threads_at_once_pays_once(client, pair, aws, s3):
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     payment_id = body(get(client, f"{path}/payment", pair.vop))["id"]
     with ThreadPoolExecutor(max_workers=4) as pool:
         outcomes = list(
@@ -202,7 +203,7 @@ def test_a_gateway_that_fails_twice_then_succeeds_pays_once(client, pair, aws, s
     flaky = Flaky(failures=2)
     monkeypatch.setattr(payment_service, "gateway", lambda: flaky)
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     payment = body(get(client, f"{path}/payment", pair.vop))
     assert (payment["status"], payment["attempts"], flaky.calls) == ("instructed", 2, 3)
@@ -214,7 +215,7 @@ def test_a_gateway_that_always_fails_ends_failed_and_a_retry_instructs_it_once(
 ):
     monkeypatch.setattr(payment_service, "gateway", lambda: Flaky(failures=10**6))
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)  # three attempts, then the message is on the dead-letter queue
     deliver_payments(aws, queue="payments-dlq")
     failed = body(get(client, f"{path}/payment", pair.vop))
@@ -228,6 +229,7 @@ def test_a_gateway_that_always_fails_ends_failed_and_a_retry_instructs_it_once(
     assert retried.status_code == 200 and body(retried)["status"] == "calculated"
     again = post(client, f"/v1/payments/{failed['id']}/retry", finance)
     assert again.status_code == 409 and body(again)["error"]["code"] == "INVALID_STATUS"
+    run_effects(aws)  # the retry's new round is queued from the outbox
     deliver_payments(aws)
     assert body(get(client, f"{path}/payment", pair.vop))["status"] == "instructed"
     assert LedgerModel.count() == 1
@@ -235,7 +237,7 @@ def test_a_gateway_that_always_fails_ends_failed_and_a_retry_instructs_it_once(
 
 def test_finance_confirms_the_bank_execution_and_the_exchange_is_paid(client, pair, aws, s3, token):
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     finance = token("clerk@epix.example", "finance", "epix")
@@ -250,7 +252,7 @@ def test_finance_confirms_the_bank_execution_and_the_exchange_is_paid(client, pa
     paid = body(post(client, f"/v1/payments/{payment['id']}/confirm", finance, confirm))
     assert (paid["status"], paid["paid_at"], paid["bank_reference"]) == ("paid", "2027-04-20", "BANK-REF-1")
     assert body(get(client, path, pair.visitor))["status"] == "paid"
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     told = [m for m in sent_emails() if m.subject.endswith("is paid")]
     assert sorted(m.destinations["ToAddresses"][0] for m in told) == sorted(
         ["ada@acme.example", "exchanges@epix.example"]
@@ -261,7 +263,7 @@ def test_finance_confirms_the_bank_execution_and_the_exchange_is_paid(client, pa
 
 def test_finance_lists_its_partnerships_payments_and_gets_the_transfer_file(client, pair, aws, s3, token):
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     payment_id = body(get(client, f"{path}/payment", pair.vop))["id"]
     finance = token("clerk@epix.example", "finance", "epix")
     everyone = token("desk@clusterxchange.example", "finance")
@@ -282,7 +284,7 @@ def test_finance_lists_its_partnerships_payments_and_gets_the_transfer_file(clie
 
 def test_payments_not_paid_by_their_due_date_are_marked_overdue_once(client, pair, aws, s3, token):
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     tick_on("2027-04-27")  # the due date itself: not overdue yet
     assert body(get(client, f"{path}/payment", pair.vop))["overdue"] is False
@@ -299,7 +301,7 @@ def test_a_virtual_exchange_has_nothing_to_pay_and_is_closed(client, pair, aws, 
     path = _with_evidence(client, pair, aws, s3, mode="virtual")
     post(client, f"{path}/closing-report", pair.visitor, REPORT)
     post(client, f"{path}/closing-report/decision", pair.vop, {"decision": "approve"})
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     assert (payment["status"], payment["amount_eur"]) == ("nothing_to_pay", 0)
     assert [r["code"] for r in payment["breakdown"]["reductions"]] == ["VIRTUAL"]

@@ -36,11 +36,10 @@ FIRST_INVOCATION: Mapping[str, tuple[str, ...]] = {
         "chalicelib.store.registrations",
     ),
     "on_contact_request_change": ("chalicelib.services.contacts",),
-    "on_exchange_change": (
-        "chalicelib.services.agreements",
+    # The dispatcher imports what an effect's handler needs; mail is the most frequent one.
+    "deliver_effects": (
+        "chalicelib.services.effects",
         "chalicelib.services.exchange_mail",
-        "chalicelib.services.exchanges",
-        "chalicelib.services.payments",
         "chalicelib.store.exchanges",
     ),
     "on_document_uploaded": ("chalicelib.services.uploads",),

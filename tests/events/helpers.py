@@ -63,3 +63,29 @@ def sent_emails(region: str = REGION) -> list[Any]:
     from moto.ses.models import ses_backends
 
     return list(ses_backends[DEFAULT_ACCOUNT_ID][region].sent_messages)
+
+
+def pending_effects() -> list[str]:
+    """Ids of the outbox items not yet delivered (pending, due or not)."""
+    from chalicelib.store.models import OutboxModel
+
+    return sorted(m.id for m in OutboxModel.by_queue.query("pending"))
+
+
+def run_effects(aws: Any, rounds: int = 10) -> dict[str, Any]:
+    """Hand the outbox's whole stream to the dispatcher, as Lambda's event source mapping hands it new
+    records, round after round until nothing is left pending or a round changes nothing (effects stage
+    effects: the rendered agreements ask the signers). Every record is handed on again each round, so
+    each test also checks that a replayed record delivers nothing twice. The last event handed on."""
+    import app as app_module
+
+    event: dict[str, Any] = {"Records": []}
+    before: list[str] | None = None
+    for _ in range(rounds):
+        event = stream_event(aws.stream_arns["outbox"])
+        assert app_module.deliver_effects(event, None) == {"batchItemFailures": []}
+        pending = pending_effects()
+        if not pending or pending == before:
+            break
+        before = pending
+    return event

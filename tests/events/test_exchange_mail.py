@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.api import test_exchanges
 from tests.api.helpers import body
-from tests.api.test_exchanges import _run_exchanges_stream, _submitted, draft, get, post
+from tests.api.test_exchanges import _submitted, draft, get, post, run_effects
 from tests.events.helpers import sent_emails
 
 pair = test_exchanges.pair  # an accepted visitor (epix) and host (ce4big) with an accepted request
@@ -27,24 +27,24 @@ def _hop_address():
 def test_each_party_is_told_when_the_exchange_starts_waiting_for_it(client, pair, aws):
     # A new draft waits for both participants' confirmation
     created = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     first = _mails_since(0)
     assert sorted(to for to, _, _ in first) == sorted([HOST, VISITOR])
     assert all(created["reference"] in subject for _, subject, _ in first)
     assert all("confirm the Commitment to Quality draft" in text for _, _, text in first)
     # A redelivered batch sends nothing more
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     assert _mails_since(len(first)) == []
 
 
 def test_submission_asks_both_partnerships_and_validation_asks_all_four_to_sign(client, pair, aws):
     path = _submitted(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     before = len(sent_emails())
     post(client, f"{path}/review", pair.vop, {"decision": "approve"})
     post(client, f"{path}/review", pair.hop, {"decision": "approve"})
-    _run_exchanges_stream(aws)  # validated, then the agreements are generated (a second record)
-    _run_exchanges_stream(aws)
+    run_effects(aws)  # validated, then the agreements are generated (a second record)
+    run_effects(aws)
     asked = _mails_since(before)
     signing = sorted(to for to, _, text in asked if "sign the Commitment to Quality" in text)
     assert signing == sorted([VISITOR, HOST, EPIX, _hop_address()])
@@ -56,10 +56,10 @@ def test_submission_asks_both_partnerships_and_validation_asks_all_four_to_sign(
 
 def test_a_request_for_changes_sends_the_draft_back_to_the_participants(client, pair, aws):
     path = _submitted(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     before = len(sent_emails())
     post(client, f"{path}/review", pair.hop, {"decision": "request_changes", "comment": "Add a mentor."})
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     asked = _mails_since(before)
     assert sorted(to for to, _, _ in asked) == sorted([HOST, VISITOR])
     assert all("change the draft as requested" in text for _, _, text in asked)

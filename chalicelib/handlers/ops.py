@@ -1,0 +1,49 @@
+"""Routes for the people who run the service: the effects that keep failing, and putting one back.
+Shapes only: the use cases are in services.effects."""
+
+from __future__ import annotations
+
+from chalicelib.handlers.http import Api, ApiModel, Call, ListQuery
+from chalicelib.lazy import lazy
+
+service = lazy("chalicelib.services.effects")
+
+api = Api(__name__, tag="operations")
+
+
+class SubjectOut(ApiModel):
+    kind: str
+    id: str
+    version: int
+
+
+class StuckEffectOut(ApiModel):
+    id: str
+    effect: str
+    subject: SubjectOut
+    attempts: int
+    last_error: str | None = None
+    stuck_at: str | None = None
+    created_at: str
+    updated_at: str
+
+
+class StuckEffectList(ApiModel):
+    items: list[StuckEffectOut]
+    next_cursor: str | None = None
+
+
+@api.route("/v1/ops/stuck", summary="Effects that kept failing, most recent first", roles=("admin",))
+def list_stuck(call: Call, query: ListQuery) -> StuckEffectList:
+    items, next_cursor = service.list_stuck(call.user, query.limit, query.cursor)
+    return StuckEffectList.model_validate({"items": items, "next_cursor": next_cursor})
+
+
+@api.route(
+    "/v1/ops/stuck/{item_id}/retry",
+    "POST",
+    summary="Deliver a stuck effect again now (after fixing what failed)",
+    roles=("admin",),
+)
+def retry_stuck(call: Call, item_id: str) -> StuckEffectOut:
+    return StuckEffectOut.model_validate(service.retry_stuck(call.user, item_id))
