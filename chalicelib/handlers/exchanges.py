@@ -269,7 +269,7 @@ def _out(doc: dict[str, Any]) -> ExchangeOut:
     status=201,
 )
 def create_exchange(call: Call, body: ExchangeIn) -> ExchangeOut:
-    return _out(service.create(call.user, body.agreement(), body.source()))
+    return _out(service.create(call.user, body.agreement(), body.source(), call.idempotency_key))
 
 
 @api.route("/v1/exchanges", summary="The caller's exchanges, newest first")

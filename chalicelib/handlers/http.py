@@ -242,11 +242,17 @@ class ListQuery(StrictModel):
     cursor: str | None = Field(None, description="Opaque: the next_cursor of the previous page")
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_.:-]{8,100}")
+
+
 @dataclass
 class Call:
-    """What a handler gets besides its body, query and path parameters: the caller."""
+    """What a handler gets besides its body, query and path parameters: the caller, and the key a
+    client may send with a creation (`Idempotency-Key`) so that retrying it after a lost answer makes
+    nothing twice."""
 
     principal: Principal | None
+    idempotency_key: str | None = None
 
     @property
     def user(self) -> Principal:
@@ -455,8 +461,14 @@ class Api:
         parsed_query = _parse_query(request.query_params, query or StrictModel)
         if "query" in takes:
             arguments["query"] = parsed_query
+        key = (request.headers or {}).get("idempotency-key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise InvalidInput(
+                "The Idempotency-Key header is 8 to 100 letters, digits or _.:- (a UUID will do).",
+                details=[{"field": "Idempotency-Key", "message": "8 to 100 of A-Z a-z 0-9 _ . : -"}],
+            )
         try:
-            return handler(Call(principal), **arguments)
+            return handler(Call(principal, key), **arguments)
         except DomainError:
             raise
         except Exception:

@@ -216,10 +216,24 @@ def _participants(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], 
 # --- use cases -----------------------------------------------------------------------------------
 
 
-def create(principal: Principal, agreement: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+def create(
+    principal: Principal,
+    agreement: dict[str, Any],
+    source: dict[str, Any],
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
     """A draft between a visitor and a host: from an accepted contact request (either participant), or
     by the visitor's partnership for an agreement made outside the tool. Three calls: the contact
-    request, the registrations with the visit guards and the year's counter, the transaction."""
+    request, the registrations with the visit guards and the year's counter, the transaction. With an
+    idempotency key the draft's id is derived from the caller and the key: a retry after a lost answer
+    finds the draft the first made (one more read) instead of making a second."""
+    exchange_id = (
+        store.new_id() if idempotency_key is None else store.id_for_key(principal.user_id, idempotency_key)
+    )
+    if idempotency_key is not None:
+        made = store.get(exchange_id)
+        if made is not None:
+            return view(principal, made) if parties(principal, made) else _key_reused()
     by_ids = bool(source.get("visitor_registration_id") and source.get("host_registration_id"))
     if bool(source.get("contact_request_id")) == by_ids or (
         not by_ids and (source.get("visitor_registration_id") or source.get("host_registration_id"))
@@ -266,7 +280,7 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
                 raise RuleBroken.from_violations([violation]) from violation
         now = clock.now_iso()
         doc: dict[str, Any] = {
-            "id": store.new_id(),
+            "id": exchange_id,
             "status": ExchangeStatus.DRAFT,
             "visitor_user": visitor["user_id"],
             "host_user": host["user_id"],
@@ -291,6 +305,10 @@ def create(principal: Principal, agreement: dict[str, Any], source: dict[str, An
 
     created = optimistic(attempt, _WHAT)
     return view(principal, created)
+
+
+def _key_reused() -> dict[str, Any]:
+    raise Conflict("That Idempotency-Key was used for another request.", code="IDEMPOTENCY_KEY_REUSED")
 
 
 def get(principal: Principal, exchange_id: str) -> dict[str, Any]:

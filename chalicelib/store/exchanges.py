@@ -3,6 +3,7 @@ visitor's one-visit guard, and the writes that keep an exchange and its audit tr
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import Callable
@@ -35,6 +36,11 @@ class VisitorTaken(Exception):
 
 def new_id() -> str:
     return f"exc_{uuid.uuid4().hex}"
+
+
+def id_for_key(user_id: str, idempotency_key: str) -> str:
+    """The id of the exchange a user creates with an idempotency key: the same for every retry."""
+    return "exc_" + hashlib.sha256(f"{user_id}\n{idempotency_key}".encode()).hexdigest()[:32]
 
 
 def _counter_key(year: int) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import clock
 from chalicelib.settings import get_settings
 from chalicelib.store.aws import client
 from chalicelib.store.models import MetaModel
+
+_MARK_ATTEMPTS = 4
 
 
 def _sent_key(notice_key: str) -> str:
@@ -39,9 +39,20 @@ def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
     except DoesNotExist:
         pass
     send_text(to, subject, body)
-    # A concurrent delivery may have marked it first: both sent, nothing more to do.
-    with contextlib.suppress(PutError):
-        MetaModel(pk=_sent_key(notice_key), updated_at=clock.now_iso()).save(
-            condition=MetaModel.pk.does_not_exist()
-        )
+    _mark_sent(notice_key)
     return True
+
+
+def _mark_sent(notice_key: str) -> None:
+    """Record a sent notice. SES cannot be asked again whether it sent, so a mark that fails to be
+    written would send the mail again on the next delivery: it is tried a few more times here first."""
+    mark = MetaModel(pk=_sent_key(notice_key), updated_at=clock.now_iso())
+    for attempt in range(_MARK_ATTEMPTS):
+        try:
+            mark.save(condition=MetaModel.pk.does_not_exist())
+            return
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return  # marked already (a concurrent delivery, or an earlier try whose answer was lost)
+            if attempt == _MARK_ATTEMPTS - 1:
+                raise
