@@ -305,3 +305,18 @@ def test_a_virtual_exchange_has_nothing_to_pay_and_is_closed(client, pair, aws, 
     assert [r["code"] for r in payment["breakdown"]["reductions"]] == ["VIRTUAL"]
     assert body(get(client, path, pair.visitor))["status"] == "closed"
     assert queue_event(aws.queue_urls["payments"], aws.queue_arns["payments"])["Records"] == []
+
+
+def test_evidence_uploaded_after_the_report_lets_the_vop_approve_it(client, pair, aws, s3):
+    # Given a report filed before any evidence
+    path = _completed(client, pair, aws)
+    submitted = body(post(client, f"{path}/closing-report", pair.visitor, REPORT))
+    assert submitted["status"] == "report_submitted"
+    # Then the VO is offered, and may take, the evidence upload while the report awaits its decision
+    assert "upload_evidence" in submitted["actions"]
+    put(s3, form(client, path, pair.visitor, kind="evidence", document=None), PDF)
+    deliver(aws)
+    # And the VOP approves without rejecting first
+    approved = post(client, f"{path}/closing-report/decision", pair.vop, {"decision": "approve"})
+    assert approved.status_code == 200, approved.body
+    assert body(approved)["status"] == "report_approved"
