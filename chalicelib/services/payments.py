@@ -27,7 +27,7 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules.distance import Location, great_circle_km
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
 from chalicelib.rules.lump_sum import PAYMENT_DAYS, LumpSumFacts, compute_lump_sum
-from chalicelib.rules.payment import FINANCE, LIFECYCLE, SYSTEM, PaymentStatus
+from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.settings import get_settings
@@ -411,7 +411,8 @@ def retry(principal: Principal, payment_id: str, version: int | None) -> dict[st
 
 def view(payment: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in payment.items() if k not in ("creditor", "transfer_key", "vop", "visitor_user")}
-    shown["overdue"] = bool(payment.get("overdue"))
+    # Worked out on each read rather than stored: a flag set when it fell due outlived the payment.
+    shown["overdue"] = payment["status"] in OPEN and payment["due_by"] < clock.today().isoformat()
     return shown
 
 
@@ -450,7 +451,9 @@ def list_for(
     key = ("vop", scope) if scope else ("kind", "payment")
     scope_text = f"payments:{principal.user_id}:{scope or '*'}:{status or '*'}:{overdue}"
     after = cursors.decode(scope_text, cursor, ListCursor)
-    items, last = store.list_by(key, status, overdue, limit, (after.created_at, after.id) if after else None)
+    items, last = store.list_by(
+        key, status, overdue, limit, (after.created_at, after.id) if after else None, clock.today()
+    )
     next_cursor = cursors.encode(scope_text, ListCursor(created_at=last[0], id=last[1])) if last else None
     return [view(p) for p in items], next_cursor
 
@@ -478,18 +481,9 @@ def mark_overdue(today: date) -> int:
 
         def attempt(payment_id: str = payment_id) -> dict[str, Any] | None:
             payment = store.get(payment_id)
-            if (
-                payment is None
-                or payment.get("overdue")
-                or payment["status"]
-                not in (
-                    PaymentStatus.CALCULATED,
-                    PaymentStatus.INSTRUCTED,
-                    PaymentStatus.FAILED,
-                )
-            ):
+            if payment is None or payment.get("overdue_since") or payment["status"] not in OPEN:
                 return None
-            updated = {**payment, "overdue": today.isoformat(), "updated_at": clock.now_iso()}
+            updated = {**payment, "overdue_since": today.isoformat(), "updated_at": clock.now_iso()}
             return store.replace(
                 updated, _entry(updated, "overdue", "system:scheduler", None, payment["status"])
             )

@@ -320,3 +320,25 @@ def test_evidence_uploaded_after_the_report_lets_the_vop_approve_it(client, pair
     approved = post(client, f"{path}/closing-report/decision", pair.vop, {"decision": "approve"})
     assert approved.status_code == 200, approved.body
     assert body(approved)["status"] == "report_approved"
+
+
+def test_a_payment_paid_after_its_due_date_is_no_longer_overdue(client, pair, aws, s3, token):
+    # Given a payment found overdue (due 2027-04-27)
+    path = _approved(client, pair, aws, s3)
+    _run_exchanges_stream(aws)
+    deliver_payments(aws)
+    tick_on("2027-04-29")
+    finance = token("clerk@epix.example", "finance", "epix")
+    payment = body(get(client, f"{path}/payment", pair.vop))
+    assert payment["overdue"] is True
+    # When finance records the bank's late execution
+    confirm = {"bank_reference": "BANK-REF-LATE", "paid_at": "2027-04-29"}
+    paid = post(client, f"/v1/payments/{payment['id']}/confirm", finance, confirm)
+    assert paid.status_code == 200, paid.body
+    assert body(paid)["overdue"] is False
+    # Then neither read calls it overdue, however late it is read
+    tick_on("2027-05-03")
+    assert body(get(client, f"{path}/payment", pair.vop))["overdue"] is False
+    assert body(get(client, "/v1/payments?overdue=true", finance))["items"] == []
+    listed = body(get(client, "/v1/payments?overdue=false", finance))["items"]
+    assert [(p["id"], p["status"], p["overdue"]) for p in listed] == [(payment["id"], "paid", False)]
