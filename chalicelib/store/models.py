@@ -220,6 +220,9 @@ class ExchangeModel(Model):
     acted = JSONAttribute(null=True)  # {action: [parties]} on the current status's collective steps
     notes = JSONAttribute(null=True)  # the last review comment, cancellation reason...
     validated_at = UnicodeAttribute(null=True)
+    # What the lump sum depends on, fixed at validation (rules.agreed): registrations edited later do
+    # not reach it; an extension amends its dates.
+    agreed = JSONAttribute(null=True)
     # {kind: [{version, sha256, size, key, generated_at}]}: every version ever generated, oldest first
     documents = JSONAttribute(null=True)
     # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
