@@ -24,9 +24,9 @@ from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger, metrics
 from chalicelib.rules import RuleViolation
-from chalicelib.rules.distance import Location, great_circle_km
+from chalicelib.rules.agreed import AgreedFacts
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
-from chalicelib.rules.lump_sum import PAYMENT_DAYS, LumpSumFacts, compute_lump_sum
+from chalicelib.rules.lump_sum import PAYMENT_DAYS, compute_lump_sum
 from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services.writes import check_version, optimistic
@@ -35,7 +35,6 @@ from chalicelib.store import audit, mail, queues
 from chalicelib.store import documents as files
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import payments as store
-from chalicelib.store import registrations as registration_store
 from chalicelib.store.writes import StaleVersion
 
 _WHAT = "The payment"
@@ -50,14 +49,6 @@ class ListCursor(cursors.CursorKey):
 
 
 # --- computed when the report is approved (the exchanges stream) --------------------------------------
-
-
-def _location(registration_id: str) -> Location:
-    registration = registration_store.get(registration_id) or {}
-    found = (registration.get("organisation") or {}).get("location")
-    if not found:
-        raise RuntimeError(f"no stored location for {registration_id}")  # retried, then parked
-    return Location(lat=float(found["lat"]), lon=float(found["lon"]))
 
 
 def _entry(payment: dict[str, Any], action: str, actor: str, roles: Any, before: str | None) -> Any:
@@ -95,16 +86,9 @@ def settle_lump_sum(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _create(doc: dict[str, Any]) -> dict[str, Any]:
-    facts = LumpSumFacts(
-        host_country=str(doc["host"]["country"]),
-        start_date=date.fromisoformat(doc["start_date"]),
-        working_days=int(doc.get("working_days") or 0),
-        distance_km=great_circle_km(
-            _location(doc["visitor"]["registration_id"]), _location(doc["host"]["registration_id"])
-        ),
-        mode=str(doc.get("mode") or "physical"),
-    )
     try:
+        # Only what was agreed and signed: the registrations as they are now may say another city.
+        facts = AgreedFacts.from_dict(doc.get("agreed")).lump_sum_facts()
         lump_sum = compute_lump_sum(facts, reference.lump_sum_tables())
     except RuleViolation as violation:
         raise RuleBroken.from_violations([violation]) from violation
