@@ -342,3 +342,18 @@ def test_a_payment_paid_after_its_due_date_is_no_longer_overdue(client, pair, aw
     assert body(get(client, "/v1/payments?overdue=true", finance))["items"] == []
     listed = body(get(client, "/v1/payments?overdue=false", finance))["items"]
     assert [(p["id"], p["status"], p["overdue"]) for p in listed] == [(payment["id"], "paid", False)]
+
+
+def test_an_exchange_without_agreed_facts_is_refused_a_lump_sum_not_paid_on_a_guess(client, pair, aws, s3):
+    from chalicelib.errors import RuleBroken
+    from chalicelib.store import exchanges as exchange_store
+
+    path = _approved(client, pair, aws, s3)
+    doc = exchange_store.get(path.rsplit("/", 1)[1])
+    try:
+        payment_service.settle_lump_sum({**doc, "agreed": None})
+    except RuleBroken as refused:
+        assert refused.code == "NO_AGREED_FACTS"
+    else:
+        raise AssertionError("a lump sum was computed without agreed facts")
+    assert PaymentModel.count() == 0
