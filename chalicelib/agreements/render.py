@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import reference
 from chalicelib.rules import RuleViolation
+from chalicelib.rules.agreed import AgreedFacts, AgreedPlace
 from chalicelib.rules.distance import NEARBY_KM
 from chalicelib.rules.lump_sum import PAYMENT_DAYS, SHORT_STAY_WORKING_DAYS, short_stay, table_in_force
 
@@ -283,15 +284,37 @@ def commitment_to_quality_content(exchange: Mapping[str, Any]) -> dict[str, Any]
 
 
 def financial_agreement_content(exchange: Mapping[str, Any]) -> dict[str, Any]:
+    # The money's facts as agreed, to the precision the amount depends on: a city moved across the
+    # 200 km band, or to another city, is a new agreement to sign; the same city a street away is not.
+    agreed = _agreed(exchange)
     return {
         "visitor": exchange.get("visitor"),
         "visitor_partnership": exchange.get("visitor_partnership"),
         "host": exchange.get("host"),
-        "mode": exchange.get("mode"),
-        "start_date": exchange.get("start_date"),
-        "short_stay": short_stay(int(exchange.get("working_days") or 0)),
+        "visitor_place": _place_content(agreed.visitor),
+        "host_place": _place_content(agreed.host),
+        "nearby": agreed.nearby,
+        "mode": agreed.mode,
+        "start_date": agreed.start_date.isoformat(),
+        "short_stay": short_stay(agreed.working_days),
         "bank_account": exchange.get("bank_account"),
     }
+
+
+def _agreed(exchange: Mapping[str, Any]) -> AgreedFacts:
+    try:
+        return AgreedFacts.from_dict(exchange.get("agreed"))
+    except RuleViolation as violation:
+        message = f"The financial agreement needs the agreed facts. {violation.message}"
+        raise ValueError(message) from violation
+
+
+def _place_content(place: AgreedPlace) -> dict[str, str]:
+    return {"city": place.city, "country": place.country}
+
+
+def _place(place: AgreedPlace) -> str:
+    return f"{place.city}, {_country(place.country)}"
 
 
 _CTQ_FIELDS = (
@@ -395,19 +418,25 @@ def _lump_sum_table(start: date) -> reference.LumpSumTable:
 def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
     """The financial agreement between the visiting organisation and its partnership (VO and VOP).
 
-    Raises ValueError when no lump-sum table is in force on the start date or the table has no rate
-    for the host country (reference data the exchange's validation guarantees)."""
-    start = date.fromisoformat(str(exchange["start_date"]))
+    What it says of the money (places, distance band, host country, start date, length, mode) is the
+    exchange's agreed facts, the ones its lump sum is computed from. Raises ValueError when it has none,
+    when no lump-sum table is in force on the start date or the table has no rate for the host country
+    (what the exchange's validation guarantees)."""
+    agreed = _agreed(exchange)
+    start = agreed.start_date
     table = _lump_sum_table(start)
-    host_country = str(exchange["host"].get("country"))
+    host_country = agreed.host_country
     rate = table.rates.get(host_country)
     if rate is None:
         raise ValueError(f"Lump-sum table {table.version} has no rate for {host_country}.")
-    virtual = exchange.get("mode") == "virtual"
-    working_days = int(exchange.get("working_days") or 0)
+    virtual = agreed.mode == "virtual"
+    working_days = agreed.working_days
 
     doc = _Doc("Financial agreement", exchange)
-    visitor, host, vop = exchange["visitor"], exchange["host"], exchange["visitor_partnership"]
+    vop = exchange["visitor_partnership"]
+    # The parties where they were agreed to be, which may differ from where they first registered.
+    visitor = {**exchange["visitor"], "city": agreed.visitor.city, "country": agreed.visitor.country}
+    host = {**exchange["host"], "city": agreed.host.city, "country": agreed.host.country}
 
     doc.heading("1. Parties")
     doc.paragraph(
@@ -419,13 +448,15 @@ def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
     _partnership(doc, "VOP", vop)
 
     doc.heading("2. The exchange")
-    doc.field("Host organisation", f"{host.get('organisation_name', '')}, {host.get('city', '')}")
+    doc.field("Host organisation", host.get("organisation_name"))
+    doc.field("Host organisation's location", _place(agreed.host))
+    doc.field("Visiting organisation's location", _place(agreed.visitor))
     doc.field("Host country", _country(host_country))
     # Only what the money depends on: the start date (it picks the rate table) and whether the stay is
     # short; the exact dates are the Commitment to Quality's, so extending a stay that stays long does
     # not ask VO and VOP to sign this again.
     doc.field("Mode", "virtual exchange" if virtual else "physical exchange (stay at the host)")
-    doc.field("First day at the host", _iso_date(exchange.get("start_date")))
+    doc.field("First day at the host", _iso_date(start.isoformat()))
     doc.field(
         "Dates and activities",
         f"as set out in the Commitment to Quality of exchange {exchange.get('reference', '')}",
@@ -468,10 +499,18 @@ def render_financial_agreement(exchange: Mapping[str, Any]) -> bytes:
             else f"{_HALVING_WORKING_DAYS} working days or more: no reduction for the length of the stay"
         )
         doc.field("Length of the stay", stay)
+        distance = (
+            f"less than {_HALVING_DISTANCE_KM} km apart: the rate is halved"
+            if agreed.nearby
+            else f"{_HALVING_DISTANCE_KM} km or more apart: no reduction for the distance"
+        )
+        doc.field("Distance between the organisations", distance)
         doc.paragraph(
-            "The distance is measured, and the amount computed, when the closing report is approved; the "
-            "breakdown (rate, country, working days, distance, reductions, table version) is recorded with "
-            "the payment."
+            "The locations, the distance between them and the length of the stay are those agreed when the "
+            "exchange was validated: a later change to a registration does not change them, and an "
+            "amendment that does is signed again by both parties. The amount is computed from them when "
+            "the closing report is approved; the breakdown (rate, country, working days, distance, "
+            "reductions, table version) is recorded with the payment."
         )
     doc.pdf.ln(1.5)
     doc.paragraph(

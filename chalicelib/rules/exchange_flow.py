@@ -121,7 +121,9 @@ FLOW = Lifecycle(
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
         transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
         # After the stay: the closing report, its evidence and the VOP's decision; the host's feedback.
-        transition("upload_evidence", [S.COMPLETED, S.REPORT_REJECTED], [VO], None),
+        # Evidence may also follow a report that awaits its decision: else the VOP could not approve it
+        # (no evidence) and the VO could not add any until the VOP rejected it.
+        transition("upload_evidence", [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED], [VO], None),
         transition("submit_report", [S.COMPLETED, S.REPORT_REJECTED], [VO], S.REPORT_SUBMITTED),
         transition(
             "give_host_feedback",

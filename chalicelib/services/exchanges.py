@@ -14,10 +14,12 @@ from chalicelib import clock, cursors, reference
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.rules import RuleViolation
+from chalicelib.rules.agreed import AgreedFacts, agree, amend
 from chalicelib.rules.contact import contact_pairing
 from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
 from chalicelib.rules.exchange import ExchangeFacts, check_exchange
 from chalicelib.rules.exchange_flow import (
+    AGREED,
     FLOW,
     IN_TRANSACTION,
     RELEASE_VISIT,
@@ -367,6 +369,19 @@ def save_step(
     updated["status"] = step.status
     if step.status == ExchangeStatus.VALIDATED and before != ExchangeStatus.VALIDATED:
         updated["validated_at"] = clock.now_iso()  # the agreements are rendered for this validation
+    if updated.get("validated_at") != doc.get("validated_at"):
+        # What the lump sum depends on, fixed with the content the parties sign: an amendment of an agreed
+        # exchange (an extension) changes its dates only; a validation from review takes the places the
+        # registrations hold now.
+        try:
+            fixed = (
+                amend(AgreedFacts.from_dict(doc["agreed"]), updated)
+                if doc.get("agreed") and ExchangeStatus(before) in AGREED
+                else agree(*_participants(updated)[:2], updated)
+            )
+        except RuleViolation as violation:
+            raise RuleBroken.from_violations([violation]) from violation
+        updated["agreed"] = fixed.as_dict()
     if step.status != before:
         updated["acted"] = {}  # a new status starts its collective steps afresh
     elif step.acted:

@@ -24,9 +24,9 @@ from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger, metrics
 from chalicelib.rules import RuleViolation
-from chalicelib.rules.distance import Location, great_circle_km
+from chalicelib.rules.agreed import AgreedFacts
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
-from chalicelib.rules.lump_sum import PAYMENT_DAYS, LumpSumFacts, compute_lump_sum
+from chalicelib.rules.lump_sum import PAYMENT_DAYS, compute_lump_sum
 from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services.writes import check_version, optimistic
@@ -35,7 +35,6 @@ from chalicelib.store import audit, mail, queues
 from chalicelib.store import documents as files
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import payments as store
-from chalicelib.store import registrations as registration_store
 from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
@@ -51,14 +50,6 @@ class ListCursor(cursors.CursorKey):
 
 
 # --- computed when the report is approved (the exchanges stream) --------------------------------------
-
-
-def _location(registration_id: str) -> Location:
-    registration = registration_store.get(registration_id) or {}
-    found = (registration.get("organisation") or {}).get("location")
-    if not found:
-        raise RuntimeError(f"no stored location for {registration_id}")  # retried, then parked
-    return Location(lat=float(found["lat"]), lon=float(found["lon"]))
 
 
 def _entry(payment: dict[str, Any], action: str, actor: str, roles: Any, before: str | None) -> Any:
@@ -113,16 +104,9 @@ def deliver_instruction(item: Item) -> None:
 
 
 def _create(doc: dict[str, Any]) -> dict[str, Any]:
-    facts = LumpSumFacts(
-        host_country=str(doc["host"]["country"]),
-        start_date=date.fromisoformat(doc["start_date"]),
-        working_days=int(doc.get("working_days") or 0),
-        distance_km=great_circle_km(
-            _location(doc["visitor"]["registration_id"]), _location(doc["host"]["registration_id"])
-        ),
-        mode=str(doc.get("mode") or "physical"),
-    )
     try:
+        # Only what was agreed and signed: the registrations as they are now may say another city.
+        facts = AgreedFacts.from_dict(doc.get("agreed")).lump_sum_facts()
         lump_sum = compute_lump_sum(facts, reference.lump_sum_tables())
     except RuleViolation as violation:
         raise RuleBroken.from_violations([violation]) from violation
@@ -437,7 +421,8 @@ def retry(principal: Principal, payment_id: str, version: int | None) -> dict[st
 
 def view(payment: dict[str, Any]) -> dict[str, Any]:
     shown = {k: v for k, v in payment.items() if k not in ("creditor", "transfer_key", "vop", "visitor_user")}
-    shown["overdue"] = bool(payment.get("overdue"))
+    # Worked out on each read rather than stored: a flag set when it fell due outlived the payment.
+    shown["overdue"] = payment["status"] in OPEN and payment["due_by"] < clock.today().isoformat()
     return shown
 
 
@@ -476,7 +461,9 @@ def list_for(
     key = ("vop", scope) if scope else ("kind", "payment")
     scope_text = f"payments:{principal.user_id}:{scope or '*'}:{status or '*'}:{overdue}"
     after = cursors.decode(scope_text, cursor, ListCursor)
-    items, last = store.list_by(key, status, overdue, limit, (after.created_at, after.id) if after else None)
+    items, last = store.list_by(
+        key, status, overdue, limit, (after.created_at, after.id) if after else None, clock.today()
+    )
     next_cursor = cursors.encode(scope_text, ListCursor(created_at=last[0], id=last[1])) if last else None
     return [view(p) for p in items], next_cursor
 
@@ -505,9 +492,9 @@ def mark_overdue(today: date) -> int:
 
         def attempt(payment_id: str = payment_id) -> bool:
             payment = store.get(payment_id)
-            if payment is None or payment.get("overdue") or payment["status"] not in OPEN:
+            if payment is None or payment.get("overdue_since") or payment["status"] not in OPEN:
                 return False
-            updated = {**payment, "overdue": today.isoformat(), "updated_at": clock.now_iso()}
+            updated = {**payment, "overdue_since": today.isoformat(), "updated_at": clock.now_iso()}
             entry = _entry(updated, "overdue", "system:scheduler", None, payment["status"])
             store.replace(updated, entry, (Effect(TELL_OVERDUE),))
             return True

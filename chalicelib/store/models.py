@@ -220,6 +220,9 @@ class ExchangeModel(Model):
     acted = JSONAttribute(null=True)  # {action: [parties]} on the current status's collective steps
     notes = JSONAttribute(null=True)  # the last review comment, cancellation reason...
     validated_at = UnicodeAttribute(null=True)
+    # What the lump sum depends on, fixed at validation (rules.agreed): registrations edited later do
+    # not reach it; an extension amends its dates.
+    agreed = JSONAttribute(null=True)
     # {kind: [{version, sha256, size, key, generated_at}]}: every version ever generated, oldest first
     documents = JSONAttribute(null=True)
     # [{document, version, sha256, party, by, at}]: every signature ever given, never removed
@@ -261,7 +264,7 @@ class EveryPaymentIndex(_PaymentIndex):
 class OpenPaymentsIndex(GlobalSecondaryIndex["PaymentModel"]):
     """Sparse: only payments not yet paid, by the day they are due (the overdue check reads it)."""
 
-    Meta = _meta("payments", index_name="open", projection=IncludeProjection(["status", "overdue"]))
+    Meta = _meta("payments", index_name="open", projection=IncludeProjection(["status", "overdue_since"]))
     open = UnicodeAttribute(hash_key=True)
     due_by = UnicodeAttribute(range_key=True)
 
@@ -284,7 +287,9 @@ class PaymentModel(Model):
     creditor = JSONAttribute(null=True)  # the VO's account from the financial agreement
     due_by = UnicodeAttribute()
     open = UnicodeAttribute(null=True)  # "open" until paid (sparse index)
-    overdue = UnicodeAttribute(null=True)  # the day it was found overdue
+    # The day the scheduled check found it unpaid past its due date; kept once paid. Whether it is
+    # overdue now is not stored: it follows from its status and due date.
+    overdue_since = UnicodeAttribute(null=True)
     transfer_reference = UnicodeAttribute(null=True)
     transfer_key = UnicodeAttribute(null=True)
     bank_reference = UnicodeAttribute(null=True)

@@ -35,7 +35,7 @@ def to_document(model: PaymentModel) -> dict[str, Any]:
         "breakdown": dict(model.breakdown or {}),
         "creditor": model.creditor,
         "due_by": model.due_by,
-        "overdue": model.overdue,
+        "overdue_since": model.overdue_since,
         "transfer_reference": model.transfer_reference,
         "transfer_key": model.transfer_key,
         "bank_reference": model.bank_reference,
@@ -64,7 +64,7 @@ def _to_model(doc: dict[str, Any]) -> PaymentModel:
         due_by=doc["due_by"],
         # Derived on every write, so the overdue check's sparse index can never hold a paid payment.
         open="open" if doc["status"] in OPEN else None,
-        overdue=doc.get("overdue"),
+        overdue_since=doc.get("overdue_since"),
         transfer_reference=doc.get("transfer_reference"),
         transfer_key=doc.get("transfer_key"),
         bank_reference=doc.get("bank_reference"),
@@ -158,15 +158,18 @@ def list_by(
     overdue: bool | None,
     limit: int,
     after: tuple[str, str] | None,
+    today: date,
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
-    """One page of a partnership's (or every) payment, newest first; `after` is (created_at, id)."""
+    """One page of a partnership's (or every) payment, newest first; `after` is (created_at, id).
+    Overdue on `today` means still open and due before it, so a payment leaves the overdue ones when
+    it is paid, however late."""
     conditions = []
     if status:
         conditions.append(PaymentModel.status == status)
     if overdue is True:
-        conditions.append(PaymentModel.overdue.exists())
+        conditions.append(PaymentModel.open.exists() & (PaymentModel.due_by < today.isoformat()))
     elif overdue is False:
-        conditions.append(PaymentModel.overdue.does_not_exist())
+        conditions.append(PaymentModel.open.does_not_exist() | (PaymentModel.due_by >= today.isoformat()))
     filter_condition = None
     for c in conditions:
         filter_condition = c if filter_condition is None else filter_condition & c
@@ -190,6 +193,6 @@ def overdue_candidates(day: date) -> list[str]:
         for m in PaymentModel.open_by_due.query(
             "open",
             range_key_condition=PaymentModel.due_by < day.isoformat(),
-            filter_condition=PaymentModel.overdue.does_not_exist(),
+            filter_condition=PaymentModel.overdue_since.does_not_exist(),
         )
     ]

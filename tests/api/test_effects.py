@@ -347,7 +347,7 @@ def test_a_schedule_killed_between_two_overdue_marks_loses_no_notice(aws, faults
     run_effects(aws)
     tick_on("2027-04-25")
     assert len(_mails("overdue")) == 2
-    assert {PaymentModel.get(f"pay_{n:032x}").overdue for n in (1, 2)} == {"2027-04-25"}
+    assert {PaymentModel.get(f"pay_{n:032x}").overdue_since for n in (1, 2)} == {"2027-04-25"}
 
 
 # --- defect 8: two overlapping runs of the schedule take one step each day -----------------------------

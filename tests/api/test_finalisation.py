@@ -307,3 +307,55 @@ def test_a_virtual_exchange_has_nothing_to_pay_and_is_closed(client, pair, aws, 
     assert [r["code"] for r in payment["breakdown"]["reductions"]] == ["VIRTUAL"]
     assert body(get(client, path, pair.visitor))["status"] == "closed"
     assert queue_event(aws.queue_urls["payments"], aws.queue_arns["payments"])["Records"] == []
+
+
+def test_evidence_uploaded_after_the_report_lets_the_vop_approve_it(client, pair, aws, s3):
+    # Given a report filed before any evidence
+    path = _completed(client, pair, aws)
+    submitted = body(post(client, f"{path}/closing-report", pair.visitor, REPORT))
+    assert submitted["status"] == "report_submitted"
+    # Then the VO is offered, and may take, the evidence upload while the report awaits its decision
+    assert "upload_evidence" in submitted["actions"]
+    put(s3, form(client, path, pair.visitor, kind="evidence", document=None), PDF)
+    deliver(aws)
+    # And the VOP approves without rejecting first
+    approved = post(client, f"{path}/closing-report/decision", pair.vop, {"decision": "approve"})
+    assert approved.status_code == 200, approved.body
+    assert body(approved)["status"] == "report_approved"
+
+
+def test_a_payment_paid_after_its_due_date_is_no_longer_overdue(client, pair, aws, s3, token):
+    # Given a payment found overdue (due 2027-04-27)
+    path = _approved(client, pair, aws, s3)
+    _run_exchanges_stream(aws)
+    deliver_payments(aws)
+    tick_on("2027-04-29")
+    finance = token("clerk@epix.example", "finance", "epix")
+    payment = body(get(client, f"{path}/payment", pair.vop))
+    assert payment["overdue"] is True
+    # When finance records the bank's late execution
+    confirm = {"bank_reference": "BANK-REF-LATE", "paid_at": "2027-04-29"}
+    paid = post(client, f"/v1/payments/{payment['id']}/confirm", finance, confirm)
+    assert paid.status_code == 200, paid.body
+    assert body(paid)["overdue"] is False
+    # Then neither read calls it overdue, however late it is read
+    tick_on("2027-05-03")
+    assert body(get(client, f"{path}/payment", pair.vop))["overdue"] is False
+    assert body(get(client, "/v1/payments?overdue=true", finance))["items"] == []
+    listed = body(get(client, "/v1/payments?overdue=false", finance))["items"]
+    assert [(p["id"], p["status"], p["overdue"]) for p in listed] == [(payment["id"], "paid", False)]
+
+
+def test_an_exchange_without_agreed_facts_is_refused_a_lump_sum_not_paid_on_a_guess(client, pair, aws, s3):
+    from chalicelib.errors import RuleBroken
+    from chalicelib.store import exchanges as exchange_store
+
+    path = _approved(client, pair, aws, s3)
+    doc = exchange_store.get(path.rsplit("/", 1)[1])
+    try:
+        payment_service.settle_lump_sum({**doc, "agreed": None})
+    except RuleBroken as refused:
+        assert refused.code == "NO_AGREED_FACTS"
+    else:
+        raise AssertionError("a lump sum was computed without agreed facts")
+    assert PaymentModel.count() == 0

@@ -18,8 +18,37 @@ from pypdf import PdfReader
 
 from chalicelib import reference
 from chalicelib.agreements.render import render_commitment_to_quality, render_financial_agreement
+from chalicelib.rules.agreed import agree
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where the fixture's organisations are (the registrations' locations when the exchange was validated).
+PLACES = {
+    "Łódź": (51.77, 19.46),
+    "Guimarães": (41.44, -8.29),
+    "Porto": (41.15, -8.61),
+    "Lisbon": (38.72, -9.14),
+}
+
+
+def agreed_facts(doc: dict[str, Any], visitor: str | None = None, host: str | None = None) -> dict[str, Any]:
+    """The facts fixed at validation for `doc`, its parties being where their summaries (or the cities
+    named) say."""
+
+    def registration(summary: dict[str, Any], city: str | None, country: str | None) -> dict[str, Any]:
+        city = city or summary["city"]
+        lat, lon = PLACES[city]
+        organisation = {
+            "city": city,
+            "country": country or summary["country"],
+            "location": {"lat": lat, "lon": lon},
+        }
+        return {"id": summary["registration_id"], "organisation": organisation}
+
+    return agree(
+        registration(doc["visitor"], visitor, "PT" if visitor in ("Lisbon", "Porto") else None),
+        registration(doc["host"], host, None),
+        doc,
+    ).as_dict()
 
 
 def exchange(**changes: Any) -> dict[str, Any]:
@@ -73,6 +102,7 @@ def exchange(**changes: Any) -> dict[str, Any]:
         "document_version": 1,
     }
     doc.update(changes)
+    doc.setdefault("agreed", agreed_facts(doc))
     return doc
 
 
@@ -305,3 +335,48 @@ def test_the_financial_agreement_shows_what_the_money_depends_on_not_the_exact_d
     assert financial_agreement_content(short_stay) != financial_agreement_content(long_stay)
     other_bank = exchange(working_days=5, bank_account={**exchange()["bank_account"], "bic": "PKOPPLPW"})
     assert financial_agreement_content(other_bank) != financial_agreement_content(long_stay)
+
+
+def test_the_financial_agreement_names_the_agreed_places_and_distance_band() -> None:
+    text = text_of(render_financial_agreement(exchange()))
+    for field in (
+        "Visiting organisation's location: Łódź, Poland (PL)",
+        "Host organisation's location: Guimarães, Portugal (PT)",
+        "Distance between the organisations: 200 km or more apart: no reduction for the distance",
+        "agreed when the exchange was validated",
+    ):
+        assert flat(field) in text, field
+    near = exchange()
+    near["agreed"] = agreed_facts(near, visitor="Porto")
+    text = text_of(render_financial_agreement(near))
+    assert "Visiting organisation's location: Porto, Portugal (PT)" in text
+    assert "Distance between the organisations: less than 200 km apart: the rate is halved" in text
+
+
+def test_the_financial_agreement_shows_the_agreed_place_not_the_one_first_registered() -> None:
+    """The parties' summaries are taken when the draft is made; what is signed is what was agreed."""
+    moved = exchange()
+    moved["agreed"] = agreed_facts(moved, visitor="Lisbon")
+    text = text_of(render_financial_agreement(moved))
+    assert "Visiting organisation's location: Lisbon, Portugal (PT)" in text
+    assert "City: Lisbon" in text and "City: Łódź" not in text
+
+
+def test_a_change_to_the_agreed_places_asks_vo_and_vop_to_sign_again() -> None:
+    from chalicelib.agreements.render import financial_agreement_content
+
+    signed = exchange()
+    content = financial_agreement_content(signed)
+    for visitor in ("Lisbon", "Porto"):  # another city far away; another city across the 200 km band
+        moved = {**signed, "agreed": agreed_facts(signed, visitor=visitor)}
+        assert financial_agreement_content(moved) != content, visitor
+    # the same city and band a few streets away is the same agreement
+    nudged = copy.deepcopy(signed)
+    nudged["agreed"]["visitor"]["location"]["lat"] += 0.01
+    nudged["agreed"]["distance_km"] += 1.0
+    assert financial_agreement_content(nudged) == content
+
+
+def test_the_financial_agreement_needs_the_agreed_facts() -> None:
+    with pytest.raises(ValueError, match="agreed facts"):
+        render_financial_agreement(exchange(agreed=None))

@@ -34,6 +34,8 @@ CONTACT_EXPECTED = {
 SIGNERS = {"VO", "HO", "VOP", "HOP"}
 BEFORE_START = (E.DRAFT, E.SUBMITTED, E.CHANGES_REQUESTED, E.VALIDATED, E.SIGNED, E.READY)
 AFTER_STAY = (E.COMPLETED, E.REPORT_REJECTED)
+# Evidence may follow the report while it awaits its decision (else the VO waits for a rejection).
+AWAITING_DECISION = (*AFTER_STAY, E.REPORT_SUBMITTED)
 EXCHANGE_EXPECTED = {
     (E.DRAFT, "edit"): ({"VO", "HO"}, E.DRAFT),
     (E.CHANGES_REQUESTED, "edit"): ({"VO", "HO"}, E.DRAFT),
@@ -50,7 +52,7 @@ EXCHANGE_EXPECTED = {
     **{(s, "cancel"): (SIGNERS | {"support", "admin"}, E.CANCELLED) for s in BEFORE_START},
     (E.READY, "start"): ({"scheduler"}, E.IN_PROGRESS),
     (E.IN_PROGRESS, "complete"): ({"scheduler"}, E.COMPLETED),
-    **{(s, "upload_evidence"): ({"VO"}, s) for s in AFTER_STAY},
+    **{(s, "upload_evidence"): ({"VO"}, s) for s in AWAITING_DECISION},
     **{(s, "submit_report"): ({"VO"}, E.REPORT_SUBMITTED) for s in AFTER_STAY},
     **{
         (s, "give_host_feedback"): ({"HO"}, s)
