@@ -4,8 +4,9 @@ party and to which status. Every exchange endpoint and the scheduled function go
 
 Parties: VO and HO (the visiting and host organisations' users), VOP and HOP (officers of their
 partnerships; one partnership may be both, and its act then counts for both), support, admin, finance,
-and the scheduler (the date-driven steps). VO and HO are the subjects: nobody who is one of them takes
-an oversight action (a review, a report decision) on the exchange.
+the scheduler (the date-driven steps) and the withdrawal (a participant leaving the programme). VO and
+HO are the subjects: nobody who is one of them takes an oversight action (a review, a report decision)
+on the exchange.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Party(StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
     SCHEDULER = "scheduler"
+    WITHDRAWAL = "withdrawal"
 
 
 S = ExchangeStatus
@@ -81,7 +83,11 @@ FLOW = Lifecycle(
         transition("request_extension", AGREED, PARTICIPANTS, None),
         transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True),
         transition("refuse_extension", AGREED, [VOP], None, oversight=True),
-        transition("cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN), S.CANCELLED),
+        # A participant's withdrawal cancels its exchanges that have not started (the registrations
+        # stream acts for it), so cancelling has the same effects whoever asks.
+        transition(
+            "cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN, Party.WITHDRAWAL), S.CANCELLED
+        ),
         # The dates drive the stay (the scheduled function, by the business date).
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
         transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
