@@ -44,7 +44,12 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),
-    "on_registration_change": (grant(TABLES, _GET, _PUT, _UPDATE), grant(MAIL, "ses:SendEmail")),
+    # The decision mail; a withdrawal's effects: the participant's exchanges and contact requests found
+    # by their indexes, cancelled (the visit guard given back) or pseudonymised, pending ones closed.
+    "on_registration_change": (
+        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
+        grant(MAIL, "ses:SendEmail"),
+    ),
     "on_contact_request_change": (grant(TABLES, _GET, _PUT), grant(MAIL, "ses:SendEmail")),
     # The effects of committed changes: agreements rendered, registrations' summaries, payments created
     # and queued, mail; each outbox item claimed and marked (UpdateItem).

@@ -297,10 +297,136 @@ class RegistrationHeld(RegistrationOut):
     exchanges: dict[str, Any] | None = None
 
 
+class PartyHeld(ApiModel):
+    """One side of a contact request or an exchange, as the other parties are shown it."""
+
+    registration_id: str | None = None
+    organisation_name: str | None = None
+    country: str | None = None
+    city: str | None = None
+    representative_name: str | None = None
+    roles: list[str] = []
+
+
+class ContactRequestHeld(ApiModel):
+    id: str
+    direction: Literal["sent", "received"]
+    status: str
+    message: str
+    reason: str | None = None
+    sender: PartyHeld
+    recipient: PartyHeld
+    created_at: str
+    updated_at: str
+    audit: list[AuditEntryOut]
+
+
+class PartnershipHeld(ApiModel):
+    id: str
+    name: str
+
+
+class BankAccountHeld(ApiModel):
+    holder: str
+    iban: str
+    bic: str | None = None
+
+
+class SignatureHeld(ApiModel):
+    document: str
+    version: int
+    sha256: str
+    party: str
+    at: str
+    by: str | None = Field(None, description="Your user id when you gave it; another party's is theirs")
+    scan: str | None = Field(None, description="The upload id when given as a signed scan")
+
+
+class DocumentHeld(ApiModel):
+    """A generated agreement's version (its file is the exchange's, under its documents)."""
+
+    kind: str
+    version: int
+    sha256: str
+    size: int | None = None
+    generated_at: str | None = None
+
+
+class UploadHeld(ApiModel):
+    """A file you uploaded to the exchange: its metadata (the file is under its documents)."""
+
+    id: str
+    kind: str
+    status: str
+    filename: str | None = None
+    document: str | None = None
+    version: int | None = None
+    requested_at: str
+    checked_at: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    reason: str | None = None
+
+
+class ExchangeHeld(ApiModel):
+    id: str
+    reference: str
+    status: str
+    role: Literal["visitor", "host"]
+    visitor: PartyHeld
+    host: PartyHeld
+    visitor_partnership: PartnershipHeld
+    host_partnership: PartnershipHeld
+    agreement: dict[str, Any] = Field(description="The agreed fields and the working days they give")
+    bank_account: BankAccountHeld | None = Field(None, description="The account you gave, as visitor")
+    signatures: list[SignatureHeld]
+    documents: list[DocumentHeld]
+    uploads: list[UploadHeld]
+    report: dict[str, Any] | None = None
+    host_feedback: dict[str, Any] | None = None
+    extension: dict[str, Any] | None = None
+    notes: dict[str, Any] = {}
+    created_at: str
+    updated_at: str
+    audit: list[AuditEntryOut]
+
+
+class LedgerHeld(ApiModel):
+    transfer_reference: str
+    exchange_reference: str
+    amount_eur: int
+    debtor_iban: str
+    creditor_iban: str
+    booked_at: str
+
+
+class PaymentHeld(ApiModel):
+    id: str
+    exchange_id: str
+    reference: str
+    status: str
+    amount_eur: int
+    breakdown: dict[str, Any]
+    creditor: BankAccountHeld | None = None
+    due_by: str
+    overdue: str | None = None
+    paid_at: str | None = None
+    transfer_reference: str | None = None
+    bank_reference: str | None = None
+    failure_reason: str | None = None
+    created_at: str
+    updated_at: str
+    ledger: LedgerHeld | None = Field(None, description="The transfer as booked, once it is")
+    audit: list[AuditEntryOut]
+
+
 class ExportOut(ApiModel):
     registration: RegistrationHeld | None
     audit: list[AuditEntryOut]
     cv: CvExportOut | None
+    contact_requests: list[ContactRequestHeld] = []
+    exchanges: list[ExchangeHeld] = []
+    payments: list[PaymentHeld] = Field([], description="The lump sums paid, or to be paid, to you")
     exported_at: str
 
 
@@ -358,7 +484,8 @@ def request_cv_upload(call: Call, body: CvUploadIn) -> CvUploadOut:
 
 @api.route(
     "/v1/registrations/me/export",
-    summary="Everything held about the caller's registration (GDPR access)",
+    summary="Everything held about the caller: its registration, contact requests, exchanges and "
+    "payments, with their audit trails (GDPR access)",
     roles=("participant",),
 )
 def export_my_registration(call: Call) -> ExportOut:

@@ -4,8 +4,9 @@ party and to which status. Every exchange endpoint and the scheduled function go
 
 Parties: VO and HO (the visiting and host organisations' users), VOP and HOP (officers of their
 partnerships; one partnership may be both, and its act then counts for both), support, admin, finance,
-and the scheduler (the date-driven steps). VO and HO are the subjects: nobody who is one of them takes
-an oversight action (a review, a report decision) on the exchange.
+the scheduler (the date-driven steps) and the withdrawal (a participant leaving the programme). VO and
+HO are the subjects: nobody who is one of them takes an oversight action (a review, a report decision)
+on the exchange.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Party(StrEnum):
     ADMIN = "admin"
     FINANCE = "finance"
     SCHEDULER = "scheduler"
+    WITHDRAWAL = "withdrawal"
 
 
 S = ExchangeStatus
@@ -110,10 +112,12 @@ FLOW = Lifecycle(
         transition("request_extension", AGREED, PARTICIPANTS, None),
         transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True, effects=(RENDER, SYNC)),
         transition("refuse_extension", AGREED, [VOP], None, oversight=True),
+        # A participant's withdrawal cancels its exchanges that have not started, so cancelling has the
+        # same effects whoever asks.
         transition(
             "cancel",
             BEFORE_START,
-            (*SIGNERS, Party.SUPPORT, Party.ADMIN),
+            (*SIGNERS, Party.SUPPORT, Party.ADMIN, Party.WITHDRAWAL),
             S.CANCELLED,
             effects=(RELEASE_VISIT, SYNC),
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 from datetime import date
 from typing import Any
 
@@ -264,7 +265,9 @@ def withdraw_mine(principal: Principal) -> None:
 
     The uniqueness guard goes in the same transaction, so the user may register again. Decision: past
     audit entries keep the user id as actor (they hold nothing else personal and rewriting history
-    would defeat the trail); the registration itself only carries the pseudonym from now on.
+    would defeat the trail); the registration itself only carries the pseudonym from now on. What the
+    withdrawal does to the participant's exchanges and contact requests follows from the stored change
+    (`carry_out_withdrawal`, from the registrations stream), so it happens however this request ends.
     """
 
     def attempt() -> None:
@@ -289,16 +292,121 @@ def withdraw_mine(principal: Principal) -> None:
 
 
 def export_mine(principal: Principal) -> dict[str, Any]:
-    """Everything held about the caller's registration (GDPR access): the registration with its
-    personal data, its audit trail, and the CV's metadata with a short-lived download link."""
+    """Everything held about the caller (GDPR access): the registration with its personal data, its
+    audit trail and the CV's metadata with a short-lived link; the contact requests it sent and
+    received, the exchanges it is the visitor or the host of (signatures, documents, its uploads, the
+    bank account it gave), the payments to it with their ledger entries; each with its audit trail.
+    Queries of the tables' indexes, by the registration's and the user's ids (no Scan)."""
+    from chalicelib.services.contacts import public_view as request_view
+    from chalicelib.store import contacts as contact_store
+    from chalicelib.store import exchanges as exchange_store
+    from chalicelib.store import payments as payment_store
+
+    now = clock.now_iso()
     doc = store.get_for_user(principal.user_id)
     if doc is None:
-        return {"registration": None, "audit": [], "cv": None, "exported_at": clock.now_iso()}
+        return {
+            "registration": None,
+            "audit": [],
+            "cv": None,
+            "contact_requests": [],
+            "exchanges": [],
+            "payments": [],
+            "exported_at": now,
+        }
+    user_id = principal.user_id
+    sent, received = contact_store.all_for(doc["id"])
+    exchanges = exchange_store.all_for_user(user_id)
+    visited = [payment_store.id_for(e["id"]) for e in exchanges if e["visitor_user"] == user_id]
+    payments = [
+        (p, booked) for p, booked in payment_store.with_ledger(visited) if p["visitor_user"] == user_id
+    ]
     return {
         "registration": doc,
         "audit": audit_store.entries_for(store.audit_entity(doc["id"])),
         "cv": documents.cv_export(doc.get("cv")),
-        "exported_at": clock.now_iso(),
+        "contact_requests": [
+            {
+                **request_view(request),
+                "direction": direction,
+                "audit": audit_store.entries_for(f"{contact_store.AUDIT_KIND}#{request['id']}"),
+            }
+            for direction, requests in (("sent", sent), ("received", received))
+            for request in requests
+        ],
+        "exchanges": [
+            {
+                **_exchange_held(exchange, user_id),
+                "audit": audit_store.entries_for(f"{exchange_store.AUDIT_KIND}#{exchange['id']}"),
+            }
+            for exchange in exchanges
+        ],
+        "payments": [
+            {
+                **payment,
+                "ledger": booked,
+                "audit": audit_store.entries_for(f"{payment_store.AUDIT_KIND}#{payment['id']}"),
+            }
+            for payment, booked in payments
+        ],
+        "exported_at": now,
+    }
+
+
+# What an exchange's export holds as stored; the rest is shaped per participant (`_exchange_held`).
+_HELD_EXCHANGE_FIELDS = (
+    "id",
+    "reference",
+    "status",
+    "visitor",
+    "host",
+    "visitor_partnership",
+    "host_partnership",
+    "notes",
+    "extension",
+    "report",
+    "host_feedback",
+    "created_at",
+    "updated_at",
+)
+_HELD_SIGNATURE_FIELDS = ("document", "version", "sha256", "party", "at", "scan")
+_HELD_UPLOAD_FIELDS = ("id", "kind", "status", "filename", "document", "version", "requested_at")
+
+
+def _exchange_held(doc: dict[str, Any], user_id: str) -> dict[str, Any]:
+    """An exchange as held about one of its participants: what is the other parties' (their user ids,
+    the files they uploaded, the visitor's bank account for the host) stays out."""
+    from chalicelib.store.exchanges import AGREEMENT_FIELDS, SCHEDULE_FIELDS
+
+    role = "visitor" if doc["visitor_user"] == user_id else "host"
+    return {
+        **{k: doc.get(k) for k in _HELD_EXCHANGE_FIELDS},
+        "role": role,
+        "agreement": {k: doc.get(k) for k in (*AGREEMENT_FIELDS, *SCHEDULE_FIELDS)},
+        "bank_account": doc.get("bank_account") if role == "visitor" else None,
+        "signatures": [
+            {
+                **{k: s.get(k) for k in _HELD_SIGNATURE_FIELDS},
+                "by": user_id if s.get("by") == user_id else None,
+            }
+            for s in doc.get("signatures") or []
+        ],
+        "documents": [
+            {"kind": kind, **{k: v.get(k) for k in ("version", "sha256", "size", "generated_at")}}
+            for kind, versions in (doc.get("documents") or {}).items()
+            for v in versions
+        ],
+        "uploads": [
+            {
+                **{k: u.get(k) for k in _HELD_UPLOAD_FIELDS},
+                "checked_at": u.get("checked_at"),
+                "size": u.get("size"),
+                "sha256": u.get("sha256_file"),
+                "reason": u.get("reason"),
+            }
+            for u in sorted((doc.get("uploads") or {}).values(), key=lambda u: u["requested_at"])
+            if u.get("by") == user_id
+        ],
     }
 
 
@@ -412,6 +520,16 @@ def _decision_mail(doc: dict[str, Any]) -> tuple[str, str]:
 
 
 def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    """A registration's stored change: a withdrawal's effects carried out, or a decision told."""
+    withdrawn = lifecycle.WITHDRAWN
+    if old is not None and new is not None and old["status"] != withdrawn and new["status"] == withdrawn:
+        # The old image still names the user: exchanges are found by their participants' user ids.
+        carry_out_withdrawal(old["user_id"], new["id"])
+        return
+    _tell_decision(old, new)
+
+
+def _tell_decision(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
     """Tell the applicant when its partnership accepts or rejects the registration."""
     if old is None or new is None or old.get("status") != lifecycle.PENDING:
         return
@@ -425,3 +543,134 @@ def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None)
     # Keyed by the stored version, so a redelivered stream record does not mail twice.
     sent = mail.send_once(f"registration-decision#{new['id']}#{new.get('version')}", email, subject, text)
     logger.info("decision mail", extra={"registration_id": new["id"], "status": new["status"], "sent": sent})
+
+
+# --- what a withdrawal does to the participant's exchanges and contact requests -------------------
+
+WITHDRAWAL = "system:withdrawal"  # the actor of every write a withdrawal causes
+WITHDRAWN_NAME = "Withdrawn participant"  # a withdrawn participant's name, wherever others see it
+CANCEL_REASON = "withdrawn"
+_CLOSED_REASON = "The participant withdrew from ClusterXchange."
+
+
+def carry_out_withdrawal(user_id: str, registration_id: str) -> None:
+    """What a stored withdrawal causes, each write idempotent (a redelivered record finds it done):
+
+    - the participant's exchanges that have not started are cancelled through the flow's own step, so
+      cancelling has its usual effects (the visit given back, the parties told);
+    - those that have started run on (the programme pays what was done), and every exchange keeps what
+      the programme must keep (signatures, documents, report) with the participant pseudonymised;
+    - its contact requests keep no words of its and no name; a pending one is closed, which frees the
+      sender's slot. Decision (RULES.md keeps agreements, payments and audits, not contact): the
+      request stays, for the other side's box and the exchange that names it, without its content.
+    """
+    from chalicelib.store import contacts as contact_store
+    from chalicelib.store import exchanges as exchange_store
+
+    for exchange in exchange_store.all_for_user(user_id):
+        optimistic(
+            functools.partial(_leave_exchange, exchange["id"], user_id, registration_id), "The exchange"
+        )
+    sent, received = contact_store.all_for(registration_id)
+    for request in sent + received:
+        optimistic(functools.partial(_leave_request, request["id"], user_id, registration_id), "The request")
+    logger.info("withdrawal carried out", extra={"registration_id": registration_id})
+
+
+def _pseudonymised(doc: dict[str, Any], side: str, user_id: str, *, erase_account: bool) -> dict[str, Any]:
+    """The exchange with its `side` participant pseudonymised: its user id (signatures and uploads too)
+    under the pseudonym that links it to the kept registration, its names gone, its registration id
+    kept; and the visitor's bank account if asked."""
+    alias = lifecycle.pseudonym(user_id)
+    doc[f"{side}_user"] = alias
+    doc[side] = {**doc[side], "organisation_name": WITHDRAWN_NAME, "representative_name": lifecycle.ERASED}
+    doc["signatures"] = [
+        {**s, "by": alias} if s.get("by") == user_id else s for s in doc.get("signatures") or []
+    ]
+    # A file name can name a person; the file itself is kept (evidence, a signed scan).
+    doc["uploads"] = {
+        key: {**u, "by": alias, "filename": lifecycle.ERASED} if u.get("by") == user_id else u
+        for key, u in (doc.get("uploads") or {}).items()
+    }
+    if erase_account:
+        doc["bank_account"] = None
+    return doc
+
+
+def _leave_exchange(exchange_id: str, user_id: str, registration_id: str) -> None:
+    from chalicelib.rules.exchange_flow import BEFORE_START, ExchangeStatus, Party
+    from chalicelib.services import exchanges
+    from chalicelib.store import exchanges as exchange_store
+
+    doc = exchange_store.get(exchange_id)
+    sides = [s for s in ("visitor", "host") if doc and doc[s]["registration_id"] == registration_id]
+    # Another registration the user held, or done already (the index may lag behind the item).
+    if doc is None or not sides or doc[f"{sides[0]}_user"] != user_id:
+        return
+    side = sides[0]
+    status = ExchangeStatus(doc["status"])
+    cancels = status in BEFORE_START
+    # Once nothing will be paid, the visitor's account is kept for nothing.
+    erase_account = side == "visitor" and (cancels or status == ExchangeStatus.CANCELLED)
+    fields = (side, f"{side}_user", "signatures", "uploads", *(("bank_account",) if erase_account else ()))
+    if cancels:
+
+        def change(updated: dict[str, Any], found: set[str]) -> dict[str, Any]:
+            updated["notes"] = {**(updated.get("notes") or {}), "cancel_reason": CANCEL_REASON}
+            return _pseudonymised(updated, side, user_id, erase_account=erase_account)
+
+        exchanges.save_step(doc, "cancel", {Party.WITHDRAWAL}, WITHDRAWAL, None, change, ("notes", *fields))
+        return
+    updated = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
+    updated["updated_at"] = clock.now_iso()
+    entry = audit_store.entry(
+        exchange_store.AUDIT_KIND,
+        doc["id"],
+        "exchange.pseudonymised",
+        actor=WITHDRAWAL,
+        roles=None,
+        at=updated["updated_at"],
+        from_status=doc["status"],
+        to_status=doc["status"],
+        fields=fields,
+    )
+    exchange_store.replace(updated, entry)
+
+
+def _leave_request(request_id: str, user_id: str, registration_id: str) -> None:
+    from chalicelib.rules.contact_request import DECLINED, PENDING
+    from chalicelib.store import contacts as contact_store
+
+    request = contact_store.get(request_id)
+    side = "from" if request and request["from"] == registration_id else "to"
+    if request is None or request[f"{side}_user"] != user_id:
+        return  # done already
+    summary = "sender" if side == "from" else "recipient"
+    updated = {
+        **request,
+        f"{side}_user": lifecycle.pseudonym(user_id),
+        summary: {**request[summary], "organisation_name": WITHDRAWN_NAME},
+    }
+    # The participant's own words go; the other side's message is the other side's.
+    written = "message" if side == "from" else "reason"
+    if updated.get(written):
+        updated[written] = lifecycle.ERASED
+    now = clock.now_iso()
+    closes = request["status"] == PENDING
+    entry = audit_store.entry(
+        contact_store.AUDIT_KIND,
+        request_id,
+        "contact_request.declined" if closes else "contact_request.pseudonymised",
+        actor=WITHDRAWAL,
+        roles=None,
+        at=now,
+        from_status=request["status"],
+        to_status=DECLINED if closes else request["status"],
+        fields=tuple(
+            dict.fromkeys((f"{side}_user", summary, written, *(("status", "reason") if closes else ())))
+        ),
+    )
+    if closes:
+        contact_store.close(updated, DECLINED, _CLOSED_REASON, now, entry)
+    else:
+        contact_store.replace({**updated, "updated_at": now}, entry)

@@ -96,32 +96,54 @@ def get(request_id: str) -> dict[str, Any] | None:
         return None
 
 
-def close(
-    doc: dict[str, Any], status: str, reason: str | None, now: str, entry: AuditEntry
-) -> dict[str, Any]:
-    """Move a pending request on (still at the version read), freeing the sender's slot and the pair
-    guard. StaleVersion when another write came first."""
-    item = ContactRequestModel(
+def _to_model(doc: dict[str, Any]) -> ContactRequestModel:
+    return ContactRequestModel(
         id=doc["id"],
         from_registration=doc["from"],
         to_registration=doc["to"],
         from_user=doc["from_user"],
         to_user=doc["to_user"],
-        status=status,
+        status=str(doc["status"]),
         message=doc["message"],
-        reason=reason,
+        reason=doc.get("reason"),
         from_summary=doc["sender"] or None,
         to_summary=doc["recipient"] or None,
         created_at=doc["created_at"],
-        updated_at=now,
+        updated_at=doc["updated_at"],
         version=doc["version"],
     )
+
+
+def close(
+    doc: dict[str, Any], status: str, reason: str | None, now: str, entry: AuditEntry
+) -> dict[str, Any]:
+    """Move a pending request on (still at the version read), freeing the sender's slot and the pair
+    guard. StaleVersion when another write came first."""
+    item = _to_model({**doc, "status": status, "reason": reason, "updated_at": now})
     with transaction() as tx:
         tx.save(item, condition=ContactRequestModel.status == PENDING)
         tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
         tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
         tx.save(to_model(entry))
     return to_document(item)
+
+
+def replace(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+    """Write a request as it is in `doc`, its status unchanged (still at the version read), with its
+    audit entry. StaleVersion when another write came first."""
+    item = _to_model(doc)
+    with transaction() as tx:
+        tx.save(item, condition=ContactRequestModel.status == doc["status"])
+        tx.save(to_model(entry))
+    return to_document(item)
+
+
+def all_for(registration_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every request the registration sent and every one it received, newest first: a Query of each
+    box's index, read to its end (the owner's export, a withdrawal's effects)."""
+    sent = ContactRequestModel.by_sender.query(registration_id, scan_index_forward=False)
+    received = ContactRequestModel.by_recipient.query(registration_id, scan_index_forward=False)
+    return [to_document(m) for m in sent], [to_document(m) for m in received]
 
 
 def list_for(

@@ -272,6 +272,17 @@ def list_by(
     return [to_document(m) for m in page], next_after
 
 
+def all_for_user(user_id: str) -> list[dict[str, Any]]:
+    """Every exchange the user is the visitor or the host of, newest first, each once: two Queries of
+    the participants' indexes, read to their end (the owner's export, a withdrawal's effects). The
+    indexes are eventually consistent: read an item again before writing it."""
+    found: dict[str, ExchangeModel] = {}
+    for index in (ExchangeModel.by_visitor_user, ExchangeModel.by_host_user):
+        found.update((m.id, m) for m in index.query(user_id, scan_index_forward=False))
+    ordered = sorted(found.values(), key=lambda m: (m.created_at, m.id), reverse=True)
+    return [to_document(m) for m in ordered]
+
+
 def due_by(day: date, limit: int = 100) -> list[str]:
     """Ids of the exchanges whose date-driven step is due on or before `day` (one Query, no Scan)."""
     return [

@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.rules.payment import OPEN
-from chalicelib.store import audit, outbox, paging
+from chalicelib.store import audit, batch, outbox, paging
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import LedgerModel, PaymentModel
 from chalicelib.store.outbox import Effect
@@ -195,4 +195,18 @@ def overdue_candidates(day: date) -> list[str]:
             range_key_condition=PaymentModel.due_by < day.isoformat(),
             filter_condition=PaymentModel.overdue_since.does_not_exist(),
         )
+    ]
+
+
+def with_ledger(payment_ids: list[str]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """These payments (those that exist), each with its ledger entry if it is booked: one strongly
+    consistent BatchGetItem across the two tables (the owner's export)."""
+    if not payment_ids:
+        return []
+    found = batch.get_items({PaymentModel: payment_ids, LedgerModel: payment_ids})
+    payments, ledger = found[PaymentModel], found[LedgerModel]
+    return [
+        (to_document(payments[i]), ledger[i].attribute_values if i in ledger else None)
+        for i in payment_ids
+        if i in payments
     ]

@@ -572,6 +572,7 @@ def test_export_holds_the_registration_with_personal_data_and_its_audit_trail(se
 def test_export_without_a_registration_is_empty(seeded, ada):
     export = body(seeded.http.get("/v1/registrations/me/export", headers=auth(ada)))
     assert export["registration"] is None and export["audit"] == []
+    assert export["contact_requests"] == export["exchanges"] == export["payments"] == []
 
 
 def test_withdrawal_erases_personal_data_and_allows_registering_again(seeded, ada, epix_officer):

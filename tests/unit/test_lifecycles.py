@@ -49,7 +49,7 @@ EXCHANGE_EXPECTED = {
     **{(s, "request_extension"): ({"VO", "HO"}, s) for s in (E.VALIDATED, E.SIGNED, E.READY)},
     **{(s, "grant_extension"): ({"VOP"}, E.VALIDATED) for s in (E.VALIDATED, E.SIGNED, E.READY)},
     **{(s, "refuse_extension"): ({"VOP"}, s) for s in (E.VALIDATED, E.SIGNED, E.READY)},
-    **{(s, "cancel"): (SIGNERS | {"support", "admin"}, E.CANCELLED) for s in BEFORE_START},
+    **{(s, "cancel"): (SIGNERS | {"support", "admin", "withdrawal"}, E.CANCELLED) for s in BEFORE_START},
     (E.READY, "start"): ({"scheduler"}, E.IN_PROGRESS),
     (E.IN_PROGRESS, "complete"): ({"scheduler"}, E.COMPLETED),
     **{(s, "upload_evidence"): ({"VO"}, s) for s in AWAITING_DECISION},
@@ -78,7 +78,7 @@ def _all_subsets(names):
     return [set(c) for n in range(len(names) + 1) for c in itertools.combinations(names, n)]
 
 
-# Exchanges have eight parties: nobody, every single one, and the combinations that occur (one
+# Exchanges have nine parties: nobody, every single one, and the combinations that occur (one
 # partnership as VOP and HOP; a participant who is also an officer of its own or the other side's
 # partnership; a support officer who is the host).
 EXCHANGE_PARTY_SETS = [
