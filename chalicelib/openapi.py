@@ -2,7 +2,8 @@
 
 Request schemas say what the HTTP adapter (handlers.http) accepts, not only what the models declare:
 an empty body is read as `{}`, strings are stripped before their length is checked, control characters
-are refused in every string of a body or query, and Chalice answers 415 to any other content type.
+and those that reorder text are refused in every string of a body or query, and Chalice answers 415
+to any other content type.
 Each error status lists the codes the route answers it with (RouteDoc.error_codes), as an enum.
 """
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from chalicelib.handlers.http import ROUTE_DOCS, RouteDoc
+from chalicelib.handlers.http import REFUSED_PATTERN, ROUTE_DOCS, RouteDoc
 
 _STATUS_TEXT = {
     400: "Malformed JSON or wrong types",
@@ -45,11 +46,6 @@ _ERROR_SCHEMA = {
         }
     },
 }
-
-
-# The control characters the adapter refuses in any string of a body or query: C0 but tab, line feed
-# and carriage return, DEL, and C1.
-_CONTROL_CHARACTERS = "[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]"
 
 
 def _non_blank(min_length: int) -> str:
@@ -88,7 +84,8 @@ class _RequestSchema(GenerateJsonSchema):
         strips = schema.get("strip_whitespace", self._config.str_strip_whitespace)
         if strips and json_schema.get("minLength", 0) >= 1 and "pattern" not in json_schema:
             json_schema["pattern"] = _non_blank(json_schema["minLength"])
-        json_schema["not"] = {"pattern": _CONTROL_CHARACTERS}
+        # What the adapter refuses in any string of a body or query, from its own list.
+        json_schema["not"] = {"pattern": REFUSED_PATTERN}
         return json_schema
 
 

@@ -48,9 +48,11 @@ PRUNED = {
 }
 
 # Left as sources, to keep the zip well under the limits: large libraries that no function loads at
-# start or on most invocations (fontTools and PIL: an agreement's rendering, once per validation; numpy,
-# mostly compiled code already: the catalogue; holidays' calendars: one country per date check).
-NOT_COMPILED = r"/(fontTools|PIL|numpy|holidays/countries|holidays/financial)/"
+# start or on most invocations (fontTools: an agreement's rendering, once per validation; numpy, mostly
+# compiled code already: the catalogue; holidays' calendars: one country per date check). PIL is
+# compiled: the upload check loads it for every file (pypdf imports it too), and its modules would
+# take a few hundred milliseconds to compile on each of that function's cold starts.
+NOT_COMPILED = r"/(fontTools|numpy|holidays/countries|holidays/financial)/"
 
 # Lambda's limits for a function's code: 50 MiB zipped when uploaded directly, 250 MiB unzipped.
 ZIPPED_LIMIT = 50 * 1024 * 1024

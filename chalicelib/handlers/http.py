@@ -269,14 +269,28 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return details
 
 
-# Tab, line feed and carriage return are text; every other control character (C0, DEL, C1) and lone
-# surrogates (which no UTF-8 store can hold) are refused in every string of every body and query.
-_REFUSED = frozenset(
-    [*(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"), *(chr(c) for c in range(0x7F, 0xA0))]
+# Refused in every string of every body and query, as inclusive code point ranges: every control
+# character (C0, DEL, C1) but tab, line feed and carriage return, and the characters that reorder the
+# text after them where it is shown (bidirectional embeddings and overrides U+202A-U+202E, isolates
+# U+2066-U+2069): an organisation name that renders reversed, a filename "cv<U+202E>fdp.exe" shown as
+# "cvexe.pdf". The direction marks U+200E, U+200F and U+061C stay allowed: they only set the direction
+# of the neutral characters next to them (a bracket, a number), cannot turn a word around, and
+# right-to-left writing needs them. The served document states the same ranges (REFUSED_PATTERN).
+REFUSED_RANGES = (
+    (0x00, 0x08),
+    (0x0B, 0x0C),
+    (0x0E, 0x1F),
+    (0x7F, 0x9F),
+    (0x202A, 0x202E),
+    (0x2066, 0x2069),
 )
+_REFUSED = frozenset(chr(c) for low, high in REFUSED_RANGES for c in range(low, high + 1))
+# A regular expression character class both JSON Schema (ECMA 262) and Python's `re` read alike.
+REFUSED_PATTERN = "[" + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in REFUSED_RANGES) + "]"
 
 
 def _bad_character(text: str) -> bool:
+    # Lone surrogates too, which no UTF-8 store can hold.
     return any(c in _REFUSED or "\ud800" <= c <= "\udfff" for c in text)
 
 
@@ -287,9 +301,11 @@ def _refuse_control_characters(data: Any, where: str) -> None:
         if isinstance(value, str):
             if _bad_character(value):
                 raise InvalidInput(
-                    "Text may not contain control characters.",
+                    "Text may not contain control characters or characters that reorder text.",
                     code="CONTROL_CHARACTERS",
-                    details=[{"field": path, "message": "control characters are not allowed"}],
+                    details=[
+                        {"field": path, "message": "control and text-direction characters are not allowed"}
+                    ],
                 )
         elif isinstance(value, dict):
             for key, item in value.items():

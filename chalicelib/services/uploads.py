@@ -2,7 +2,8 @@
 storage event triggers, and the stored copies that downloads serve.
 
 A form grants one new key `<prefix><owner>/<upload id>.<ext>` of a row of `table()`. The check reads
-the object once, tells its type from its bytes, checks its size and hashes it; it records the verdict
+the object once, tells its type from its first bytes and then opens it as that type (a PDF must have
+pages, an image must decode), checks its size and hashes it; it records the verdict
 with the owner, writes exactly the bytes it hashed to `stored/<the same key>` (a prefix no form
 grants), and removes the upload. Anything else that lands in the bucket (a re-post of a used form, a
 key under no known prefix, a stored key its owner does not hold with that hash) is removed, with an
@@ -12,8 +13,11 @@ audit entry and a log line.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import uuid
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -46,20 +50,80 @@ _ATTEMPTS = 3
 _UPLOAD_ID = "[0-9a-f]{32}"
 
 
+# A scan of an A4 page at 600 dpi is 35 million pixels; decoded at 4 bytes a pixel, 40 million fit
+# the smallest function's memory (512 MB) with the file and the runtime beside them.
+MAX_IMAGE_PIXELS = 40_000_000
+
+
+def _pdf_fault(content: bytes) -> str | None:
+    """Why the bytes do not open as a PDF with at least one page, or None if they do."""
+    # Imported here: with what it loads (Pillow, cryptography) about half a second, paid by the check
+    # alone, and only once it has a file that starts as a PDF.
+    from pypdf import PdfReader
+
+    try:
+        # Lenient: scanners write small faults a reader repairs (a wrong offset in the cross-reference
+        # table); a file that is not a PDF at all still fails.
+        reader = PdfReader(io.BytesIO(content), strict=False)
+        # An empty user password is how a PDF that only restricts printing or editing is encrypted;
+        # any reader opens it without asking, and so does the check.
+        if reader.is_encrypted and not reader.decrypt(""):
+            return "it is encrypted with a password"
+        pages = len(reader.pages)
+    # A parser fed hostile bytes fails in many ways of its own and of Python's (KeyError, ValueError,
+    # RecursionError, ...): every one of them means the file does not open.
+    except Exception:
+        return "it does not open as one"
+    return None if pages else "it has no pages"
+
+
+def _image_fault(pillow_format: str) -> Callable[[bytes], str | None]:
+    def fault(content: bytes) -> str | None:
+        """Why the bytes do not decode as an image of this format within the pixel limit, or None."""
+        from PIL import Image  # imported here: the check alone uses it, once it has an image
+
+        # Pillow reads its decompression-bomb limit from the module; lower than its default.
+        Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+        too_large = f"more than {MAX_IMAGE_PIXELS // 1_000_000} million pixels"
+        try:
+            with warnings.catch_warnings():
+                # Pillow only warns between the limit and twice it: a refusal here as well.
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(io.BytesIO(content), formats=[pillow_format]) as image:
+                    # The header's own claim, whatever the warning filters of other threads do.
+                    if image.width * image.height > MAX_IMAGE_PIXELS:
+                        return too_large
+                    image.verify()  # the structure and checksums, without decoding
+                # verify() leaves the image unusable; decoding every pixel needs a fresh open.
+                with Image.open(io.BytesIO(content), formats=[pillow_format]) as image:
+                    image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            return too_large
+        # As for a PDF: however decoding hostile bytes fails, the file does not decode.
+        except Exception:
+            return "it does not decode as one"
+        return None
+
+    return fault
+
+
 @dataclass(frozen=True)
 class FileType:
     name: str
     content_type: str
     extension: str
     signature: bytes
+    # Why a file that starts with the signature is still not one (None when it opens as one): the
+    # first bytes are only what the file claims to be.
+    fault: Callable[[bytes], str | None]
 
     def matches(self, content: bytes) -> bool:
         return content.startswith(self.signature)
 
 
-PDF = FileType("PDF", "application/pdf", "pdf", b"%PDF-")
-PNG = FileType("PNG", "image/png", "png", b"\x89PNG\r\n\x1a\n")
-JPEG = FileType("JPEG", "image/jpeg", "jpg", b"\xff\xd8\xff")
+PDF = FileType("PDF", "application/pdf", "pdf", b"%PDF-", _pdf_fault)
+PNG = FileType("PNG", "image/png", "png", b"\x89PNG\r\n\x1a\n", _image_fault("PNG"))
+JPEG = FileType("JPEG", "image/jpeg", "jpg", b"\xff\xd8\xff", _image_fault("JPEG"))
 
 
 @dataclass(frozen=True)
@@ -97,6 +161,7 @@ class FileRule:
         return chosen
 
     def type_of(self, content: bytes) -> FileType | None:
+        """The type the file's first bytes claim (judge() checks the claim)."""
         return next((t for t in self.types if t.matches(content)), None)
 
     def judge(self, fetched: FetchedObject) -> tuple[FileType | None, str | None]:
@@ -104,7 +169,10 @@ class FileRule:
         if fetched.content is None:  # the object's real size, not the event's or the client's word
             return None, f"larger than {self.max_bytes // MB} MB"
         found = self.type_of(fetched.content)
-        return (found, None) if found else (None, f"not {self.types_text}")
+        if found is None:
+            return None, f"not {self.types_text}"
+        fault = found.fault(fetched.content)
+        return (None, f"not a readable {found.name}: {fault}") if fault else (found, None)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests import sample_files
 from tests.api import test_exchanges
 from tests.api.helpers import body
 from tests.api.test_exchanges import _sign, _validated, get, post, run_effects
@@ -82,6 +83,40 @@ def test_a_file_that_is_not_pdf_png_or_jpeg_is_removed_and_rejected(client, pair
     assert body(get(client, path, pair.visitor))["confirmations"] == {}
     missing = get(client, f"{path}/documents/signed_scan", pair.visitor)
     assert missing.status_code == 404
+
+
+def test_each_file_is_accepted_only_if_it_opens_as_what_it_starts_like(client, pair, aws, s3):
+    # Given a validated exchange, and the visitor's scans of every shape
+    path = _validated(client, pair)
+    _run_exchanges_stream(aws)
+    sent = {
+        "pdf": ("application/pdf", sample_files.pdf(), "accepted"),
+        "png": ("image/png", sample_files.png(), "accepted"),
+        "jpeg": ("image/jpeg", sample_files.jpeg(), "accepted"),
+        "html-as-pdf": ("application/pdf", sample_files.HTML_AS_PDF, "not a readable PDF"),
+        "truncated-pdf": ("application/pdf", PDF[:-300], "not a readable PDF"),
+        "png-then-garbage": ("image/png", sample_files.PNG_THEN_GARBAGE, "not a readable PNG"),
+        "jpeg-then-garbage": ("image/jpeg", sample_files.JPEG_THEN_GARBAGE, "not a readable JPEG"),
+        "png-bomb": ("image/png", sample_files.huge_png_claim(), "more than 40 million pixels"),
+    }
+    ids = {
+        name: put(s3, form(client, path, pair.visitor, content_type=content_type, size=len(data)), data)
+        for name, (content_type, data, _) in sent.items()
+    }
+    # When every upload is checked
+    deliver(aws)
+    # Then those that open are kept; each of the others is removed and rejected with its reason
+    found = {scan["id"]: scan for scan in uploads_of(client, path, pair.visitor)}
+    for name, (_, _, expected) in sent.items():
+        scan = found[ids[name]]
+        if expected == "accepted":
+            assert scan["status"] == "accepted", (name, scan)
+        else:
+            assert scan["status"] == "rejected" and expected in scan["reason"], (name, scan)
+    assert keys(s3, "exchanges/") == []
+    assert len(keys(s3, "stored/exchanges/")) == 3
+    # And only the first accepted scan is the visitor's signature
+    assert body(get(client, path, pair.vop))["confirmations"] == {"sign_commitment_to_quality": ["VO"]}
 
 
 def test_a_scan_that_arrives_after_the_exchange_moved_on_is_kept_but_not_counted(client, pair, aws, s3):

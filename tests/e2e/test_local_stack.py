@@ -18,6 +18,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests import sample_files
 from tests.api.conftest import free_port
 
 pytestmark = pytest.mark.e2e
@@ -167,7 +168,7 @@ def test_register_accept_find_in_catalogue_and_upload_a_cv(stack: Stack):
     assert matches and all(m["registration"]["organisation"]["country"] != "IT" for m in matches)
 
     # When a CV is uploaded with the presigned POST, straight to the emulated S3
-    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    pdf = sample_files.pdf()
     form = requests.post(
         f"{stack.api}/v1/registrations/me/cv",
         json={"filename": "cv.pdf", "content_type": "application/pdf", "size": len(pdf)},
@@ -431,7 +432,7 @@ def test_an_exchange_from_draft_to_paid_with_the_clock_moved(stack: Stack):
         assert _wait_for(status_becomes("completed"))
 
         # And after the stay: evidence straight to the emulated S3, the closing report, the VOP's approval
-        pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+        pdf = sample_files.pdf("Boarding pass")
         asked_for = {"kind": "evidence", "filename": "photos.pdf", "content_type": "application/pdf"}
         form = requests.post(
             f"{path}/uploads", json={**asked_for, "size": len(pdf)}, headers=visitor, timeout=10

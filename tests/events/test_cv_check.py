@@ -13,13 +13,15 @@ from chalicelib.services import reference as reference_service
 from chalicelib.store.audit import entries_for
 from chalicelib.store.models import RegistrationModel
 from infra.seed import seed_partnerships
+from tests import sample_files
 from tests.api.conftest import auth
 from tests.api.helpers import body, register
 from tests.events.helpers import REGION, queue_event
 
 BUCKET = "cxc-test-documents"
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 64
+PDF = sample_files.pdf("Ada Rossi, curriculum vitae")
+PNG = sample_files.png()
+UNREADABLE_PDF = "not a readable PDF: it does not open as one"
 
 
 @pytest.fixture
@@ -124,6 +126,47 @@ def test_png_named_pdf_is_rejected_and_deleted(aws, client, ada, s3):
     assert keys(s3) == []
 
 
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (sample_files.HTML_AS_PDF, UNREADABLE_PDF),
+        (PDF[: len(PDF) // 2], UNREADABLE_PDF),
+        (PDF[:-40], UNREADABLE_PDF),
+        (sample_files.pdf_without_pages(), "not a readable PDF: it has no pages"),
+        (sample_files.encrypted_pdf("secret"), "not a readable PDF: it is encrypted with a password"),
+    ],
+    ids=["html-inside", "truncated", "no-trailer", "no-pages", "password"],
+)
+def test_a_file_that_only_starts_like_a_pdf_is_rejected_and_deleted(aws, client, ada, s3, data, reason):
+    # Given an upload whose first bytes are "%PDF-" but which is no PDF a reader can open
+    assert data.startswith(b"%PDF-")
+    tok, registration_id = ada
+    key = upload_form(client, tok)["key"]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data, ContentType="application/pdf")
+    # When
+    deliver(aws)
+    # Then it is removed and recorded rejected with the reason, as a file of the wrong type is
+    cv = RegistrationModel.get(registration_id).cv
+    assert (cv["status"], cv["reason"]) == ("rejected", reason)
+    assert keys(s3) == []
+    assert actions(registration_id)[-1] == "cv.rejected"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [sample_files.pdf("Ada Rossi", pages=3), sample_files.encrypted_pdf(user_password="")],
+    ids=["three-pages", "opens-without-a-password"],
+)
+def test_a_pdf_that_opens_is_accepted(aws, client, ada, s3, data):
+    tok, registration_id = ada
+    key = upload_form(client, tok)["key"]
+    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    deliver(aws)
+    cv = RegistrationModel.get(registration_id).cv
+    assert cv["status"] == "accepted" and cv["sha256"] == hashlib.sha256(data).hexdigest()
+    assert content(s3, cv["stored_key"]) == data
+
+
 def test_object_over_5_mb_is_rejected_and_deleted(aws, client, ada, s3):
     tok, registration_id = ada
     key = upload_form(client, tok)["key"]
@@ -158,11 +201,12 @@ def test_a_new_cv_replaces_the_old_one_once_checked(aws, client, ada, s3):
     # When a second CV is asked for: the first stays until the second is checked
     second = upload_form(client, tok)["key"]
     assert exists(s3, f"stored/{first}")
-    s3.put_object(Bucket=BUCKET, Key=second, Body=PDF + b"% v2\n")
+    new_pdf = sample_files.pdf("Ada Rossi, curriculum vitae, 2027")
+    s3.put_object(Bucket=BUCKET, Key=second, Body=new_pdf)
     deliver(aws)
     # Then
     cv = RegistrationModel.get(registration_id).cv
-    assert cv["key"] == second and cv["sha256"] == hashlib.sha256(PDF + b"% v2\n").hexdigest()
+    assert cv["key"] == second and cv["sha256"] == hashlib.sha256(new_pdf).hexdigest()
     assert keys(s3) == [f"stored/{second}"]
 
 

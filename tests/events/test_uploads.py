@@ -7,6 +7,8 @@ import base64
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -17,7 +19,9 @@ from chalicelib.handlers.events import _document_record
 from chalicelib.services import uploads
 from chalicelib.store import documents as files
 from chalicelib.store.audit import entries_for
+from chalicelib.store.documents import FetchedObject
 from chalicelib.store.models import RegistrationModel
+from tests import sample_files
 from tests.api.conftest import auth
 from tests.api.helpers import body
 from tests.events import test_cv_check
@@ -28,7 +32,7 @@ from tests.events.test_cv_check import BUCKET, PDF, PNG, actions, content, deliv
 ada = test_cv_check.ada
 s3 = test_cv_check.s3
 
-OTHER_PDF = PDF.replace(b"/Catalog", b"/Catalog /Evil true")
+OTHER_PDF = sample_files.pdf("Somebody else's curriculum vitae")
 
 
 def sha(data):
@@ -323,3 +327,61 @@ def test_file_types_are_told_from_their_bytes():
     assert uploads.JPEG.matches(b"\xff\xd8\xff\xe0\x00\x10JFIF")
     assert not uploads.PDF.matches(b"<html>%PDF-") and not uploads.PDF.matches(b"")
     assert not uploads.JPEG.matches(PNG)
+
+
+NOT_A_PNG = "not a readable PNG: it does not decode as one"
+TOO_MANY_PIXELS = "not a readable PNG: more than 40 million pixels"
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "verdict"),
+    [
+        ("cv", sample_files.pdf(), "PDF"),
+        ("cv", sample_files.HTML_AS_PDF, "not a readable PDF: it does not open as one"),
+        ("cv", sample_files.png(), "not a PDF"),
+        ("exchange", sample_files.pdf(), "PDF"),
+        ("exchange", sample_files.png(), "PNG"),
+        ("exchange", sample_files.jpeg(), "JPEG"),
+        ("exchange", sample_files.image("PNG", (2480, 3508)), "PNG"),  # an A4 page at 300 dpi
+        ("exchange", sample_files.png_claiming(6000, 6000), "PNG"),  # just under the limit
+        ("exchange", sample_files.PNG_THEN_GARBAGE, NOT_A_PNG),
+        ("exchange", sample_files.png()[:-20], NOT_A_PNG),
+        ("exchange", sample_files.JPEG_THEN_GARBAGE, "not a readable JPEG: it does not decode as one"),
+        ("exchange", sample_files.png_claiming(8000, 6000), TOO_MANY_PIXELS),
+        ("exchange", sample_files.huge_png_claim(), TOO_MANY_PIXELS),
+        ("exchange", sample_files.pdf_without_pages(), "not a readable PDF: it has no pages"),
+        ("exchange", b"GIF89a" + b"\x00" * 40, "not a PDF, PNG or JPEG"),
+    ],
+    ids=[
+        "cv-pdf",
+        "cv-html-as-pdf",
+        "cv-png",
+        "pdf",
+        "png",
+        "jpeg",
+        "a4-png",
+        "png-under-the-limit",
+        "png-then-garbage",
+        "truncated-png",
+        "jpeg-then-garbage",
+        "png-over-the-limit",
+        "png-bomb",
+        "pdf-without-pages",
+        "gif",
+    ],
+)
+def test_a_file_is_the_type_it_opens_as_not_the_type_it_starts_like(kind, data, verdict):
+    # One check for every row: the first bytes choose the type, the file must then open as one
+    found, reason = uploads.row(kind).rule.judge(FetchedObject("etag", len(data), data))
+    assert (found.name if found else reason) == verdict
+
+
+def test_the_check_loads_its_parsers_only_when_it_checks_a_file():
+    # pypdf takes about half a second to import (it brings Pillow and cryptography): a function pays
+    # it when it first checks a file, never at import.
+    code = (
+        "import sys, app, chalicelib.services.uploads\n"
+        "print(sorted(m for m in ('pypdf', 'PIL', 'fpdf') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
