@@ -29,6 +29,7 @@ _STATUS_TEXT = {
     415: "The body is not JSON (Content-Type other than application/json)",
     422: "A programme rule is not met",
     429: "Throttled",
+    503: "The service is overloaded: retry after Retry-After seconds",
 }
 
 _ERROR_SCHEMA = {
@@ -106,7 +107,11 @@ def _error_response(status: int, codes: set[str]) -> dict[str, Any]:
         listed = sorted(codes)
         description += ": " + ", ".join(listed)
         schema = {"allOf": [schema, {"properties": {"error": {"properties": {"code": {"enum": listed}}}}}]}
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if status == 503:
+        wait = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
+        answer["headers"] = {"Retry-After": wait}
+    return answer
 
 
 def _schema_name(name: str) -> str:

@@ -33,6 +33,7 @@ from chalicelib.errors import (
     Throttled,
     TooLarge,
     Unauthenticated,
+    Unavailable,
 )
 from chalicelib.handlers.authorizer import cognito_token
 from chalicelib.observability import logger
@@ -53,6 +54,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     TooLarge: 413,
     RuleBroken: 422,
     Throttled: 429,
+    Unavailable: 503,
 }
 
 
@@ -103,6 +105,14 @@ def error_response(
     )
 
 
+def domain_error_response(exc: DomainError, headers: dict[str, str]) -> Response:
+    """The contract's answer to a domain error: its status and body, and when to come back if it says."""
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers = {**headers, "Retry-After": str(retry_after)}
+    return error_response(status_of(type(exc)), exc.code, exc.message, exc.details, headers)
+
+
 @dataclass(frozen=True)
 class RouteDoc:
     path: str
@@ -123,7 +133,8 @@ class RouteDoc:
         calls can raise). Worked out on first use (the OpenAPI document), never at import."""
         from chalicelib.handlers.raises import raised_by
 
-        found: dict[int, set[str]] = {429: {"THROTTLED"}}
+        # Any route may be throttled by API Gateway or find AWS overloaded behind it.
+        found: dict[int, set[str]] = {429: {"THROTTLED"}, 503: {Unavailable.default_code}}
         if self.body is not None or self.query is not None:
             found.setdefault(400, set()).update({"VALIDATION_ERROR", "CONTROL_CHARACTERS"})
         if self.body is not None:
@@ -416,7 +427,7 @@ class Api:
                 try:
                     result = self._call(handler, public, roles, body, query, takes, params)
                 except DomainError as exc:
-                    return error_response(status_of(type(exc)), exc.code, exc.message, exc.details, headers)
+                    return domain_error_response(exc, headers)
                 if isinstance(result, Response):
                     result.headers = {**headers, **(result.headers or {})}
                     return result
@@ -487,7 +498,12 @@ class Api:
             return handler(Call(principal, key), **arguments)
         except DomainError:
             raise
-        except Exception:
+        except Exception as exc:
+            overload = Unavailable.caused(exc)
+            if overload is not None:
+                # Not a fault of ours or the caller's: a warning, and an answer that says when to retry.
+                logger.warning("AWS asked to slow down", extra={"route": handler.__name__})
+                raise overload from exc
             # Logged here, with the correlation id, and answered with a generic body: the client
             # learns nothing internal and no input is ever a bare 500 page.
             logger.exception("unhandled error", extra={"route": handler.__name__})

@@ -38,5 +38,6 @@ def test_the_served_document_lists_the_codes_per_status():
     from chalicelib.handlers.http import ROUTE_DOCS
 
     doc = ROUTE_DOCS[("/v1/registrations/{registration_id}/decision", "POST")]
-    assert doc.errors == (400, 401, 403, 404, 409, 413, 422, 429)
+    assert doc.errors == (400, 401, 403, 404, 409, 413, 422, 429, 503)
+    assert doc.error_codes[503] == ["SERVICE_UNAVAILABLE"]
     assert "CONFLICT_OF_INTEREST" in doc.error_codes[403]

@@ -1,0 +1,133 @@
+"""When DynamoDB asks the app to slow down (throttling that outlasted botocore's retries): a 503 with
+`Retry-After` and nothing half-written, on signing, review and payment confirmation; an event function
+hands the overload back so its record is delivered again. The faults are DynamoDB's own answers to the
+app's calls (tests.api.faults)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from chalicelib import clock
+from tests.api import test_exchanges, test_finalisation
+from tests.api.faults import Fault, dynamodb_answers, everything_stored
+from tests.api.helpers import body
+from tests.api.test_exchanges import _run_exchanges_stream, _submitted, _validated, get, post
+from tests.api.test_transaction_conflicts import _ready_to_sign
+from tests.events import test_cv_check
+
+pair = test_exchanges.pair
+s3 = test_cv_check.s3
+
+THROTTLING = ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]
+
+
+def _assert_unavailable(response) -> None:
+    assert response.status_code == 503, response.body
+    assert int(response.headers["Retry-After"]) >= 1
+    error = body(response)["error"]
+    assert error["code"] == "SERVICE_UNAVAILABLE"
+    assert error["message"] and isinstance(error["details"], list)
+
+
+@pytest.mark.parametrize("code", THROTTLING)
+def test_a_throttled_signature_is_a_503_with_retry_after_and_writes_nothing(client, pair, aws, code):
+    # Given a validated exchange with its agreements
+    path, signature = _ready_to_sign(client, pair, aws)
+    before = everything_stored()
+    # When DynamoDB throttles the signature's transaction
+    with dynamodb_answers(Fault(code)) as fault:
+        response = post(client, f"{path}/signatures", pair.visitor, signature)
+    # Then the client is told to come back, and nothing was written
+    _assert_unavailable(response)
+    assert fault.answered == ["TransactWriteItems"]  # overload is not retried by the app
+    assert everything_stored() == before
+    # And once DynamoDB keeps up again the same request succeeds
+    assert post(client, f"{path}/signatures", pair.visitor, signature).status_code == 200
+
+
+def test_a_throttled_read_is_a_503_too(client, pair, aws):
+    path, signature = _ready_to_sign(client, pair, aws)
+    before = everything_stored()
+    with dynamodb_answers(Fault("ProvisionedThroughputExceededException", operation="GetItem")):
+        response = post(client, f"{path}/signatures", pair.visitor, signature)
+    _assert_unavailable(response)
+    assert everything_stored() == before
+
+
+def test_a_transaction_cancelled_for_throttling_is_a_503(client, pair, aws):
+    # DynamoDB names throttling of one item of a transaction as its cancellation reason
+    path = _submitted(client, pair)
+    before = everything_stored()
+    throttled = Fault("TransactionCanceledException", reason="ThrottlingError")
+    with dynamodb_answers(throttled):
+        response = post(client, f"{path}/review", pair.vop, {"decision": "approve"})
+    _assert_unavailable(response)
+    assert everything_stored() == before
+
+
+@pytest.mark.parametrize("code", THROTTLING)
+def test_a_throttled_review_is_a_503_and_writes_nothing(client, pair, code):
+    path = _submitted(client, pair)
+    before = everything_stored()
+    with dynamodb_answers(Fault(code)):
+        response = post(client, f"{path}/review", pair.vop, {"decision": "approve"})
+    _assert_unavailable(response)
+    assert everything_stored() == before
+
+
+def _instructed_payment(client, pair, aws, s3, token):
+    path = test_finalisation._approved(client, pair, aws, s3)
+    _run_exchanges_stream(aws)
+    test_finalisation.deliver_payments(aws)
+    payment = body(get(client, f"{path}/payment", pair.visitor))
+    assert payment["status"] == "instructed"
+    clock.set_today(date(2027, 4, 21))
+    return path, payment, token("clerk@epix.example", "finance", "epix")
+
+
+def test_a_throttled_payment_confirmation_is_a_503_and_pays_nothing(client, pair, aws, s3, token):
+    # Given an instructed payment
+    path, payment, finance = _instructed_payment(client, pair, aws, s3, token)
+    confirm = {"bank_reference": "BANK-REF-1", "paid_at": "2027-04-20"}
+    before = everything_stored()
+    # When DynamoDB throttles the confirmation's transaction (the payment and the exchange)
+    with dynamodb_answers(Fault("ProvisionedThroughputExceededException")):
+        response = post(client, f"/v1/payments/{payment['id']}/confirm", finance, confirm)
+    # Then neither the payment nor the exchange is paid, and nothing else was written
+    _assert_unavailable(response)
+    assert everything_stored() == before
+    # And the same confirmation succeeds afterwards
+    paid = post(client, f"/v1/payments/{payment['id']}/confirm", finance, confirm)
+    assert paid.status_code == 200 and body(paid)["status"] == "paid"
+    assert body(get(client, path, pair.visitor))["status"] == "paid"
+
+
+def test_an_event_function_hands_an_overload_back_so_its_record_is_retried(client, pair, aws):
+    # Given a validated exchange whose stream record will render the agreements
+    _validated(client, pair)
+    import app as app_module
+    from tests.events.helpers import stream_event
+
+    event = stream_event(aws.stream_arns["exchanges"])
+    # When DynamoDB throttles the function's writes
+    with dynamodb_answers(Fault("ProvisionedThroughputExceededException", operation=None)):
+        outcome = app_module.on_exchange_change(event, None)
+    # Then the record that had work to do is reported failed, to be delivered again
+    validated = [
+        r["dynamodb"]["SequenceNumber"]  # what a stream batch's failures name
+        for r in event["Records"]
+        if r["dynamodb"].get("NewImage", {}).get("status", {}).get("S") == "validated"
+    ]
+    assert validated and set(validated) <= {f["itemIdentifier"] for f in outcome["batchItemFailures"]}
+
+
+def test_every_documented_route_says_it_may_answer_503(client):
+    document = body(client.http.get("/v1/openapi.json"))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            answer = operation["responses"].get("503")
+            assert answer is not None, (method, path)
+            assert "SERVICE_UNAVAILABLE" in answer["description"], (method, path)
+            assert "Retry-After" in answer.get("headers", {}), (method, path)
