@@ -17,7 +17,7 @@ from infra.seed import seed_partnerships
 from tests.api.conftest import auth
 from tests.api.helpers import body, decide, register, registration
 from tests.api.test_exchange_uploads import form, put
-from tests.api.test_exchanges import _ready, _run_exchanges_stream, _sign, get, patch, post
+from tests.api.test_exchanges import _ready, _sign, get, patch, post, run_effects
 from tests.api.test_finalisation import REPORT, tick_on
 from tests.events import test_cv_check
 from tests.events.test_cv_check import PDF, deliver
@@ -101,7 +101,7 @@ def test_a_visitor_that_moves_after_signing_is_paid_for_the_distance_it_agreed(c
     assert body(post(client, f"{path}/closing-report", lille.visitor, REPORT))["status"] == "report_submitted"
     approved = post(client, f"{path}/closing-report/decision", lille.vop, {"decision": "approve"})
     assert approved.status_code == 200, approved.body
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # Then the lump sum is the agreed one: Belgium's rate, halved for the 95 km between Lille and Brussels
     payment = body(get(client, f"{path}/payment", lille.visitor))
     assert (payment["status"], payment["amount_eur"]) == ("calculated", 415)
@@ -120,7 +120,7 @@ def test_an_extension_amends_the_agreed_dates_and_keeps_the_agreed_places(client
     assert asked.status_code == 200, asked.body
     granted = body(post(client, f"{path}/extension/decision", lille.vop, {"decision": "grant"}))
     assert granted["status"] == "validated"
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # Then the agreed facts carry the new dates and the places that were signed for
     amended = exchange_store.get(exchange_id)["agreed"]
     assert (amended["end_date"], amended["working_days"]) == ("2027-04-23", 10)
@@ -153,7 +153,7 @@ def test_a_move_before_validation_is_what_is_agreed(client, lille, aws):
         "Brussels",
     )
     assert agreed["distance_km"] > 1500
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     text = _financial_agreement_text(client, path, lille.vop)
     assert "Lisbon, Portugal (PT)" in text and "Brussels, Belgium (BE)" in text
     assert "200 km or more apart" in text

@@ -88,7 +88,7 @@ def test_a_file_that_is_not_pdf_png_or_jpeg_is_removed_and_rejected(client, pair
 def test_each_file_is_accepted_only_if_it_opens_as_what_it_starts_like(client, pair, aws, s3):
     # Given a validated exchange, and the visitor's scans of every shape
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     sent = {
         "pdf": ("application/pdf", sample_files.pdf(), "accepted"),
         "png": ("image/png", sample_files.png(), "accepted"),

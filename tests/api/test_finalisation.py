@@ -327,7 +327,7 @@ def test_evidence_uploaded_after_the_report_lets_the_vop_approve_it(client, pair
 def test_a_payment_paid_after_its_due_date_is_no_longer_overdue(client, pair, aws, s3, token):
     # Given a payment found overdue (due 2027-04-27)
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     tick_on("2027-04-29")
     finance = token("clerk@epix.example", "finance", "epix")

@@ -13,7 +13,7 @@ from chalicelib import clock
 from tests.api import test_exchanges, test_finalisation
 from tests.api.faults import Fault, dynamodb_answers, everything_stored
 from tests.api.helpers import body
-from tests.api.test_exchanges import _run_exchanges_stream, _submitted, _validated, get, post
+from tests.api.test_exchanges import _submitted, _validated, get, post, run_effects
 from tests.api.test_transaction_conflicts import _ready_to_sign
 from tests.events import test_cv_check
 
@@ -79,7 +79,7 @@ def test_a_throttled_review_is_a_503_and_writes_nothing(client, pair, code):
 
 def _instructed_payment(client, pair, aws, s3, token):
     path = test_finalisation._approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     test_finalisation.deliver_payments(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     assert payment["status"] == "instructed"
@@ -105,22 +105,22 @@ def test_a_throttled_payment_confirmation_is_a_503_and_pays_nothing(client, pair
 
 
 def test_an_event_function_hands_an_overload_back_so_its_record_is_retried(client, pair, aws):
-    # Given a validated exchange whose stream record will render the agreements
+    # Given a validated exchange whose rendering is staged in the outbox
     _validated(client, pair)
     import app as app_module
     from tests.events.helpers import stream_event
 
-    event = stream_event(aws.stream_arns["exchanges"])
-    # When DynamoDB throttles the function's writes
+    event = stream_event(aws.stream_arns["outbox"])
+    # When DynamoDB throttles the dispatcher's every call (its claim of the item included)
     with dynamodb_answers(Fault("ProvisionedThroughputExceededException", operation=None)):
-        outcome = app_module.on_exchange_change(event, None)
-    # Then the record that had work to do is reported failed, to be delivered again
-    validated = [
+        outcome = app_module.deliver_effects(event, None)
+    # Then the records that had work to do are reported failed, to be delivered again
+    rendering = [
         r["dynamodb"]["SequenceNumber"]  # what a stream batch's failures name
         for r in event["Records"]
-        if r["dynamodb"].get("NewImage", {}).get("status", {}).get("S") == "validated"
+        if r["dynamodb"].get("NewImage", {}).get("effect", {}).get("S") == "render_agreements"
     ]
-    assert validated and set(validated) <= {f["itemIdentifier"] for f in outcome["batchItemFailures"]}
+    assert rendering and set(rendering) <= {f["itemIdentifier"] for f in outcome["batchItemFailures"]}
 
 
 def test_every_documented_route_says_it_may_answer_503(client):

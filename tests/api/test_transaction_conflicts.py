@@ -11,14 +11,14 @@ from chalicelib.store import exchanges as exchange_store
 from tests.api import test_exchanges
 from tests.api.faults import Fault, dynamodb_answers, everything_stored
 from tests.api.helpers import body
-from tests.api.test_exchanges import _run_exchanges_stream, _submitted, _validated, get, post
+from tests.api.test_exchanges import _submitted, _validated, get, post, run_effects
 
 pair = test_exchanges.pair
 
 
 def _ready_to_sign(client, pair, aws):
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     sha = body(get(client, f"{path}/documents", pair.visitor))["items"][0]["sha256"]
     return path, {"document": "commitment_to_quality", "sha256": sha}
 

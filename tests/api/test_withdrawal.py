@@ -18,7 +18,7 @@ from chalicelib.store.models import RegistrationModel
 from tests.api import test_exchanges, test_finalisation
 from tests.api.conftest import auth
 from tests.api.helpers import body, register
-from tests.api.test_exchanges import IBAN, _ready, _run_exchanges_stream, _sign, _validated, get, post
+from tests.api.test_exchanges import IBAN, _ready, _sign, _validated, get, post, run_effects
 from tests.api.test_finalisation import _approved, deliver_payments, tick_on
 from tests.events.helpers import sent_emails, stream_event
 
@@ -81,8 +81,8 @@ def test_a_visitor_withdrawing_cancels_its_validated_exchange_through_the_flow(c
     pair = named_pair
     # Given a validated exchange, its agreements generated and its mails so far sent
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
-    _run_exchanges_stream(aws)  # the agreements' write, which asks for signatures
+    run_effects(aws)
+    run_effects(aws)  # the agreements' write, which asks for signatures
     run_registrations_stream(aws)
     mailed = len(sent_emails())
     # When the visitor withdraws and the registrations stream is delivered
@@ -104,8 +104,8 @@ def test_a_visitor_withdrawing_cancels_its_validated_exchange_through_the_flow(c
     )
     # And what cancelling causes happens: the host's period is given back, the parties are told once
     # (the withdrawn visitor, whose address is erased, is not), and no mail names the visitor
-    _run_exchanges_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
+    run_effects(aws)
     assert registration_store.get(pair.host_id)["exchanges"]["hosting_periods"] == []
     told = sent_emails()[mailed:]
     assert sorted(m.destinations["ToAddresses"][0] for m in told) == sorted(
@@ -129,11 +129,11 @@ def test_a_host_withdrawing_cancels_the_exchange_and_closes_its_pending_requests
     assert sent.status_code == 201, sent.body
     assert contact_store.open_count(pair.visitor_id) == 1
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # When the host withdraws
     assert withdraw(client, pair.host).status_code == 202
     run_registrations_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # Then the exchange is cancelled by the withdrawal and the visitor may visit again
     seen = body(get(client, path, pair.visitor))
     assert seen["status"] == "cancelled" and seen["notes"]["cancel_reason"] == "withdrawn"
@@ -206,7 +206,7 @@ def test_the_export_lists_the_exchange_signatures_bank_account_payment_and_conta
     pair = named_pair
     # Given a paid-out exchange: signed by all, with the VO's account, evidence, an approved report
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     exchange_id = path.rsplit("/", 1)[1]
     user_id = user_of(pair.visitor_id)
@@ -269,10 +269,10 @@ def test_a_second_withdrawal_and_a_redelivered_stream_change_nothing_more(client
     pair = named_pair
     # Given a visitor who withdrew while its exchange was validated, the effects carried out
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     withdraw(client, pair.visitor)
     run_registrations_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     cancelled = exchange_store.get(path.rsplit("/", 1)[1])
     mailed = len(sent_emails())
     # When it withdraws again, the streams are delivered again, and it registers and withdraws anew
@@ -282,7 +282,7 @@ def test_a_second_withdrawal_and_a_redelivered_stream_change_nothing_more(client
     assert again.status_code == 201, again.body
     assert withdraw(client, pair.visitor).status_code == 202
     run_registrations_stream(aws)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     # Then the exchange was cancelled once and is written no more; nobody is told twice
     assert exchange_store.get(cancelled["id"]) == cancelled
     history = body(get(client, f"{path}/history", pair.host))["items"]
@@ -294,7 +294,7 @@ def test_a_signature_given_before_withdrawal_is_kept_pseudonymised(client, named
     pair = named_pair
     # Given a validated exchange the visitor and the host have signed
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     _sign(client, path, (pair.visitor, pair.host), "commitment_to_quality")
     host_user = user_of(pair.host_id)
     # When the host withdraws

@@ -1,4 +1,4 @@
-"""The parties an exchange waits for are told by e-mail (exchanges stream -> on_exchange_change -> SES),
+"""The parties an exchange waits for are told by e-mail (the outbox: deliver_effects -> SES),
 once each time it starts waiting for them, never again on a redelivered record."""
 
 from __future__ import annotations
