@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.settings import get_settings
 
 _override: date | None = None
+_ahead = timedelta(0)
 _file_cache: tuple[float, date | None] | None = None
 
 
@@ -15,6 +16,12 @@ def set_today(value: date | None) -> None:
     """Pin the business date in this process (tests); None returns to the real date."""
     global _override
     _override = value
+
+
+def run_ahead(by: timedelta | None) -> None:
+    """Move this process's wall clock on by `by` (tests: a lease or a backoff running out); None resets."""
+    global _ahead
+    _ahead = _ahead + by if by is not None else timedelta(0)
 
 
 def _from_clock_file(path: str) -> date | None:
@@ -45,7 +52,7 @@ def today() -> date:
 
 def now() -> datetime:
     """Wall-clock time in UTC for timestamps; its date follows `today()` when the date is pinned."""
-    real = datetime.now(UTC)
+    real = datetime.now(UTC) + _ahead
     pinned = today()
     if pinned == real.date():
         return real

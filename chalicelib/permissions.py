@@ -54,7 +54,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # The effects of committed changes: agreements rendered, registrations' summaries, payments created
     # and queued, mail; each outbox item claimed and marked (UpdateItem).
     "deliver_effects": (
-        grant(TABLES, _GET, _BATCH_GET, _PUT, _UPDATE),
+        grant(TABLES, _GET, _PUT, _UPDATE),
         grant(ARTIFACTS, "s3:PutObject"),
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),

@@ -134,11 +134,11 @@ def list_stuck(
 
 
 def retry_stuck(principal: Principal, item_id: str) -> dict[str, Any]:
-    """Support fixed what failed: the item is delivered again now, its attempts counted afresh."""
+    """Support fixed what failed: the item is due again now, its attempts counted afresh, and the
+    schedule's next run delivers it (the API never does an effect's work itself: its role stays small)."""
     _admin(principal)
     if not outbox.release_stuck(item_id, clock.now_iso()):
         raise NotFound("No such stuck effect.")
-    deliver(item_id)
     item = outbox.get(item_id)
     if item is None:
         raise NotFound("No such stuck effect.")

@@ -62,6 +62,7 @@ def emulated_aws(jwks_base_url: str, patch: pytest.MonkeyPatch) -> Iterator[Boot
             yield booted
         finally:
             clock.set_today(None)
+            clock.run_ahead(None)
     get_settings.cache_clear()
     reset_clients()
 

@@ -484,6 +484,15 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/v1/payments/{payment_id}/retry"): Row(
         cells(403, anonymous=401, invalid_token=401, finance=404), on_payment({}), sees=frozenset()
     ),
+    # the effects that keep failing are the administrators' (nothing is stuck in the scene)
+    ("GET", "/v1/ops/stuck"): Row(
+        cells(403, anonymous=401, invalid_token=401, admin=200), about_host, sees=frozenset()
+    ),
+    ("POST", "/v1/ops/stuck/{item_id}/retry"): Row(
+        cells(403, anonymous=401, invalid_token=401, admin=404),
+        lambda scene, caller: Target(scene.host, params={"item_id": "exchange:exc_0:1:tell_parties"}),
+        sees=frozenset(),
+    ),
     # an extension is the participants' to ask for once the exchange is agreed, and the VOP's to decide
     ("POST", "/v1/exchanges/{exchange_id}/extension"): Row(
         {

@@ -11,8 +11,9 @@ whose answer was lost cannot be told from one never sent, and is sent again (at 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
@@ -20,6 +21,7 @@ import pytest
 
 import app as app_module
 from chalicelib import clock
+from chalicelib.services import effects
 from chalicelib.services import reference as reference_service
 from chalicelib.store.models import LedgerModel, OutboxModel, PaymentModel
 from infra.local.event_shapes import scheduled_event
@@ -32,7 +34,11 @@ from tests.events.helpers import queue_event, sent_emails, stream_event
 from tests.events.test_cv_check import PDF
 
 SQS = boto3.client("sqs", region_name="eu-west-1")
-ATTEMPTS = 40  # how often a person, Lambda or the schedule tries one thing before the run is a failure
+ATTEMPTS = 40
+# A transfer's reference comes from ids each emulator makes anew: the same mail in both runs otherwise.
+_TRANSFER = re.compile(
+    r"CXC-[0-9a-f]{24}"
+)  # how often a person, Lambda or the schedule tries one thing before the run is a failure
 
 
 class Person:
@@ -97,7 +103,8 @@ def _tick() -> None:
 
 
 def settle(aws: Any) -> None:
-    """Every event source hands on what it holds until nothing is left to do."""
+    """Every event source hands on what it holds until nothing is left to do. An effect whose delivery
+    died holding its lease waits for the lease to run out: time moves on and the schedule re-drives it."""
     for _ in range(ATTEMPTS):
         _stream(aws, "registrations", app_module.on_registration_change)
         _stream(aws, "contact-requests", app_module.on_contact_request_change)
@@ -105,9 +112,14 @@ def settle(aws: Any) -> None:
         moved = _queue(aws, "documents", app_module.on_document_uploaded)
         moved += _queue(aws, "payments", app_module.on_payment_instruction)
         moved += _queue(aws, "payments-dlq", app_module.on_payment_dead_letter)
-        if not moved and not list(OutboxModel.by_queue.query("pending")):
+        pending = list(OutboxModel.by_queue.query("pending"))
+        if not moved and not pending:
             return
-    raise AssertionError("the event sources never settled")
+        if any(m.lease for m in pending):
+            clock.run_ahead(effects.LEASE + timedelta(minutes=1))
+            _tick()
+    pending = [(m.id, m.attempts, m.last_error) for m in OutboxModel.by_queue.query("pending")]
+    raise AssertionError(f"the event sources never settled: {pending}")
 
 
 def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
@@ -200,7 +212,10 @@ def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
         "payments": [(p.status, int(p.amount_eur)) for p in PaymentModel.scan()],
         "ledger": [(e.amount_eur, e.creditor_iban) for e in LedgerModel.scan()],
         "transfer_files": len(transfers.get("Contents", [])),
-        "mails": Counter((m.destinations["ToAddresses"][0], m.subject, m.body) for m in sent_emails()),
+        "mails": Counter(
+            (m.destinations["ToAddresses"][0], m.subject, _TRANSFER.sub("CXC-<transfer>", m.body))
+            for m in sent_emails()
+        ),
         "stuck": list(OutboxModel.by_queue.query("stuck")),
     }
 
