@@ -8,11 +8,14 @@ both partnerships, four signatures) names the parties it `collects`: each one's 
 the status moves on only when all of them have acted (`step`). An oversight action (a decision on the
 object: accept a registration, approve a report, confirm a payment) may never be taken by someone who
 is also one of the object's subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
+
+Every action has a label in the table (`labels`: "upload evidence"), and refusals are worded from it:
+"You cannot upload evidence now: the exchange's status is completed."
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
@@ -59,6 +62,7 @@ class Lifecycle(Generic[S]):
     subjects: frozenset[str]  # the parties the object is about, who never decide on it
     transitions: tuple[Transition[S], ...]
     wrong_status_code: str  # the 409's code when the action exists but not in this status
+    labels: Mapping[str, str]  # each action in words, for messages: "upload evidence"
 
     def __post_init__(self) -> None:
         seen: set[tuple[str, S]] = set()
@@ -67,6 +71,12 @@ class Lifecycle(Generic[S]):
                 if (t.action, source) in seen:  # one row per (action, status): the table is a function
                     raise ValueError(f"{self.name}: {t.action} from {source} declared twice")
                 seen.add((t.action, source))
+        unlabelled, stray = set(self.actions) - set(self.labels), set(self.labels) - set(self.actions)
+        if unlabelled or stray:
+            raise ValueError(
+                f"{self.name}: actions without a label {sorted(unlabelled)}, "
+                f"labels of no action {sorted(stray)}"
+            )
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -107,22 +117,23 @@ class Lifecycle(Generic[S]):
         conflict of interest, 409 the wrong status (named)."""
         parties = frozenset(parties)
         rows = self._rows(action)
+        label = self.labels[action]
         if not parties:
             raise NotFound(f"No such {self.name}.")
         if not any(t.by & parties for t in rows):
-            raise Forbidden(f"You may not {action.replace('_', ' ')} this {self.name}.")
+            raise Forbidden(f"You may not {label}.")
         row = next((t for t in rows if status in t.sources), None)
         if row is None:
             raise Conflict(
-                f"The {self.name} is {status}: it cannot be {action.replace('_', ' ')} now.",
+                f"You cannot {label} now: the {self.name}'s status is {status}.",
                 code=self.wrong_status_code,
                 details=[{"status": str(status), "action": action}],
             )
         if not row.by & parties:
-            raise Forbidden(f"You may not {action.replace('_', ' ')} this {self.name} now.")
+            raise Forbidden(f"You may not {label} while the {self.name}'s status is {status}.")
         if row.oversight and parties & self.subjects:
             raise Forbidden(
-                f"You may not decide on a {self.name} you are a party to.", code="CONFLICT_OF_INTEREST"
+                f"You may not {label}: you are a party to this {self.name}.", code="CONFLICT_OF_INTEREST"
             )
         return row.to if row.to is not None else status
 

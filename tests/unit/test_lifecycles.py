@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.rules import contact_request, exchange_flow, registration
+from chalicelib.rules import contact_request, exchange_flow, payment, registration
 from chalicelib.rules.lifecycle import Lifecycle, transition
 
 R = registration.RegistrationStatus
@@ -180,7 +180,72 @@ def test_a_table_with_two_rows_for_one_cell_is_refused():
                 transition("accept", [C.PENDING], ["sender"], C.DECLINED),
             ),
             wrong_status_code="NOT_PENDING",
+            labels={"accept": "accept the thing"},
         )
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+LIFECYCLES = [registration.LIFECYCLE, contact_request.LIFECYCLE, payment.LIFECYCLE, exchange_flow.FLOW]
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=lambda lc: lc.name)
+def test_every_action_of_every_lifecycle_has_a_label_in_words(lifecycle):
+    assert set(lifecycle.labels) == set(lifecycle.actions)
+    for action, label in lifecycle.labels.items():
+        assert label and label == label.strip() and "_" not in label, (action, label)
+
+
+def test_a_table_without_a_label_for_each_action_is_refused():
+    with pytest.raises(ValueError, match="accept"):
+        Lifecycle(
+            name="thing",
+            statuses=C,
+            subjects=frozenset(),
+            transitions=(transition("accept", [C.PENDING], ["recipient"], C.ACCEPTED),),
+            wrong_status_code="NOT_PENDING",
+            labels={"decline": "decline the thing"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "status", "action", "parties", "message"),
+    [
+        (
+            exchange_flow.FLOW,
+            E.REPORT_APPROVED,
+            "upload_evidence",
+            {"VO"},
+            "You cannot upload evidence now: the exchange's status is report_approved.",
+        ),
+        (exchange_flow.FLOW, E.COMPLETED, "upload_evidence", {"HO"}, "You may not upload evidence."),
+        (
+            exchange_flow.FLOW,
+            E.SUBMITTED,
+            "approve",
+            {"VO", "VOP"},
+            "You may not approve the Commitment to Quality: you are a party to this exchange.",
+        ),
+        (
+            registration.LIFECYCLE,
+            R.ACCEPTED,
+            "accept",
+            {"partnership"},
+            "You cannot accept the registration now: the registration's status is accepted.",
+        ),
+        (
+            contact_request.LIFECYCLE,
+            C.PENDING,
+            "accept",
+            {"sender"},
+            "You may not accept the contact request.",
+        ),
+    ],
+)
+def test_refusals_are_worded_from_the_labels(lifecycle, status, action, parties, message):
+    with pytest.raises((Forbidden, Conflict)) as refused:
+        lifecycle.check(status, action, parties)
+    assert refused.value.message == message
 
 
 def test_a_submission_needs_both_participants_and_an_edit_in_between_is_the_services_to_clear():
