@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from chalicelib.rules import exchange_guards as guards
 from chalicelib.rules.lifecycle import Lifecycle, transition
 
 
@@ -55,6 +56,9 @@ BEFORE_START = (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.VALIDATED, S.SIGNED
 EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
 # Validated and not yet started: the agreed fields are in generated documents, changed by amendment.
 AGREED = (S.VALIDATED, S.SIGNED, S.READY)
+AFTER_STAY = (S.COMPLETED, S.REPORT_REJECTED)
+# A signature (in the tool, or a scan once accepted) is on the current version of a generated document.
+SIGNING = (guards.document_generated, guards.current_version)
 
 FLOW = Lifecycle(
     name="exchange",
@@ -65,37 +69,91 @@ FLOW = Lifecycle(
         # it back to draft; each confirms it, and the second confirmation submits it.
         transition("edit", [S.DRAFT], PARTICIPANTS, None),
         transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT),
-        transition("submit", [S.DRAFT], PARTICIPANTS, S.SUBMITTED, collect=PARTICIPANTS),
-        # Both partnerships review it.
+        transition(
+            "submit",
+            [S.DRAFT],
+            PARTICIPANTS,
+            S.SUBMITTED,
+            collect=PARTICIPANTS,
+            guards=[guards.bank_account_given],
+        ),
+        # Both partnerships review it; changes requested say which.
         transition("approve", [S.SUBMITTED], PARTNERSHIPS, S.VALIDATED, oversight=True, collect=PARTNERSHIPS),
-        transition("request_changes", [S.SUBMITTED], PARTNERSHIPS, S.CHANGES_REQUESTED, oversight=True),
+        transition(
+            "request_changes",
+            [S.SUBMITTED],
+            PARTNERSHIPS,
+            S.CHANGES_REQUESTED,
+            oversight=True,
+            guards=[guards.CHANGES_EXPLAINED],
+        ),
         # All four sign the Commitment to Quality, then VO and VOP the financial agreement; a signed scan
         # counts as its party's signature once the upload check accepts it.
-        transition("sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS),
-        transition("sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP)),
-        transition("upload_signed_scan", [S.VALIDATED, S.SIGNED], SIGNERS, None),
+        transition(
+            "sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS, guards=SIGNING
+        ),
+        transition(
+            "sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP), guards=SIGNING
+        ),
+        transition(
+            "upload_signed_scan",
+            [S.VALIDATED, S.SIGNED],
+            SIGNERS,
+            None,
+            guards=[guards.room_for_uploads, guards.document_generated],
+        ),
         transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED),
         # An extension (the one-month and working-day rules still hold) is the VOP's to decide; granted,
         # it amends the Commitment to Quality (and the financial agreement only if what the money depends
         # on changed), which go back to be signed by the parties whose signature it invalidated.
-        transition("request_extension", AGREED, PARTICIPANTS, None),
-        transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True),
-        transition("refuse_extension", AGREED, [VOP], None, oversight=True),
+        transition(
+            "request_extension",
+            AGREED,
+            PARTICIPANTS,
+            None,
+            guards=[guards.no_extension_pending, guards.later_end_date],
+        ),
+        transition(
+            "grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True, guards=[guards.extension_requested]
+        ),
+        transition(
+            "refuse_extension",
+            AGREED,
+            [VOP],
+            None,
+            oversight=True,
+            guards=[guards.extension_requested, guards.REFUSAL_EXPLAINED],
+        ),
         transition("cancel", BEFORE_START, (*SIGNERS, Party.SUPPORT, Party.ADMIN), S.CANCELLED),
         # The dates drive the stay (the scheduled function, by the business date).
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
         transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
-        # After the stay: the closing report, its evidence and the VOP's decision; the host's feedback.
-        transition("upload_evidence", [S.COMPLETED, S.REPORT_REJECTED], [VO], None),
-        transition("submit_report", [S.COMPLETED, S.REPORT_REJECTED], [VO], S.REPORT_SUBMITTED),
+        # After the stay: the closing report, its evidence and the VOP's decision (an approval needs an
+        # accepted evidence file, a rejection a comment); the host's feedback.
+        transition("upload_evidence", AFTER_STAY, [VO], None, guards=[guards.room_for_uploads]),
+        transition("submit_report", AFTER_STAY, [VO], S.REPORT_SUBMITTED),
         transition(
             "give_host_feedback",
             [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED, S.REPORT_APPROVED],
             [HO],
             None,
         ),
-        transition("approve_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_APPROVED, oversight=True),
-        transition("reject_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_REJECTED, oversight=True),
+        transition(
+            "approve_report",
+            [S.REPORT_SUBMITTED],
+            [VOP],
+            S.REPORT_APPROVED,
+            oversight=True,
+            guards=[guards.evidence_accepted],
+        ),
+        transition(
+            "reject_report",
+            [S.REPORT_SUBMITTED],
+            [VOP],
+            S.REPORT_REJECTED,
+            oversight=True,
+            guards=[guards.REJECTION_EXPLAINED],
+        ),
         # The lump sum: paid (finance records the bank's execution) or nothing to pay (the function
         # that computes it closes the exchange).
         transition("confirm_payment", [S.REPORT_APPROVED], [Party.FINANCE], S.PAID, oversight=True),

@@ -9,20 +9,65 @@ the status moves on only when all of them have acted (`step`). An oversight acti
 object: accept a registration, approve a report, confirm a payment) may never be taken by someone who
 is also one of the object's subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
 
+A row names its `guards`: the programme's conditions on the object and the act's arguments (a bank
+account before submission, a comment to send something back), each a named pure test checked, in the
+row's order, when the step is taken (`step`) and after who and when (`check`); so what is checked
+when is read in the table, and the table states every code it can answer (`refusals`).
+
 Every action has a label in the table (`labels`: "upload evidence"), and refusals are worded from it:
 "You cannot upload evidence now: the exchange's status is completed."
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from chalicelib.errors import Conflict, DomainError, Forbidden, NotFound
 
 S = TypeVar("S", bound=StrEnum)
+Args = Mapping[str, Any]  # an act's arguments, as the service names them ("comment", "document", ...)
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Why a guard does not hold, when a message is not enough: the details the client is served too."""
+
+    message: str
+    details: tuple[Mapping[str, Any], ...] = ()
+
+
+GuardTest = Callable[[Mapping[str, Any], Args], "str | Refused | None"]
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A named condition of a row: `test` reads the object as read and the act's arguments and answers
+    None when it holds, else why not. The kind of refusal and its code are declared, not raised, so
+    the table can state them (the routes' documented errors)."""
+
+    name: str
+    refusal: type[DomainError]
+    code: str
+    test: GuardTest
+
+    def refuse(self, doc: Mapping[str, Any], args: Args) -> DomainError | None:
+        found = self.test(doc, args)
+        if found is None:
+            return None
+        refused = Refused(found) if isinstance(found, str) else found
+        return self.refusal(refused.message, code=self.code, details=[dict(d) for d in refused.details])
+
+
+def guard(refusal: type[DomainError], code: str) -> Callable[[GuardTest], Guard]:
+    """A guard declared by its test, under the test's name."""
+
+    def declare(test: GuardTest) -> Guard:
+        return Guard(test.__name__, refusal, code, test)
+
+    return declare
 
 
 @dataclass(frozen=True)
@@ -33,6 +78,7 @@ class Transition(Generic[S]):
     to: S | None  # None: the status stays as it is (an edit, an upload)
     oversight: bool = False
     collect: frozenset[str] = frozenset()  # all of these must act before the status moves to `to`
+    guards: tuple[Guard, ...] = ()  # checked in this order when the step is taken
 
 
 @dataclass(frozen=True)
@@ -51,8 +97,11 @@ def transition(
     *,
     oversight: bool = False,
     collect: Iterable[str] = (),
+    guards: Iterable[Guard] = (),
 ) -> Transition[S]:
-    return Transition(action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect))
+    return Transition(
+        action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect), guards=tuple(guards)
+    )
 
 
 @dataclass(frozen=True)
@@ -83,15 +132,19 @@ class Lifecycle(Generic[S]):
         return tuple(dict.fromkeys(t.action for t in self.transitions))
 
     def refusals(self) -> dict[type[DomainError], frozenset[str]]:
-        """The errors `check` can raise, with their codes (for the routes' documented errors)."""
-        forbidden = {"FORBIDDEN"} | (
-            {"CONFLICT_OF_INTEREST"} if any(t.oversight for t in self.transitions) else set()
-        )
-        return {
-            NotFound: frozenset({"NOT_FOUND"}),
-            Forbidden: frozenset(forbidden),
-            Conflict: frozenset({self.wrong_status_code}),
+        """The errors `check` and `step` can raise, with their codes (for the routes' documented
+        errors)."""
+        found: dict[type[DomainError], set[str]] = {
+            NotFound: {"NOT_FOUND"},
+            Forbidden: {"FORBIDDEN"},
+            Conflict: {self.wrong_status_code},
         }
+        if any(t.oversight for t in self.transitions):
+            found[Forbidden].add("CONFLICT_OF_INTEREST")
+        for t in self.transitions:
+            for g in t.guards:
+                found.setdefault(g.refusal, set()).add(g.code)
+        return {error: frozenset(codes) for error, codes in found.items()}
 
     def _rows(self, action: str) -> list[Transition[S]]:
         rows = [t for t in self.transitions if t.action == action]
@@ -137,13 +190,27 @@ class Lifecycle(Generic[S]):
             )
         return row.to if row.to is not None else status
 
-    def step(self, status: S, action: str, parties: Iterable[str], acted: Iterable[str] = ()) -> Step[S]:
-        """`check`, and for a collective action: record the acting parties' share (a party acting for
+    def step(
+        self,
+        status: S,
+        action: str,
+        parties: Iterable[str],
+        acted: Iterable[str] = (),
+        *,
+        doc: Mapping[str, Any] | None = None,
+        args: Args | None = None,
+    ) -> Step[S]:
+        """Take `action` on the object as read (`doc`) with these arguments: `check`, then the row's
+        guards in order; for a collective action, record the acting parties' share (a party acting for
         two roles, one partnership as both VOP and HOP, counts for both) and move on only when all
         the parties it collects have acted; until then the status stays."""
         parties = frozenset(parties)
         target = self.check(status, action, parties)
         row = next(t for t in self._rows(action) if status in t.sources)
+        for g in row.guards:
+            refusal = g.refuse(doc or {}, args or {})
+            if refusal is not None:
+                raise refusal
         if not row.collect:
             return Step(target, frozenset())
         done = frozenset(acted) | (parties & row.collect)

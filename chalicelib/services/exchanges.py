@@ -5,6 +5,7 @@ history. Every step asks the flow table (rules.exchange_flow) who may do what no
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ from chalicelib.rules.contact import contact_pairing
 from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
 from chalicelib.rules.exchange import ExchangeFacts, check_exchange
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus, Party
+from chalicelib.rules.exchange_guards import EXTENSION_GRANTED, EXTENSION_REFUSED, EXTENSION_REQUESTED
 from chalicelib.rules.registration import ACCEPTED
 from chalicelib.rules.signing import carried
 from chalicelib.services.writes import check_version, optimistic
@@ -295,16 +297,20 @@ def move(
     version: int | None,
     change: Any = None,
     fields: tuple[str, ...] = (),
+    args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One step of the flow: load, ask the table, apply `change` (doc -> doc), record who acted, write
-    with the audit entry; a lost race is retried from a fresh read, so independent acts (two approvals,
-    four signatures) never lose one another and conflicting ones answer 409 from what is there now."""
+    """One step of the flow: load, ask the table (with the act's `args` for its guards), apply
+    `change` (doc -> doc), record who acted, write with the audit entry; a lost race is retried from a
+    fresh read, so independent acts (two approvals, four signatures) never lose one another and
+    conflicting ones answer 409 from what is there now."""
 
     def attempt() -> dict[str, Any]:
         doc, found = load(principal, exchange_id)
         check_version(version, doc, view(principal, doc), _WHAT)
         try:
-            saved = save_step(doc, action, found, principal.user_id, principal.roles, change, fields)
+            saved = save_step(
+                doc, action, found, principal.user_id, principal.roles, change, fields, args=args
+            )
         except StaleVersion:
             if version is not None:
                 current = store.get(exchange_id) or doc
@@ -324,6 +330,7 @@ def save_step(
     change: Any = None,
     fields: tuple[str, ...] = (),
     along: Any = None,
+    args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Take `action` on the exchange as read (`doc`) for the parties `found`, whoever acts (a user, the
     scheduler, the upload check): the flow table's step, the change, the status and collected acts, the
@@ -332,7 +339,7 @@ def save_step(
     changed since it was read."""
     before = doc["status"]
     acted = doc.get("acted") or {}
-    step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
+    step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()), doc=doc, args=args)
     updated = copy.deepcopy(doc)
     if change is not None:
         updated = change(updated, found)
@@ -428,15 +435,7 @@ def _bank_account(account: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(principal: Principal, exchange_id: str, version: int | None) -> dict[str, Any]:
-    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if not doc.get("bank_account"):
-            raise RuleBroken(
-                "The visiting organisation's bank account is needed before submission.",
-                code="BANK_ACCOUNT_REQUIRED",
-            )
-        return doc
-
-    return move(principal, exchange_id, "submit", version, change)
+    return move(principal, exchange_id, "submit", version)
 
 
 def review(
@@ -445,13 +444,11 @@ def review(
     action = "approve" if decision == "approve" else "request_changes"
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if action == "request_changes" and not (comment or "").strip():
-            raise RuleBroken("Say what should change.", code="COMMENT_REQUIRED")
         if comment:
             doc["notes"] = {**(doc.get("notes") or {}), "review_comment": comment}
         return doc
 
-    return move(principal, exchange_id, action, version, change)
+    return move(principal, exchange_id, action, version, change, args={"comment": comment})
 
 
 def cancel(principal: Principal, exchange_id: str, reason: str, version: int | None) -> dict[str, Any]:
@@ -464,8 +461,6 @@ def cancel(principal: Principal, exchange_id: str, reason: str, version: int | N
 
 # --- an extension: asked by a participant, decided by the VOP -------------------------------------
 
-EXTENSION_REQUESTED, EXTENSION_GRANTED, EXTENSION_REFUSED = "requested", "granted", "refused"
-
 
 def request_extension(
     principal: Principal, exchange_id: str, end_date: str, reason: str, version: int | None
@@ -473,17 +468,6 @@ def request_extension(
     """A later end date, for the VOP to decide; the exchange rules must hold for it already."""
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if (doc.get("extension") or {}).get("status") == EXTENSION_REQUESTED:
-            raise Conflict(
-                "An extension is already waiting for the visitor's partnership's decision.",
-                code="EXTENSION_PENDING",
-            )
-        if end_date <= doc["end_date"]:
-            raise RuleBroken(
-                f"An extension ends after the agreed end date, {doc['end_date']}.",
-                code="EXTENSION_NOT_LATER",
-                details=[{"field": "end_date", "message": f"after {doc['end_date']}"}],
-            )
         _checked({**doc, "end_date": end_date}, *_participants(doc))
         doc["extension"] = {
             "status": EXTENSION_REQUESTED,
@@ -495,7 +479,9 @@ def request_extension(
         }
         return doc
 
-    return move(principal, exchange_id, "request_extension", version, change, ("extension",))
+    return move(
+        principal, exchange_id, "request_extension", version, change, ("extension",), {"end_date": end_date}
+    )
 
 
 def decide_extension(
@@ -506,11 +492,7 @@ def decide_extension(
     grant = decision == "grant"
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        extension = doc.get("extension") or {}
-        if extension.get("status") != EXTENSION_REQUESTED:
-            raise Conflict("No extension is waiting for a decision.", code="NO_EXTENSION_REQUESTED")
-        if not grant and not (comment or "").strip():
-            raise RuleBroken("Say why the extension is refused.", code="COMMENT_REQUIRED")
+        extension = doc["extension"]
         doc["extension"] = {
             **extension,
             "status": EXTENSION_GRANTED if grant else EXTENSION_REFUSED,
@@ -527,7 +509,7 @@ def decide_extension(
 
     action = "grant_extension" if grant else "refuse_extension"
     fields = ("extension", "end_date") if grant else ("extension",)
-    return move(principal, exchange_id, action, version, change, fields)
+    return move(principal, exchange_id, action, version, change, fields, {"comment": comment})
 
 
 def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:

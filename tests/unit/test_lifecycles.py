@@ -1,7 +1,8 @@
 """Every cell of every lifecycle table: for each status, action and party, the outcome is the next
 status or the refusal the contract names (404 no party, 403 wrong party or conflict of interest, 409
 wrong status). The expected tables are written out here, apart from the code, so a change to a table
-is a change to this test too."""
+is a change to this test too. The rows' guards are tested in test_exchange_guards.py; here every act
+is taken where they hold."""
 
 from __future__ import annotations
 
@@ -89,6 +90,30 @@ EXCHANGE_PARTY_SETS = [
     {"HO", "support"},
 ]
 
+# An exchange, and each act's arguments, where every guard of the act holds.
+AT = "2027-03-01T10:00:00Z"
+HOLDING_DOC = {
+    "bank_account": {"holder": "Acme IoT Srl", "iban": "DE89370400440532013000"},
+    "validated_at": AT,
+    "documents": {
+        "commitment_to_quality": [{"version": 1, "sha256": "c1", "validated_at": AT}],
+        "financial_agreement": [{"version": 1, "sha256": "f1", "validated_at": AT}],
+    },
+    "uploads": {"upl_1": {"kind": "evidence", "status": "accepted"}},
+    "end_date": "2027-04-16",
+}
+_REQUESTED = {**HOLDING_DOC, "extension": {"status": "requested", "end_date": "2027-04-20"}}
+HOLDING = {
+    "request_changes": (HOLDING_DOC, {"comment": "Add a plan."}),
+    "sign_commitment_to_quality": (HOLDING_DOC, {"document": "commitment_to_quality", "sha256": "c1"}),
+    "sign_financial_agreement": (HOLDING_DOC, {"document": "financial_agreement", "sha256": "f1"}),
+    "upload_signed_scan": (HOLDING_DOC, {"document": "commitment_to_quality"}),
+    "request_extension": (HOLDING_DOC, {"end_date": "2027-04-20"}),
+    "grant_extension": (_REQUESTED, {}),
+    "refuse_extension": (_REQUESTED, {"comment": "Budget"}),
+    "reject_report": (HOLDING_DOC, {"comment": "Photos?"}),
+}
+
 CASES = [
     (
         registration.LIFECYCLE,
@@ -103,8 +128,9 @@ CASES = [
 
 def _outcome(lifecycle: Lifecycle, status, action, parties) -> tuple[Any, ...]:
     """What the table answers for one cell: the status after the act, or the refusal and its code."""
+    doc, args = HOLDING.get(action, (HOLDING_DOC, {}))
     try:
-        step = lifecycle.step(status, action, parties)
+        step = lifecycle.step(status, action, parties, doc=doc, args=args)
     except (NotFound, Forbidden, Conflict) as refused:
         named = str(status) in refused.message if isinstance(refused, Conflict) else True
         return (type(refused).__name__, refused.code, named)
@@ -249,10 +275,10 @@ def test_refusals_are_worded_from_the_labels(lifecycle, status, action, parties,
 
 
 def test_a_submission_needs_both_participants_and_an_edit_in_between_is_the_services_to_clear():
-    first = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"})
+    first = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"}, doc=HOLDING_DOC)
     assert first.status == E.DRAFT and first.acted == {"VO"}
     assert "submit" not in exchange_flow.FLOW.allowed(E.DRAFT, {"VO"}, first.acted)
-    second = exchange_flow.FLOW.step(E.DRAFT, "submit", {"HO"}, first.acted)
+    second = exchange_flow.FLOW.step(E.DRAFT, "submit", {"HO"}, first.acted, doc=HOLDING_DOC)
     assert second.status == E.SUBMITTED and second.acted == {"VO", "HO"}
 
 
@@ -263,11 +289,16 @@ def test_one_partnership_as_vop_and_hop_approves_for_both():
     assert exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"VOP"}, one.acted).status == E.VALIDATED
 
 
+SIGN_CTQ = HOLDING["sign_commitment_to_quality"][1]
+
+
 def test_the_commitment_is_signed_when_all_four_have_signed_in_any_order():
     for order in itertools.permutations(["VO", "HO", "VOP", "HOP"]):
         acted: frozenset[str] = frozenset()
         for i, party in enumerate(order):
-            step = exchange_flow.FLOW.step(E.VALIDATED, "sign_commitment_to_quality", {party}, acted)
+            step = exchange_flow.FLOW.step(
+                E.VALIDATED, "sign_commitment_to_quality", {party}, acted, doc=HOLDING_DOC, args=SIGN_CTQ
+            )
             acted = step.acted
             assert step.status == (E.SIGNED if i == 3 else E.VALIDATED)
 
