@@ -90,10 +90,22 @@ FLOW = Lifecycle(
         # All four sign the Commitment to Quality, then VO and VOP the financial agreement; a signed scan
         # counts as its party's signature once the upload check accepts it.
         transition(
-            "sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS, guards=SIGNING
+            "sign_commitment_to_quality",
+            [S.VALIDATED],
+            SIGNERS,
+            S.SIGNED,
+            collect=SIGNERS,
+            guards=SIGNING,
+            on_repeat=guards.signed_already,
         ),
         transition(
-            "sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP), guards=SIGNING
+            "sign_financial_agreement",
+            [S.SIGNED],
+            (VO, VOP),
+            S.READY,
+            collect=(VO, VOP),
+            guards=SIGNING,
+            on_repeat=guards.signed_already,
         ),
         transition(
             "upload_signed_scan",

@@ -71,6 +71,13 @@ def current_version(doc: Doc, args: Args) -> Refused | None:
     )
 
 
+@guard(Conflict, "ALREADY_SIGNED")
+def signed_already(doc: Doc, args: Args) -> str:
+    """A signature given again is refused, not passed over: the signer learns the version it signed
+    holds its signature (the answer served since signatures were first given)."""
+    return "You have signed this version already."
+
+
 @guard(Conflict, "EXTENSION_PENDING")
 def no_extension_pending(doc: Doc, args: Args) -> str | None:
     if (doc.get("extension") or {}).get("status") != EXTENSION_REQUESTED:

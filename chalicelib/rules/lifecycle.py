@@ -5,7 +5,10 @@ before every state change and clients get the allowed actions from it. Pure: no 
 Parties are what the caller is to the object ("owner", "partnership", "recipient", "VO", "HOP" ...),
 worked out by the service. A collective action (a submission both participants confirm, approvals by
 both partnerships, four signatures) names the parties it `collects`: each one's act is recorded, and
-the status moves on only when all of them have acted (`step`). An oversight action (a decision on the
+the status moves on only when all of them have acted (`step`). A party that has acted already and
+acts again (a client retrying after a lost answer) has nothing to do: the step says so (`repeat`) and
+the service answers the object as it is, writing nothing; a row may instead refuse a repeat
+(`on_repeat`: a signature given twice). An oversight action (a decision on the
 object: accept a registration, approve a report, confirm a payment) may never be taken by someone who
 is also one of the object's subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
 
@@ -79,6 +82,7 @@ class Transition(Generic[S]):
     oversight: bool = False
     collect: frozenset[str] = frozenset()  # all of these must act before the status moves to `to`
     guards: tuple[Guard, ...] = ()  # checked in this order when the step is taken
+    on_repeat: Guard | None = None  # checked instead when a party repeats its act on a collective step
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class Step(Generic[S]):
 
     status: S
     acted: frozenset[str]
+    repeat: bool = False  # the parties had acted already: nothing to do, nothing to write
 
 
 def transition(
@@ -98,9 +103,17 @@ def transition(
     oversight: bool = False,
     collect: Iterable[str] = (),
     guards: Iterable[Guard] = (),
+    on_repeat: Guard | None = None,
 ) -> Transition[S]:
     return Transition(
-        action, frozenset(sources), frozenset(by), to, oversight, frozenset(collect), guards=tuple(guards)
+        action,
+        frozenset(sources),
+        frozenset(by),
+        to,
+        oversight,
+        frozenset(collect),
+        guards=tuple(guards),
+        on_repeat=on_repeat,
     )
 
 
@@ -142,7 +155,7 @@ class Lifecycle(Generic[S]):
         if any(t.oversight for t in self.transitions):
             found[Forbidden].add("CONFLICT_OF_INTEREST")
         for t in self.transitions:
-            for g in t.guards:
+            for g in (*t.guards, *([t.on_repeat] if t.on_repeat else [])):
                 found.setdefault(g.refusal, set()).add(g.code)
         return {error: frozenset(codes) for error, codes in found.items()}
 
@@ -152,18 +165,24 @@ class Lifecycle(Generic[S]):
             raise ValueError(f"{self.name} has no action {action!r}")
         return rows
 
-    def allowed(self, status: S, parties: Iterable[str], acted: Iterable[str] = ()) -> list[str]:
+    def allowed(
+        self, status: S, parties: Iterable[str], acted: Mapping[str, Iterable[str]] | None = None
+    ) -> list[str]:
         """The actions these parties may take now (for `actions` in responses); a collective action
-        they have all already taken for the status is not offered again."""
-        parties, acted = frozenset(parties), frozenset(acted)
+        they have taken already (`acted`: who has, by action) would be a repeat, and is not offered."""
+        parties, acted = frozenset(parties), acted or {}
         return [
             t.action
             for t in self.transitions
             if status in t.sources
             and t.by & parties
             and not (t.oversight and parties & self.subjects)
-            and not (t.collect and (t.by & parties) <= acted)
+            and not self._repeats(t, parties, acted.get(t.action, ()))
         ]
+
+    @staticmethod
+    def _repeats(row: Transition[S], parties: frozenset[str], acted: Iterable[str]) -> bool:
+        return bool(row.collect) and parties & row.collect <= frozenset(acted)
 
     def check(self, status: S, action: str, parties: Iterable[str]) -> S:
         """The status after `action`, or the refusal: 404 no party at all, 403 the wrong party or a
@@ -200,18 +219,25 @@ class Lifecycle(Generic[S]):
         doc: Mapping[str, Any] | None = None,
         args: Args | None = None,
     ) -> Step[S]:
-        """Take `action` on the object as read (`doc`) with these arguments: `check`, then the row's
-        guards in order; for a collective action, record the acting parties' share (a party acting for
-        two roles, one partnership as both VOP and HOP, counts for both) and move on only when all
-        the parties it collects have acted; until then the status stays."""
-        parties = frozenset(parties)
+        """Take `action` on the object as read (`doc`) with these arguments: `check`; a repeat of a
+        collective act is nothing to do (or the row's `on_repeat` refusal), and is not guarded again:
+        the act was taken when its guards held; else the row's guards in order, then for a collective
+        action record the acting parties' share (a party acting for two roles, one partnership as both
+        VOP and HOP, counts for both) and move on only when all the parties it collects have acted;
+        until then the status stays."""
+        parties, acted, doc, args = frozenset(parties), frozenset(acted), doc or {}, args or {}
         target = self.check(status, action, parties)
         row = next(t for t in self._rows(action) if status in t.sources)
+        if self._repeats(row, parties, acted):
+            refusal = row.on_repeat.refuse(doc, args) if row.on_repeat else None
+            if refusal is not None:
+                raise refusal
+            return Step(status, acted, repeat=True)
         for g in row.guards:
-            refusal = g.refuse(doc or {}, args or {})
+            refusal = g.refuse(doc, args)
             if refusal is not None:
                 raise refusal
         if not row.collect:
             return Step(target, frozenset())
-        done = frozenset(acted) | (parties & row.collect)
+        done = acted | (parties & row.collect)
         return Step(target if done >= row.collect else status, done)

@@ -78,21 +78,8 @@ def view(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
         shown["bank_account"] = None
     acted = doc.get("acted") or {}
     shown["confirmations"] = {action: sorted(done) for action, done in acted.items()}
-    shown["actions"] = [
-        action
-        for action in FLOW.allowed(ExchangeStatus(doc["status"]), found)
-        if not (
-            set(acted.get(action, ())) >= (found & _collectors(doc["status"], action)) and acted.get(action)
-        )
-    ]
+    shown["actions"] = FLOW.allowed(ExchangeStatus(doc["status"]), found, acted)
     return shown
-
-
-def _collectors(status: str, action: str) -> set[str]:
-    for t in FLOW.transitions:
-        if t.action == action and ExchangeStatus(status) in t.sources:
-            return set(t.collect)
-    return set()
 
 
 def require_bank_account_party(found: set[str]) -> None:
@@ -340,6 +327,8 @@ def save_step(
     before = doc["status"]
     acted = doc.get("acted") or {}
     step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()), doc=doc, args=args)
+    if step.repeat:
+        return doc  # acted already: the exchange as it is answers the repeat, and nothing is written
     updated = copy.deepcopy(doc)
     if change is not None:
         updated = change(updated, found)

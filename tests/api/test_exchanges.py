@@ -535,3 +535,39 @@ def test_a_refused_extension_needs_a_reason_and_changes_nothing_else(client, pai
     )
     nothing = post(client, f"{path}/extension/decision", pair.vop, {"decision": "grant"})
     assert nothing.status_code == 409 and body(nothing)["error"]["code"] == "NO_EXTENSION_REQUESTED"
+
+
+# --- a repeated act, and acts no status allows a party --------------------------------------------
+
+
+def _history(client, path, tok):
+    return [e["action"] for e in body(get(client, f"{path}/history", tok))["items"]]
+
+
+def test_a_repeated_confirmation_or_approval_answers_the_current_state_and_writes_nothing(client, pair):
+    # Given a draft the VO has confirmed
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
+    assert patch(client, path, pair.visitor, account).status_code == 200
+    first = body(post(client, f"{path}/submit", pair.visitor))
+    history = _history(client, path, pair.vop)
+    # When the VO confirms again (a mobile client retrying after a lost answer)
+    again = post(client, f"{path}/submit", pair.visitor)
+    # Then it is answered the exchange as it is, and nothing was written
+    assert again.status_code == 200, again.body
+    assert body(again) == first
+    assert _history(client, path, pair.vop) == history
+    # And the same holds for a partnership approving twice
+    post(client, f"{path}/submit", pair.host)
+    approved = body(post(client, f"{path}/review", pair.vop, {"decision": "approve"}))
+    history = _history(client, path, pair.vop)
+    twice = post(client, f"{path}/review", pair.vop, {"decision": "approve"})
+    assert twice.status_code == 200, twice.body
+    assert (body(twice)["version"], body(twice)["confirmations"]) == (
+        approved["version"],
+        {"approve": ["VOP"]},
+    )
+    assert _history(client, path, pair.vop) == history
+    # While the other partnership's approval still counts
+    assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"

@@ -1,6 +1,6 @@
 """The exchange's guards: which row checks what (written out here, so "when is X checked" is answered
 by the table and this test), what each guard refuses with its served code, and that the engine applies
-them when a step is taken, in order."""
+them when a step is taken, in order, and not on a repeat."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def test_the_table_names_the_guards_of_each_row():
     assert declared == EXPECTED
     for t in FLOW.transitions:
         assert tuple(g.name for g in t.guards) == EXPECTED.get(t.action, ()), t
+    # and what a repeated signature answers
+    assert {t.action: t.on_repeat.code for t in FLOW.transitions if t.on_repeat} == {
+        "sign_commitment_to_quality": "ALREADY_SIGNED",
+        "sign_financial_agreement": "ALREADY_SIGNED",
+    }
 
 
 def test_the_table_states_the_codes_its_guards_answer():
@@ -50,6 +55,7 @@ def test_the_table_states_the_codes_its_guards_answer():
         "INVALID_STATUS",
         "DOCUMENT_NOT_READY",
         "STALE_DOCUMENT",
+        "ALREADY_SIGNED",
         "EXTENSION_PENDING",
         "NO_EXTENSION_REQUESTED",
     }
@@ -140,3 +146,9 @@ def test_the_engine_checks_the_guards_when_the_step_is_taken_in_their_order():
     with pytest.raises(Conflict) as refused:
         FLOW.step(E.DRAFT, "refuse_extension", {"VOP"}, doc={}, args={})
     assert refused.value.code == "INVALID_STATUS"
+
+
+def test_a_repeat_checks_no_guard():
+    # The act was taken when its guards held; given again, it is answered as it is now
+    step = FLOW.step(E.DRAFT, "submit", {"VO"}, {"VO"}, doc={"bank_account": None})
+    assert step.repeat and step.status == E.DRAFT

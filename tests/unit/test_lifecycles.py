@@ -276,10 +276,40 @@ def test_refusals_are_worded_from_the_labels(lifecycle, status, action, parties,
 
 def test_a_submission_needs_both_participants_and_an_edit_in_between_is_the_services_to_clear():
     first = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"}, doc=HOLDING_DOC)
-    assert first.status == E.DRAFT and first.acted == {"VO"}
-    assert "submit" not in exchange_flow.FLOW.allowed(E.DRAFT, {"VO"}, first.acted)
+    assert first.status == E.DRAFT and first.acted == {"VO"} and not first.repeat
+    assert "submit" not in exchange_flow.FLOW.allowed(E.DRAFT, {"VO"}, {"submit": first.acted})
+    assert "submit" in exchange_flow.FLOW.allowed(E.DRAFT, {"HO"}, {"submit": first.acted})
     second = exchange_flow.FLOW.step(E.DRAFT, "submit", {"HO"}, first.acted, doc=HOLDING_DOC)
     assert second.status == E.SUBMITTED and second.acted == {"VO", "HO"}
+
+
+# --- a repeated act ---------------------------------------------------------------------------------
+
+
+def test_a_party_repeating_its_act_on_a_collective_step_has_nothing_to_do():
+    # A confirmation or an approval given again (a client retrying after a lost answer) changes nothing
+    again = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"}, {"VO"}, doc=HOLDING_DOC)
+    assert (again.status, again.acted, again.repeat) == (E.DRAFT, {"VO"}, True)
+    again = exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"HOP"}, {"HOP"})
+    assert (again.status, again.acted, again.repeat) == (E.SUBMITTED, {"HOP"}, True)
+    # One partnership as VOP and HOP whose HOP share was given by another officer: its VOP share is new
+    both = exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"VOP", "HOP"}, {"HOP"})
+    assert (both.status, both.repeat) == (E.VALIDATED, False)
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "party"),
+    [(E.VALIDATED, "sign_commitment_to_quality", "HO"), (E.SIGNED, "sign_financial_agreement", "VOP")],
+)
+def test_signing_again_is_refused_as_it_was_served(status, action, party):
+    with pytest.raises(Conflict) as refused:
+        exchange_flow.FLOW.step(status, action, {party}, {party}, doc=HOLDING_DOC, args=HOLDING[action][1])
+    assert refused.value.code == "ALREADY_SIGNED"
+
+
+def test_acts_that_collect_nobody_are_never_repeats():
+    step = exchange_flow.FLOW.step(E.DRAFT, "edit", {"HO"})
+    assert (step.status, step.repeat) == (E.DRAFT, False)
 
 
 def test_one_partnership_as_vop_and_hop_approves_for_both():
