@@ -8,9 +8,15 @@ both partnerships, four signatures) names the parties it `collects`: each one's 
 the status moves on only when all of them have acted (`step`). A party that has acted already and
 acts again (a client retrying after a lost answer) has nothing to do: the step says so (`repeat`) and
 the service answers the object as it is, writing nothing; a row may instead refuse a repeat
-(`on_repeat`: a signature given twice). An oversight action (a decision on the
-object: accept a registration, approve a report, confirm a payment) may never be taken by someone who
-is also one of the object's subjects, whatever else they are: 403 CONFLICT_OF_INTEREST.
+(`on_repeat`: a signature given twice).
+
+Conflicts of interest (RULES.md): nobody decides on what they are a party to, and nobody acts for
+both sides. An oversight action (a decision on the object: accept a registration, approve a report,
+confirm a payment) is never taken by someone who is also one of the object's `subjects`, whatever
+else they are; and in a collective act nobody's share holds a subject and another party (the VO's
+user who is an officer of the VOP signs no agreement for both). One organisation holding two parties
+that are not subjects (a partnership that is both VOP and HOP) acts for both. Either is 403
+CONFLICT_OF_INTEREST whatever the status: who may never act is told so before "not now".
 
 A row names its `guards`: the programme's conditions on the object and the act's arguments (a bank
 account before submission, a comment to send something back), each a named pure test checked, in the
@@ -152,7 +158,9 @@ class Lifecycle(Generic[S]):
             Forbidden: {"FORBIDDEN"},
             Conflict: {self.wrong_status_code},
         }
-        if any(t.oversight for t in self.transitions):
+        if any(
+            t.oversight or (t.collect & self.subjects and t.collect - self.subjects) for t in self.transitions
+        ):
             found[Forbidden].add("CONFLICT_OF_INTEREST")
         for t in self.transitions:
             for g in (*t.guards, *([t.on_repeat] if t.on_repeat else [])):
@@ -175,25 +183,48 @@ class Lifecycle(Generic[S]):
             t.action
             for t in self.transitions
             if status in t.sources
-            and t.by & parties
-            and not (t.oversight and parties & self.subjects)
+            and self._refusal(t, parties) is None
             and not self._repeats(t, parties, acted.get(t.action, ()))
         ]
+
+    def _refusal(self, row: Transition[S], parties: frozenset[str]) -> DomainError | None:
+        """What `row` answers these parties whatever the status: not one of its parties, or a conflict
+        of interest; None when they may take it."""
+        label = self.labels[row.action]
+        if not row.by & parties:
+            return Forbidden(f"You may not {label}.")
+        if row.oversight and parties & self.subjects:
+            return Forbidden(
+                f"You may not {label}: you are a party to this {self.name}.", code="CONFLICT_OF_INTEREST"
+            )
+        share = parties & row.collect
+        if share & self.subjects and share - self.subjects:
+            return Forbidden(
+                f"You may not {label} for {' and '.join(sorted(share))} at once: one person acts for one "
+                "side only.",
+                code="CONFLICT_OF_INTEREST",
+            )
+        return None
 
     @staticmethod
     def _repeats(row: Transition[S], parties: frozenset[str], acted: Iterable[str]) -> bool:
         return bool(row.collect) and parties & row.collect <= frozenset(acted)
 
     def check(self, status: S, action: str, parties: Iterable[str]) -> S:
-        """The status after `action`, or the refusal: 404 no party at all, 403 the wrong party or a
-        conflict of interest, 409 the wrong status (named)."""
-        parties = frozenset(parties)
+        """The status after `action`, or the refusal: 404 no party at all, 403 a party that may never
+        take it (the wrong party, a conflict of interest), 409 the wrong status (named)."""
+        row = self._row(status, action, frozenset(parties))
+        return row.to if row.to is not None else status
+
+    def _row(self, status: S, action: str, parties: frozenset[str]) -> Transition[S]:
         rows = self._rows(action)
         label = self.labels[action]
         if not parties:
             raise NotFound(f"No such {self.name}.")
-        if not any(t.by & parties for t in rows):
-            raise Forbidden(f"You may not {label}.")
+        never = [self._refusal(t, parties) for t in rows]
+        if all(never):
+            # The most telling refusal: a row of theirs says why not (a conflict), else they have none.
+            raise next((r for r, t in zip(never, rows, strict=True) if r and t.by & parties), never[0])
         row = next((t for t in rows if status in t.sources), None)
         if row is None:
             raise Conflict(
@@ -203,11 +234,10 @@ class Lifecycle(Generic[S]):
             )
         if not row.by & parties:
             raise Forbidden(f"You may not {label} while the {self.name}'s status is {status}.")
-        if row.oversight and parties & self.subjects:
-            raise Forbidden(
-                f"You may not {label}: you are a party to this {self.name}.", code="CONFLICT_OF_INTEREST"
-            )
-        return row.to if row.to is not None else status
+        refusal = self._refusal(row, parties)
+        if refusal is not None:
+            raise refusal
+        return row
 
     def step(
         self,
@@ -226,8 +256,8 @@ class Lifecycle(Generic[S]):
         VOP and HOP, counts for both) and move on only when all the parties it collects have acted;
         until then the status stays."""
         parties, acted, doc, args = frozenset(parties), frozenset(acted), doc or {}, args or {}
-        target = self.check(status, action, parties)
-        row = next(t for t in self._rows(action) if status in t.sources)
+        row = self._row(status, action, parties)
+        target = row.to if row.to is not None else status
         if self._repeats(row, parties, acted):
             refusal = row.on_repeat.refuse(doc, args) if row.on_repeat else None
             if refusal is not None:
