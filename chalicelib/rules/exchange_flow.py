@@ -13,7 +13,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from chalicelib.rules import exchange_guards as guards
-from chalicelib.rules.lifecycle import Lifecycle, transition
+from chalicelib.rules.lifecycle import Lifecycle, restricted, transition
+from chalicelib.rules.signing import FINANCIAL_AGREEMENT
 
 
 class ExchangeStatus(StrEnum):
@@ -59,6 +60,13 @@ AGREED = (S.VALIDATED, S.SIGNED, S.READY)
 AFTER_STAY = (S.COMPLETED, S.REPORT_REJECTED)
 # A signature (in the tool, or a scan once accepted) is on the current version of a generated document.
 SIGNING = (guards.document_generated, guards.current_version)
+# The financial agreement is between the VO and the VOP; it names the VO's bank account, which the VO
+# alone gives and the host side never sees.
+FA_SIGNERS = (VO, VOP)
+BANK_ACCOUNT = restricted("bank_account", [VO], "give the visiting organisation's bank account")
+FA_SCAN = restricted(
+    "document", FA_SIGNERS, "upload a scan of the financial agreement", value=FINANCIAL_AGREEMENT
+)
 
 FLOW = Lifecycle(
     name="exchange",
@@ -67,8 +75,8 @@ FLOW = Lifecycle(
     transitions=(
         # The participants build the Commitment to Quality; an edit after changes were requested takes
         # it back to draft; each confirms it, and the second confirmation submits it.
-        transition("edit", [S.DRAFT], PARTICIPANTS, None),
-        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT),
+        transition("edit", [S.DRAFT], PARTICIPANTS, None, restricted=[BANK_ACCOUNT]),
+        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT, restricted=[BANK_ACCOUNT]),
         transition(
             "submit",
             [S.DRAFT],
@@ -101,9 +109,9 @@ FLOW = Lifecycle(
         transition(
             "sign_financial_agreement",
             [S.SIGNED],
-            (VO, VOP),
+            FA_SIGNERS,
             S.READY,
-            collect=(VO, VOP),
+            collect=FA_SIGNERS,
             guards=SIGNING,
             on_repeat=guards.signed_already,
         ),
@@ -112,6 +120,7 @@ FLOW = Lifecycle(
             [S.VALIDATED, S.SIGNED],
             SIGNERS,
             None,
+            restricted=[FA_SCAN],
             guards=[guards.room_for_uploads, guards.document_generated],
         ),
         transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED),

@@ -18,6 +18,9 @@ user who is an officer of the VOP signs no agreement for both). One organisation
 that are not subjects (a partnership that is both VOP and HOP) acts for both. Either is 403
 CONFLICT_OF_INTEREST whatever the status: who may never act is told so before "not now".
 
+A row may restrict an argument to some of its parties (`restricted`: only the VO gives its bank
+account, in an edit both participants make); who may never give it is refused whatever the status.
+
 A row names its `guards`: the programme's conditions on the object and the act's arguments (a bank
 account before submission, a comment to send something back), each a named pure test checked, in the
 row's order, when the step is taken (`step`) and after who and when (`check`); so what is checked
@@ -79,6 +82,26 @@ def guard(refusal: type[DomainError], code: str) -> Callable[[GuardTest], Guard]
     return declare
 
 
+ANY_VALUE: Any = object()
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """An argument of an action that only these of its parties may give (any value of it, or `value`)."""
+
+    argument: str
+    by: frozenset[str]
+    label: str  # in messages: "give the visiting organisation's bank account"
+    value: Any = ANY_VALUE
+
+    def applies(self, args: Args) -> bool:
+        return self.argument in args and (self.value is ANY_VALUE or args[self.argument] == self.value)
+
+
+def restricted(argument: str, by: Iterable[str], label: str, *, value: Any = ANY_VALUE) -> Restricted:
+    return Restricted(argument, frozenset(by), label, value)
+
+
 @dataclass(frozen=True)
 class Transition(Generic[S]):
     action: str
@@ -89,6 +112,7 @@ class Transition(Generic[S]):
     collect: frozenset[str] = frozenset()  # all of these must act before the status moves to `to`
     guards: tuple[Guard, ...] = ()  # checked in this order when the step is taken
     on_repeat: Guard | None = None  # checked instead when a party repeats its act on a collective step
+    restricted: tuple[Restricted, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,7 @@ def transition(
     collect: Iterable[str] = (),
     guards: Iterable[Guard] = (),
     on_repeat: Guard | None = None,
+    restricted: Iterable[Restricted] = (),
 ) -> Transition[S]:
     return Transition(
         action,
@@ -120,6 +145,7 @@ def transition(
         frozenset(collect),
         guards=tuple(guards),
         on_repeat=on_repeat,
+        restricted=tuple(restricted),
     )
 
 
@@ -183,16 +209,19 @@ class Lifecycle(Generic[S]):
             t.action
             for t in self.transitions
             if status in t.sources
-            and self._refusal(t, parties) is None
+            and self._refusal(t, parties, {}) is None
             and not self._repeats(t, parties, acted.get(t.action, ()))
         ]
 
-    def _refusal(self, row: Transition[S], parties: frozenset[str]) -> DomainError | None:
-        """What `row` answers these parties whatever the status: not one of its parties, or a conflict
-        of interest; None when they may take it."""
+    def _refusal(self, row: Transition[S], parties: frozenset[str], args: Args) -> DomainError | None:
+        """What `row` answers these parties whatever the status: not one of its parties, an argument
+        they may not give, or a conflict of interest; None when they may take it."""
         label = self.labels[row.action]
         if not row.by & parties:
             return Forbidden(f"You may not {label}.")
+        for only in row.restricted:
+            if only.applies(args) and not only.by & parties:
+                return Forbidden(f"You may not {only.label}.")
         if row.oversight and parties & self.subjects:
             return Forbidden(
                 f"You may not {label}: you are a party to this {self.name}.", code="CONFLICT_OF_INTEREST"
@@ -210,20 +239,22 @@ class Lifecycle(Generic[S]):
     def _repeats(row: Transition[S], parties: frozenset[str], acted: Iterable[str]) -> bool:
         return bool(row.collect) and parties & row.collect <= frozenset(acted)
 
-    def check(self, status: S, action: str, parties: Iterable[str]) -> S:
-        """The status after `action`, or the refusal: 404 no party at all, 403 a party that may never
-        take it (the wrong party, a conflict of interest), 409 the wrong status (named)."""
-        row = self._row(status, action, frozenset(parties))
+    def check(self, status: S, action: str, parties: Iterable[str], args: Args | None = None) -> S:
+        """The status after `action` with these arguments, or the refusal: 404 no party at all, 403 a
+        party that may never take it (the wrong party, an argument it may not give, a conflict of
+        interest), 409 the wrong status (named)."""
+        row = self._row(status, action, frozenset(parties), args or {})
         return row.to if row.to is not None else status
 
-    def _row(self, status: S, action: str, parties: frozenset[str]) -> Transition[S]:
+    def _row(self, status: S, action: str, parties: frozenset[str], args: Args) -> Transition[S]:
         rows = self._rows(action)
         label = self.labels[action]
         if not parties:
             raise NotFound(f"No such {self.name}.")
-        never = [self._refusal(t, parties) for t in rows]
+        never = [self._refusal(t, parties, args) for t in rows]
         if all(never):
-            # The most telling refusal: a row of theirs says why not (a conflict), else they have none.
+            # The most telling refusal: a row of theirs says why not (an argument, a conflict), else
+            # they have none.
             raise next((r for r, t in zip(never, rows, strict=True) if r and t.by & parties), never[0])
         row = next((t for t in rows if status in t.sources), None)
         if row is None:
@@ -234,7 +265,7 @@ class Lifecycle(Generic[S]):
             )
         if not row.by & parties:
             raise Forbidden(f"You may not {label} while the {self.name}'s status is {status}.")
-        refusal = self._refusal(row, parties)
+        refusal = self._refusal(row, parties, args)
         if refusal is not None:
             raise refusal
         return row
@@ -256,7 +287,7 @@ class Lifecycle(Generic[S]):
         VOP and HOP, counts for both) and move on only when all the parties it collects have acted;
         until then the status stays."""
         parties, acted, doc, args = frozenset(parties), frozenset(acted), doc or {}, args or {}
-        row = self._row(status, action, parties)
+        row = self._row(status, action, parties, args)
         target = row.to if row.to is not None else status
         if self._repeats(row, parties, acted):
             refusal = row.on_repeat.refuse(doc, args) if row.on_repeat else None

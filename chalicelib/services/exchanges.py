@@ -396,22 +396,22 @@ def advance_by_dates(today: date) -> int:
 def edit(
     principal: Principal, exchange_id: str, changes: dict[str, Any], version: int | None
 ) -> dict[str, Any]:
-    """Change the draft's agreed fields (either participant) or the bank account (the VO only); any
-    change clears the confirmations given so far."""
+    """Change the draft's agreed fields (either participant) or the bank account (the VO only: the
+    table's restriction on the argument); any change clears the confirmations given so far."""
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        bank = changes.pop("bank_account", ...)
-        if bank is not ...:
-            if Party.VO not in found:
-                raise Forbidden("Only the visiting organisation gives its bank account.")
+        # `changes` is read, never consumed: a lost race runs this again from a fresh read.
+        agreed = {k: v for k, v in changes.items() if k != "bank_account"}
+        if "bank_account" in changes:
+            bank = changes["bank_account"]
             doc["bank_account"] = _bank_account(bank) if bank is not None else None
-        doc.update(changes)
+        doc.update(agreed)
         doc = _checked(doc, *_participants(doc))
         doc["acted"] = {}  # an edit after one confirmation clears it
         return doc
 
     fields = tuple(sorted(changes))
-    return move(principal, exchange_id, "edit", version, change, fields)
+    return move(principal, exchange_id, "edit", version, change, fields, changes)
 
 
 def _bank_account(account: dict[str, Any]) -> dict[str, Any]:

@@ -571,3 +571,60 @@ def test_a_repeated_confirmation_or_approval_answers_the_current_state_and_write
     assert _history(client, path, pair.vop) == history
     # While the other partnership's approval still counts
     assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"
+
+
+def test_the_host_side_never_gives_the_bank_account_whatever_the_status(client, pair):
+    # Given a submitted exchange (no edit is possible now)
+    path = _submitted(client, pair)
+    account = {"bank_account": {"holder": "H", "iban": IBAN, "bic": BIC}}
+    # When the VO asks, it is told "not now"; when the host asks, "never"
+    not_now = patch(client, path, pair.visitor, account)
+    assert not_now.status_code == 409 and body(not_now)["error"]["code"] == "INVALID_STATUS"
+    for who in (pair.host, pair.hop):
+        refused = patch(client, path, who, account)
+        assert refused.status_code == 403, refused.body
+        assert body(refused)["error"]["code"] == "FORBIDDEN"
+
+
+def test_the_host_side_never_uploads_a_scan_of_the_financial_agreement_whatever_the_status(client, pair):
+    # Given a draft (nothing is signed yet)
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    scan = {
+        "kind": "signed_scan",
+        "document": "financial_agreement",
+        "filename": "signed.pdf",
+        "content_type": "application/pdf",
+        "size": 2000,
+    }
+    # Then the VO is told "not now" and the host side "never"
+    not_now = post(client, f"{path}/uploads", pair.visitor, scan)
+    assert not_now.status_code == 409 and body(not_now)["error"]["code"] == "INVALID_STATUS"
+    for who in (pair.host, pair.hop):
+        refused = post(client, f"{path}/uploads", who, scan)
+        assert refused.status_code == 403, refused.body
+        assert body(refused)["error"]["code"] == "FORBIDDEN"
+
+
+def test_a_bank_account_given_in_an_attempt_that_lost_a_race_is_given_by_the_retry(client, pair, monkeypatch):
+    # Given a draft, and a write that loses its first race (another change came in between)
+    from chalicelib.store import exchanges as exchange_store
+    from chalicelib.store.writes import StaleVersion
+
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    replace, lost = exchange_store.replace, []
+
+    def once_stale(*args, **kwargs):
+        if not lost:
+            lost.append(True)
+            raise StaleVersion(exchange["id"])
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(exchange_store, "replace", once_stale)
+    # When the VO gives its account
+    account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
+    edited = patch(client, path, pair.visitor, account)
+    # Then the retry wrote it
+    assert lost and edited.status_code == 200, edited.body
+    assert body(get(client, path, pair.visitor))["bank_account"]["iban"] == IBAN
