@@ -25,4 +25,5 @@ LIFECYCLE = Lifecycle(
         transition("decline", [PENDING], ["recipient"], DECLINED),
     ),
     wrong_status_code="NOT_PENDING",
+    labels={"accept": "accept the contact request", "decline": "decline the contact request"},
 )

@@ -14,7 +14,9 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from chalicelib.rules.lifecycle import Lifecycle, transition
+from chalicelib.rules import exchange_guards as guards
+from chalicelib.rules.lifecycle import Lifecycle, restricted, transition
+from chalicelib.rules.signing import FINANCIAL_AGREEMENT
 
 
 class ExchangeStatus(StrEnum):
@@ -58,6 +60,16 @@ BEFORE_START = (S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED, S.VALIDATED, S.SIGNED
 EDITABLE = (S.DRAFT, S.CHANGES_REQUESTED)
 # Validated and not yet started: the agreed fields are in generated documents, changed by amendment.
 AGREED = (S.VALIDATED, S.SIGNED, S.READY)
+AFTER_STAY = (S.COMPLETED, S.REPORT_REJECTED)
+# A signature (in the tool, or a scan once accepted) is on the current version of a generated document.
+SIGNING = (guards.document_generated, guards.current_version)
+# The financial agreement is between the VO and the VOP; it names the VO's bank account, which the VO
+# alone gives and the host side never sees.
+FA_SIGNERS = (VO, VOP)
+BANK_ACCOUNT = restricted("bank_account", [VO], "give the visiting organisation's bank account")
+FA_SCAN = restricted(
+    "document", FA_SIGNERS, "upload a scan of the financial agreement", value=FINANCIAL_AGREEMENT
+)
 
 # What steps cause (chalicelib.rules.lifecycle `effects`). Taken and given back in the step's own
 # transaction: the visitor's one visit. Delivered after it, from the outbox: the rest.
@@ -77,12 +89,18 @@ FLOW = Lifecycle(
     transitions=(
         # The participants build the Commitment to Quality; an edit after changes were requested takes
         # it back to draft; each confirms it, and the second confirmation submits it.
-        transition("edit", [S.DRAFT], PARTICIPANTS, None),
-        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT),
+        transition("edit", [S.DRAFT], PARTICIPANTS, None, restricted=[BANK_ACCOUNT]),
+        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT, restricted=[BANK_ACCOUNT]),
         transition(
-            "submit", [S.DRAFT], PARTICIPANTS, S.SUBMITTED, collect=PARTICIPANTS, effects=(TAKE_VISIT, SYNC)
+            "submit",
+            [S.DRAFT],
+            PARTICIPANTS,
+            S.SUBMITTED,
+            collect=PARTICIPANTS,
+            guards=[guards.bank_account_given],
+            effects=(TAKE_VISIT, SYNC),
         ),
-        # Both partnerships review it.
+        # Both partnerships review it; changes requested say which.
         transition(
             "approve",
             [S.SUBMITTED],
@@ -98,20 +116,65 @@ FLOW = Lifecycle(
             PARTNERSHIPS,
             S.CHANGES_REQUESTED,
             oversight=True,
+            guards=[guards.CHANGES_EXPLAINED],
             effects=(SYNC,),
         ),
         # All four sign the Commitment to Quality, then VO and VOP the financial agreement; a signed scan
         # counts as its party's signature once the upload check accepts it.
-        transition("sign_commitment_to_quality", [S.VALIDATED], SIGNERS, S.SIGNED, collect=SIGNERS),
-        transition("sign_financial_agreement", [S.SIGNED], (VO, VOP), S.READY, collect=(VO, VOP)),
-        transition("upload_signed_scan", [S.VALIDATED, S.SIGNED], SIGNERS, None),
+        transition(
+            "sign_commitment_to_quality",
+            [S.VALIDATED],
+            SIGNERS,
+            S.SIGNED,
+            collect=SIGNERS,
+            guards=SIGNING,
+            on_repeat=guards.signed_already,
+        ),
+        transition(
+            "sign_financial_agreement",
+            [S.SIGNED],
+            FA_SIGNERS,
+            S.READY,
+            collect=FA_SIGNERS,
+            guards=SIGNING,
+            on_repeat=guards.signed_already,
+        ),
+        transition(
+            "upload_signed_scan",
+            [S.VALIDATED, S.SIGNED],
+            SIGNERS,
+            None,
+            restricted=[FA_SCAN],
+            guards=[guards.room_for_uploads, guards.document_generated],
+        ),
         transition("decline_to_sign", [S.VALIDATED, S.SIGNED], SIGNERS, S.CHANGES_REQUESTED, effects=(SYNC,)),
         # An extension (the one-month and working-day rules still hold) is the VOP's to decide; granted,
         # it amends the Commitment to Quality (and the financial agreement only if what the money depends
         # on changed), which go back to be signed by the parties whose signature it invalidated.
-        transition("request_extension", AGREED, PARTICIPANTS, None),
-        transition("grant_extension", AGREED, [VOP], S.VALIDATED, oversight=True, effects=(RENDER, SYNC)),
-        transition("refuse_extension", AGREED, [VOP], None, oversight=True),
+        transition(
+            "request_extension",
+            AGREED,
+            PARTICIPANTS,
+            None,
+            guards=[guards.no_extension_pending, guards.later_end_date],
+        ),
+        transition(
+            "grant_extension",
+            AGREED,
+            [VOP],
+            S.VALIDATED,
+            oversight=True,
+            guards=[guards.extension_requested],
+            effects=(RENDER, SYNC),
+        ),
+        transition(
+            "refuse_extension",
+            AGREED,
+            [VOP],
+            None,
+            oversight=True,
+            guards=[guards.extension_requested, guards.REFUSAL_EXPLAINED],
+        ),
         # A participant's withdrawal cancels its exchanges that have not started, so cancelling has the
         # same effects whoever asks.
         transition(
@@ -124,11 +187,18 @@ FLOW = Lifecycle(
         # The dates drive the stay (the scheduled function, by the business date).
         transition("start", [S.READY], [Party.SCHEDULER], S.IN_PROGRESS),
         transition("complete", [S.IN_PROGRESS], [Party.SCHEDULER], S.COMPLETED),
-        # After the stay: the closing report, its evidence and the VOP's decision; the host's feedback.
-        # Evidence may also follow a report that awaits its decision: else the VOP could not approve it
-        # (no evidence) and the VO could not add any until the VOP rejected it.
-        transition("upload_evidence", [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED], [VO], None),
-        transition("submit_report", [S.COMPLETED, S.REPORT_REJECTED], [VO], S.REPORT_SUBMITTED),
+        # After the stay: the closing report, its evidence and the VOP's decision (an approval needs an
+        # accepted evidence file, a rejection a comment); the host's feedback. Evidence may also follow a
+        # report that awaits its decision: else the VOP could not approve it (no evidence) and the VO
+        # could not add any until the VOP rejected it.
+        transition(
+            "upload_evidence",
+            [*AFTER_STAY, S.REPORT_SUBMITTED],
+            [VO],
+            None,
+            guards=[guards.room_for_uploads],
+        ),
+        transition("submit_report", AFTER_STAY, [VO], S.REPORT_SUBMITTED),
         transition(
             "give_host_feedback",
             [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED, S.REPORT_APPROVED],
@@ -141,15 +211,46 @@ FLOW = Lifecycle(
             [VOP],
             S.REPORT_APPROVED,
             oversight=True,
+            guards=[guards.evidence_accepted],
             effects=(SETTLE,),
         ),
-        transition("reject_report", [S.REPORT_SUBMITTED], [VOP], S.REPORT_REJECTED, oversight=True),
+        transition(
+            "reject_report",
+            [S.REPORT_SUBMITTED],
+            [VOP],
+            S.REPORT_REJECTED,
+            oversight=True,
+            guards=[guards.REJECTION_EXPLAINED],
+        ),
         # The lump sum: paid (finance records the bank's execution) or nothing to pay (the function
         # that computes it closes the exchange).
         transition("confirm_payment", [S.REPORT_APPROVED], [Party.FINANCE], S.PAID, oversight=True),
         transition("close", [S.REPORT_APPROVED], [Party.SCHEDULER], S.CLOSED),
     ),
     wrong_status_code="INVALID_STATUS",
+    labels={
+        "edit": "edit the draft",
+        "submit": "confirm the draft",
+        "approve": "approve the Commitment to Quality",
+        "request_changes": "request changes to the Commitment to Quality",
+        "sign_commitment_to_quality": "sign the Commitment to Quality",
+        "sign_financial_agreement": "sign the financial agreement",
+        "upload_signed_scan": "upload a signed scan",
+        "decline_to_sign": "decline to sign",
+        "request_extension": "ask for an extension",
+        "grant_extension": "grant the extension",
+        "refuse_extension": "refuse the extension",
+        "cancel": "cancel the exchange",
+        "start": "start the stay",
+        "complete": "complete the stay",
+        "upload_evidence": "upload evidence",
+        "submit_report": "submit the closing report",
+        "give_host_feedback": "give the host's feedback",
+        "approve_report": "approve the closing report",
+        "reject_report": "reject the closing report",
+        "confirm_payment": "confirm the payment",
+        "close": "close the exchange",
+    },
 )
 
 

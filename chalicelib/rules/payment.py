@@ -37,4 +37,10 @@ LIFECYCLE = Lifecycle(
         transition("confirm", [P.INSTRUCTED], [FINANCE], P.PAID),
     ),
     wrong_status_code="INVALID_STATUS",
+    labels={
+        "instruct": "instruct the transfer",
+        "fail": "record the payment as failed",
+        "retry": "retry the payment",
+        "confirm": "confirm the payment",
+    },
 )

@@ -40,6 +40,13 @@ LIFECYCLE = Lifecycle(
         transition("withdraw", _LIVE, ["owner"], WITHDRAWN),
     ),
     wrong_status_code="NOT_PENDING",
+    labels={
+        "accept": "accept the registration",
+        "reject": "reject the registration",
+        "edit": "edit the registration",
+        "upload_cv": "upload a CV",
+        "withdraw": "withdraw the registration",
+    },
 )
 
 Decision = Literal["accept", "reject"]

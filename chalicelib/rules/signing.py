@@ -9,9 +9,10 @@ step, the parties who already signed the current version are counted at once (`c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
+if TYPE_CHECKING:
+    from chalicelib.rules.exchange_flow import ExchangeStatus
 
 COMMITMENT_TO_QUALITY = "commitment_to_quality"
 FINANCIAL_AGREEMENT = "financial_agreement"
@@ -46,6 +47,9 @@ def carried(
 ) -> tuple[ExchangeStatus, dict[str, list[str]]]:
     """The status and collected acts once the signatures already on the current versions are counted:
     entering `signed` with the financial agreement already signed by VO and VOP goes on to `ready`."""
+    # Imported here: the flow table's guards read the documents through this module.
+    from chalicelib.rules.exchange_flow import FLOW
+
     acted = dict(acted)
     while True:
         step = next(

@@ -7,9 +7,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.auth import Principal
-from chalicelib.errors import RuleBroken
-from chalicelib.services import exchange_uploads, exchanges
-from chalicelib.services.uploads import ACCEPTED
+from chalicelib.services import exchanges
 
 
 def submit_report(
@@ -44,16 +42,6 @@ def decide_report(
     approve = decision == "approve"
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if approve and not any(
-            e["kind"] == exchange_uploads.EVIDENCE and e["status"] == ACCEPTED
-            for e in (doc.get("uploads") or {}).values()
-        ):
-            raise RuleBroken(
-                "Approving the report needs at least one accepted evidence file of the stay.",
-                code="EVIDENCE_REQUIRED",
-            )
-        if not approve and not (comment or "").strip():
-            raise RuleBroken("Say what the report lacks.", code="COMMENT_REQUIRED")
         doc["report"] = {
             **(doc.get("report") or {}),
             "decision": decision,
@@ -63,4 +51,4 @@ def decide_report(
         return doc
 
     action = "approve_report" if approve else "reject_report"
-    return exchanges.move(principal, exchange_id, action, version, change, ("report",))
+    return exchanges.move(principal, exchange_id, action, version, change, ("report",), {"comment": comment})

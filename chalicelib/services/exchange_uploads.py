@@ -16,19 +16,16 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.auth import Principal
-from chalicelib.errors import Conflict, DomainError, InvalidInput, NotFound, RuleBroken
+from chalicelib.errors import DomainError, InvalidInput, NotFound
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
+from chalicelib.rules.exchange_guards import EVIDENCE, SIGNED_SCAN
 from chalicelib.rules.signing import KINDS, SIGN_ACTION, current
 from chalicelib.services import exchanges, uploads
 from chalicelib.store import exchanges as store
 from chalicelib.store.writes import StaleVersion
 
-SIGNED_SCAN = "signed_scan"
-EVIDENCE = "evidence"
 UPLOAD_KINDS = (SIGNED_SCAN, EVIDENCE)
 _ACTION = {SIGNED_SCAN: "upload_signed_scan", EVIDENCE: "upload_evidence"}
-# Enough for every signature as a scan and a stay's evidence many times over; bounds the item's size.
-MAX_UPLOADS = 40
 _NOT_COUNTED = "not counted: the exchange or its document changed since this scan was asked for"
 
 
@@ -53,10 +50,6 @@ def request_upload(
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
         held = doc.get("uploads") or {}
-        if len(held) >= MAX_UPLOADS:
-            raise RuleBroken(
-                f"An exchange holds at most {MAX_UPLOADS} uploaded files.", code="TOO_MANY_UPLOADS"
-            )
         upload_id = f"upl_{uuid.uuid4().hex}"
         key, granted = uploads.upload_form(row, doc["id"], file_type)
         entry: dict[str, Any] = {
@@ -74,8 +67,7 @@ def request_upload(
             action = SIGN_ACTION[document]
             FLOW.check(ExchangeStatus(doc["status"]), action, found)
             version = current(doc, document)
-            if version is None:
-                raise Conflict(f"The {document} is not generated yet.", code="DOCUMENT_NOT_READY")
+            assert version is not None  # the table's guard: generated
             collect = next(t.collect for t in FLOW.transitions if t.action == action)
             entry.update(
                 document=document,
@@ -87,7 +79,8 @@ def request_upload(
         form.update(granted, id=upload_id)
         return doc
 
-    exchanges.move(principal, exchange_id, _ACTION[kind], None, change, ("uploads",))
+    args = {"document": document} if kind == SIGNED_SCAN else {}
+    exchanges.move(principal, exchange_id, _ACTION[kind], None, change, ("uploads",), args)
     return form
 
 
@@ -158,7 +151,14 @@ class _ExchangeUploads:
             if signs:
                 action = SIGN_ACTION[entry["document"]]
                 exchanges.save_step(
-                    doc, action, set(entry["parties"]), uploads.CHECKER, None, change, ("signatures",)
+                    doc,
+                    action,
+                    set(entry["parties"]),
+                    uploads.CHECKER,
+                    None,
+                    change,
+                    ("signatures",),
+                    args={"document": entry["document"], "sha256": entry["sha256"]},
                 )
             else:
                 exchanges.save_record(doc, f"{entry['kind']}.{verdict.status}", uploads.CHECKER, change)

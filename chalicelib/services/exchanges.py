@@ -5,6 +5,7 @@ history. Every step asks the flow table (rules.exchange_flow) who may do what no
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,7 @@ from chalicelib.rules.exchange_flow import (
     Party,
     date_step,
 )
+from chalicelib.rules.exchange_guards import EXTENSION_GRANTED, EXTENSION_REFUSED, EXTENSION_REQUESTED
 from chalicelib.rules.registration import ACCEPTED
 from chalicelib.rules.signing import carried
 from chalicelib.services import exchange_mail
@@ -88,21 +90,8 @@ def view(principal: Principal, doc: dict[str, Any]) -> dict[str, Any]:
         shown["bank_account"] = None
     acted = doc.get("acted") or {}
     shown["confirmations"] = {action: sorted(done) for action, done in acted.items()}
-    shown["actions"] = [
-        action
-        for action in FLOW.allowed(ExchangeStatus(doc["status"]), found)
-        if not (
-            set(acted.get(action, ())) >= (found & _collectors(doc["status"], action)) and acted.get(action)
-        )
-    ]
+    shown["actions"] = FLOW.allowed(ExchangeStatus(doc["status"]), found, acted)
     return shown
-
-
-def _collectors(status: str, action: str) -> set[str]:
-    for t in FLOW.transitions:
-        if t.action == action and ExchangeStatus(status) in t.sources:
-            return set(t.collect)
-    return set()
 
 
 def require_bank_account_party(found: set[str]) -> None:
@@ -325,16 +314,20 @@ def move(
     version: int | None,
     change: Any = None,
     fields: tuple[str, ...] = (),
+    args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One step of the flow: load, ask the table, apply `change` (doc -> doc), record who acted, write
-    with the audit entry; a lost race is retried from a fresh read, so independent acts (two approvals,
-    four signatures) never lose one another and conflicting ones answer 409 from what is there now."""
+    """One step of the flow: load, ask the table (with the act's `args` for its guards), apply
+    `change` (doc -> doc), record who acted, write with the audit entry; a lost race is retried from a
+    fresh read, so independent acts (two approvals, four signatures) never lose one another and
+    conflicting ones answer 409 from what is there now."""
 
     def attempt() -> dict[str, Any]:
         doc, found = load(principal, exchange_id)
         check_version(version, doc, view(principal, doc), _WHAT)
         try:
-            saved = save_step(doc, action, found, principal.user_id, principal.roles, change, fields)
+            saved = save_step(
+                doc, action, found, principal.user_id, principal.roles, change, fields, args=args
+            )
         except StaleVersion:
             if version is not None:
                 current = store.get(exchange_id) or doc
@@ -354,6 +347,7 @@ def save_step(
     change: Any = None,
     fields: tuple[str, ...] = (),
     along: Any = None,
+    args: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Take `action` on the exchange as read (`doc`) for the parties `found`, whoever acts (a user, the
     scheduler, the upload check): the flow table's step, the change, the status and collected acts, the
@@ -362,7 +356,9 @@ def save_step(
     StaleVersion when the exchange changed since it was read."""
     before = doc["status"]
     acted = doc.get("acted") or {}
-    step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()))
+    step = FLOW.step(ExchangeStatus(before), action, found, acted.get(action, ()), doc=doc, args=args)
+    if step.repeat:
+        return doc  # acted already: the exchange as it is answers the repeat, and nothing is written
     updated = copy.deepcopy(doc)
     if change is not None:
         updated = change(updated, found)
@@ -457,22 +453,22 @@ def advance_by_dates(today: date) -> int:
 def edit(
     principal: Principal, exchange_id: str, changes: dict[str, Any], version: int | None
 ) -> dict[str, Any]:
-    """Change the draft's agreed fields (either participant) or the bank account (the VO only); any
-    change clears the confirmations given so far."""
+    """Change the draft's agreed fields (either participant) or the bank account (the VO only: the
+    table's restriction on the argument); any change clears the confirmations given so far."""
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        bank = changes.pop("bank_account", ...)
-        if bank is not ...:
-            if Party.VO not in found:
-                raise Forbidden("Only the visiting organisation gives its bank account.")
+        # `changes` is read, never consumed: a lost race runs this again from a fresh read.
+        agreed = {k: v for k, v in changes.items() if k != "bank_account"}
+        if "bank_account" in changes:
+            bank = changes["bank_account"]
             doc["bank_account"] = _bank_account(bank) if bank is not None else None
-        doc.update(changes)
+        doc.update(agreed)
         doc = _checked(doc, *_participants(doc))
         doc["acted"] = {}  # an edit after one confirmation clears it
         return doc
 
     fields = tuple(sorted(changes))
-    return move(principal, exchange_id, "edit", version, change, fields)
+    return move(principal, exchange_id, "edit", version, change, fields, changes)
 
 
 def _bank_account(account: dict[str, Any]) -> dict[str, Any]:
@@ -485,15 +481,7 @@ def _bank_account(account: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(principal: Principal, exchange_id: str, version: int | None) -> dict[str, Any]:
-    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if not doc.get("bank_account"):
-            raise RuleBroken(
-                "The visiting organisation's bank account is needed before submission.",
-                code="BANK_ACCOUNT_REQUIRED",
-            )
-        return doc
-
-    return move(principal, exchange_id, "submit", version, change)
+    return move(principal, exchange_id, "submit", version)
 
 
 def review(
@@ -502,13 +490,11 @@ def review(
     action = "approve" if decision == "approve" else "request_changes"
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if action == "request_changes" and not (comment or "").strip():
-            raise RuleBroken("Say what should change.", code="COMMENT_REQUIRED")
         if comment:
             doc["notes"] = {**(doc.get("notes") or {}), "review_comment": comment}
         return doc
 
-    return move(principal, exchange_id, action, version, change)
+    return move(principal, exchange_id, action, version, change, args={"comment": comment})
 
 
 def cancel(principal: Principal, exchange_id: str, reason: str, version: int | None) -> dict[str, Any]:
@@ -521,8 +507,6 @@ def cancel(principal: Principal, exchange_id: str, reason: str, version: int | N
 
 # --- an extension: asked by a participant, decided by the VOP -------------------------------------
 
-EXTENSION_REQUESTED, EXTENSION_GRANTED, EXTENSION_REFUSED = "requested", "granted", "refused"
-
 
 def request_extension(
     principal: Principal, exchange_id: str, end_date: str, reason: str, version: int | None
@@ -530,17 +514,6 @@ def request_extension(
     """A later end date, for the VOP to decide; the exchange rules must hold for it already."""
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        if (doc.get("extension") or {}).get("status") == EXTENSION_REQUESTED:
-            raise Conflict(
-                "An extension is already waiting for the visitor's partnership's decision.",
-                code="EXTENSION_PENDING",
-            )
-        if end_date <= doc["end_date"]:
-            raise RuleBroken(
-                f"An extension ends after the agreed end date, {doc['end_date']}.",
-                code="EXTENSION_NOT_LATER",
-                details=[{"field": "end_date", "message": f"after {doc['end_date']}"}],
-            )
         _checked({**doc, "end_date": end_date}, *_participants(doc))
         doc["extension"] = {
             "status": EXTENSION_REQUESTED,
@@ -552,7 +525,9 @@ def request_extension(
         }
         return doc
 
-    return move(principal, exchange_id, "request_extension", version, change, ("extension",))
+    return move(
+        principal, exchange_id, "request_extension", version, change, ("extension",), {"end_date": end_date}
+    )
 
 
 def decide_extension(
@@ -563,11 +538,7 @@ def decide_extension(
     grant = decision == "grant"
 
     def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        extension = doc.get("extension") or {}
-        if extension.get("status") != EXTENSION_REQUESTED:
-            raise Conflict("No extension is waiting for a decision.", code="NO_EXTENSION_REQUESTED")
-        if not grant and not (comment or "").strip():
-            raise RuleBroken("Say why the extension is refused.", code="COMMENT_REQUIRED")
+        extension = doc["extension"]
         doc["extension"] = {
             **extension,
             "status": EXTENSION_GRANTED if grant else EXTENSION_REFUSED,
@@ -584,7 +555,7 @@ def decide_extension(
 
     action = "grant_extension" if grant else "refuse_extension"
     fields = ("extension", "end_date") if grant else ("extension",)
-    return move(principal, exchange_id, action, version, change, fields)
+    return move(principal, exchange_id, action, version, change, fields, {"comment": comment})
 
 
 def history(principal: Principal, exchange_id: str) -> list[dict[str, Any]]:

@@ -527,3 +527,96 @@ def test_a_refused_extension_needs_a_reason_and_changes_nothing_else(client, pai
     )
     nothing = post(client, f"{path}/extension/decision", pair.vop, {"decision": "grant"})
     assert nothing.status_code == 409 and body(nothing)["error"]["code"] == "NO_EXTENSION_REQUESTED"
+
+
+# --- a repeated act, and acts no status allows a party --------------------------------------------
+
+
+def _history(client, path, tok):
+    return [e["action"] for e in body(get(client, f"{path}/history", tok))["items"]]
+
+
+def test_a_repeated_confirmation_or_approval_answers_the_current_state_and_writes_nothing(client, pair):
+    # Given a draft the VO has confirmed
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
+    assert patch(client, path, pair.visitor, account).status_code == 200
+    first = body(post(client, f"{path}/submit", pair.visitor))
+    history = _history(client, path, pair.vop)
+    # When the VO confirms again (a mobile client retrying after a lost answer)
+    again = post(client, f"{path}/submit", pair.visitor)
+    # Then it is answered the exchange as it is, and nothing was written
+    assert again.status_code == 200, again.body
+    assert body(again) == first
+    assert _history(client, path, pair.vop) == history
+    # And the same holds for a partnership approving twice
+    post(client, f"{path}/submit", pair.host)
+    approved = body(post(client, f"{path}/review", pair.vop, {"decision": "approve"}))
+    history = _history(client, path, pair.vop)
+    twice = post(client, f"{path}/review", pair.vop, {"decision": "approve"})
+    assert twice.status_code == 200, twice.body
+    assert (body(twice)["version"], body(twice)["confirmations"]) == (
+        approved["version"],
+        {"approve": ["VOP"]},
+    )
+    assert _history(client, path, pair.vop) == history
+    # While the other partnership's approval still counts
+    assert body(post(client, f"{path}/review", pair.hop, {"decision": "approve"}))["status"] == "validated"
+
+
+def test_the_host_side_never_gives_the_bank_account_whatever_the_status(client, pair):
+    # Given a submitted exchange (no edit is possible now)
+    path = _submitted(client, pair)
+    account = {"bank_account": {"holder": "H", "iban": IBAN, "bic": BIC}}
+    # When the VO asks, it is told "not now"; when the host asks, "never"
+    not_now = patch(client, path, pair.visitor, account)
+    assert not_now.status_code == 409 and body(not_now)["error"]["code"] == "INVALID_STATUS"
+    for who in (pair.host, pair.hop):
+        refused = patch(client, path, who, account)
+        assert refused.status_code == 403, refused.body
+        assert body(refused)["error"]["code"] == "FORBIDDEN"
+
+
+def test_the_host_side_never_uploads_a_scan_of_the_financial_agreement_whatever_the_status(client, pair):
+    # Given a draft (nothing is signed yet)
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    scan = {
+        "kind": "signed_scan",
+        "document": "financial_agreement",
+        "filename": "signed.pdf",
+        "content_type": "application/pdf",
+        "size": 2000,
+    }
+    # Then the VO is told "not now" and the host side "never"
+    not_now = post(client, f"{path}/uploads", pair.visitor, scan)
+    assert not_now.status_code == 409 and body(not_now)["error"]["code"] == "INVALID_STATUS"
+    for who in (pair.host, pair.hop):
+        refused = post(client, f"{path}/uploads", who, scan)
+        assert refused.status_code == 403, refused.body
+        assert body(refused)["error"]["code"] == "FORBIDDEN"
+
+
+def test_a_bank_account_given_in_an_attempt_that_lost_a_race_is_given_by_the_retry(client, pair, monkeypatch):
+    # Given a draft, and a write that loses its first race (another change came in between)
+    from chalicelib.store import exchanges as exchange_store
+    from chalicelib.store.writes import StaleVersion
+
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    path = f"/v1/exchanges/{exchange['id']}"
+    replace, lost = exchange_store.replace, []
+
+    def once_stale(*args, **kwargs):
+        if not lost:
+            lost.append(True)
+            raise StaleVersion(exchange["id"])
+        return replace(*args, **kwargs)
+
+    monkeypatch.setattr(exchange_store, "replace", once_stale)
+    # When the VO gives its account
+    account = {"bank_account": {"holder": "Acme IoT Srl", "iban": IBAN, "bic": BIC}}
+    edited = patch(client, path, pair.visitor, account)
+    # Then the retry wrote it
+    assert lost and edited.status_code == 200, edited.body
+    assert body(get(client, path, pair.visitor))["bank_account"]["iban"] == IBAN

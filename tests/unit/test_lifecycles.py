@@ -1,7 +1,8 @@
 """Every cell of every lifecycle table: for each status, action and party, the outcome is the next
-status or the refusal the contract names (404 no party, 403 wrong party or conflict of interest, 409
-wrong status). The expected tables are written out here, apart from the code, so a change to a table
-is a change to this test too."""
+status or the refusal the contract names (404 no party, 403 wrong party or conflict of interest, both
+whatever the status, 409 wrong status). The expected tables are written out here, apart from the
+code, so a change to a table is a change to this test too. The rows' guards are tested in
+test_exchange_guards.py; here every act is taken where they hold."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.rules import contact_request, exchange_flow, registration
+from chalicelib.rules import contact_request, exchange_flow, payment, registration
 from chalicelib.rules.lifecycle import Lifecycle, transition
 
 R = registration.RegistrationStatus
@@ -63,6 +64,13 @@ EXCHANGE_EXPECTED = {
     (E.REPORT_APPROVED, "confirm_payment"): ({"finance"}, E.PAID),
     (E.REPORT_APPROVED, "close"): ({"scheduler"}, E.CLOSED),
 }
+# The collective steps: who must all act before the status moves on.
+EXCHANGE_COLLECT = {
+    "submit": {"VO", "HO"},
+    "approve": {"VOP", "HOP"},
+    "sign_commitment_to_quality": SIGNERS,
+    "sign_financial_agreement": {"VO", "VOP"},
+}
 EXCHANGE_OVERSIGHT = {
     "approve",
     "request_changes",
@@ -80,7 +88,7 @@ def _all_subsets(names):
 
 # Exchanges have nine parties: nobody, every single one, and the combinations that occur (one
 # partnership as VOP and HOP; a participant who is also an officer of its own or the other side's
-# partnership; a support officer who is the host).
+# partnership; a support officer who is the host; a finance clerk who is the visitor).
 EXCHANGE_PARTY_SETS = [
     set(),
     *({str(p)} for p in exchange_flow.Party),
@@ -88,8 +96,35 @@ EXCHANGE_PARTY_SETS = [
     {"VO", "VOP"},
     {"HO", "HOP"},
     {"VO", "HOP"},
+    {"HO", "VOP"},
     {"HO", "support"},
+    {"VO", "finance"},
 ]
+EXCHANGE_SUBJECTS = {"VO", "HO"}
+
+# An exchange, and each act's arguments, where every guard of the act holds.
+AT = "2027-03-01T10:00:00Z"
+HOLDING_DOC = {
+    "bank_account": {"holder": "Acme IoT Srl", "iban": "DE89370400440532013000"},
+    "validated_at": AT,
+    "documents": {
+        "commitment_to_quality": [{"version": 1, "sha256": "c1", "validated_at": AT}],
+        "financial_agreement": [{"version": 1, "sha256": "f1", "validated_at": AT}],
+    },
+    "uploads": {"upl_1": {"kind": "evidence", "status": "accepted"}},
+    "end_date": "2027-04-16",
+}
+_REQUESTED = {**HOLDING_DOC, "extension": {"status": "requested", "end_date": "2027-04-20"}}
+HOLDING = {
+    "request_changes": (HOLDING_DOC, {"comment": "Add a plan."}),
+    "sign_commitment_to_quality": (HOLDING_DOC, {"document": "commitment_to_quality", "sha256": "c1"}),
+    "sign_financial_agreement": (HOLDING_DOC, {"document": "financial_agreement", "sha256": "f1"}),
+    "upload_signed_scan": (HOLDING_DOC, {"document": "commitment_to_quality"}),
+    "request_extension": (HOLDING_DOC, {"end_date": "2027-04-20"}),
+    "grant_extension": (_REQUESTED, {}),
+    "refuse_extension": (_REQUESTED, {"comment": "Budget"}),
+    "reject_report": (HOLDING_DOC, {"comment": "Photos?"}),
+}
 
 CASES = [
     (
@@ -97,69 +132,85 @@ CASES = [
         REGISTRATION_EXPECTED,
         _all_subsets(["owner", "partnership"]),
         {"accept", "reject"},
+        {"owner"},
+        {},
     ),
-    (contact_request.LIFECYCLE, CONTACT_EXPECTED, _all_subsets(["sender", "recipient"]), set()),
-    (exchange_flow.FLOW, EXCHANGE_EXPECTED, EXCHANGE_PARTY_SETS, EXCHANGE_OVERSIGHT),
+    (contact_request.LIFECYCLE, CONTACT_EXPECTED, _all_subsets(["sender", "recipient"]), set(), set(), {}),
+    (
+        exchange_flow.FLOW,
+        EXCHANGE_EXPECTED,
+        EXCHANGE_PARTY_SETS,
+        EXCHANGE_OVERSIGHT,
+        EXCHANGE_SUBJECTS,
+        EXCHANGE_COLLECT,
+    ),
 ]
 
 
 def _outcome(lifecycle: Lifecycle, status, action, parties) -> tuple[Any, ...]:
     """What the table answers for one cell: the status after the act, or the refusal and its code."""
+    doc, args = HOLDING.get(action, (HOLDING_DOC, {}))
     try:
-        step = lifecycle.step(status, action, parties)
+        step = lifecycle.step(status, action, parties, doc=doc, args=args)
     except (NotFound, Forbidden, Conflict) as refused:
         named = str(status) in refused.message if isinstance(refused, Conflict) else True
         return (type(refused).__name__, refused.code, named)
     return ("ok", step.status, frozenset(step.acted), action in lifecycle.allowed(status, parties))
 
 
-def _expected(lifecycle: Lifecycle, expected, oversight, status, action, parties) -> tuple[Any, ...]:
-    """The same answer worked out from the expected table written in this file."""
+def _expected(
+    lifecycle: Lifecycle, expected, oversight, subjects, collects, status, action, parties
+) -> tuple[Any, ...]:
+    """The same answer worked out from the expected tables written in this file."""
     row = expected.get((status, action))
     may = {p for r in (v[0] for (s, a), v in expected.items() if a == action) for p in r}
+    collect = collects.get(action, set())
+    share = parties & collect
     if not parties:
         return ("NotFound", "NOT_FOUND", True)
     if not parties & may:
         return ("Forbidden", "FORBIDDEN", True)
+    # Conflicts of interest, whatever the status: a subject deciding on the object, or one person
+    # acting in one collective act for a subject and another party
+    if (action in oversight and parties & subjects) or (share & subjects and share - subjects):
+        return ("Forbidden", "CONFLICT_OF_INTEREST", True)
     if row is None:
         return ("Conflict", lifecycle.wrong_status_code, True)  # and the 409 names the status
     if not parties & row[0]:
         return ("Forbidden", "FORBIDDEN", True)
-    if action in oversight and parties & lifecycle.subjects:
-        return ("Forbidden", "CONFLICT_OF_INTEREST", True)
-    collect = next(t.collect for t in lifecycle.transitions if t.action == action and status in t.sources)
-    acted = frozenset(parties) & collect
     # A collective action moves on only when every party it collects has acted
-    return ("ok", row[1] if acted >= collect else status, acted, True)
+    return ("ok", row[1] if share >= collect else status, frozenset(share), True)
 
 
 # One test per lifecycle and status, each checking every (action, parties) cell of that status: a
 # failure names every cell that differs (thousands of one-line tests would cost more to run than check).
 @pytest.mark.parametrize(
-    ("lifecycle", "expected", "party_sets", "oversight", "status"),
+    ("case", "status"),
     [
-        pytest.param(lifecycle, expected, party_sets, oversight, status, id=f"{lifecycle.name}-{status}")
-        for lifecycle, expected, party_sets, oversight in CASES
-        for status in lifecycle.statuses
+        pytest.param(case, status, id=f"{case[0].name}-{status}")
+        for case in CASES
+        for status in case[0].statuses
     ],
 )
-def test_every_cell(lifecycle: Lifecycle, expected, party_sets, oversight, status):
+def test_every_cell(case, status):
+    lifecycle, expected, party_sets, oversight, subjects, collects = case
     differing = []
     for action, parties in itertools.product(lifecycle.actions, party_sets):
         found = _outcome(lifecycle, status, action, parties)
-        wanted = _expected(lifecycle, expected, oversight, status, action, parties)
+        wanted = _expected(lifecycle, expected, oversight, subjects, collects, status, action, parties)
         if found != wanted:
             differing.append(f"{action} by {sorted(parties) or 'nobody'}: {found} != {wanted}")
     assert not differing, "\n".join(differing)
 
 
-@pytest.mark.parametrize(
-    ("lifecycle", "expected", "party_sets", "oversight"), CASES, ids=lambda c: getattr(c, "name", "")
-)
-def test_the_table_holds_exactly_the_expected_rows(lifecycle, expected, party_sets, oversight):
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c[0].name)
+def test_the_table_holds_exactly_the_expected_rows(case):
+    lifecycle, expected, _, oversight, subjects, collects = case
     declared = {(s, t.action): (set(t.by), t.to or s) for t in lifecycle.transitions for s in t.sources}
     assert declared == expected
     assert {t.action for t in lifecycle.transitions if t.oversight} == oversight
+    assert lifecycle.subjects == subjects
+    assert {t.action: set(t.collect) for t in lifecycle.transitions if t.collect} == collects
 
 
 def test_a_partnership_officer_owning_the_registration_sees_no_decision_among_its_actions():
@@ -182,15 +233,166 @@ def test_a_table_with_two_rows_for_one_cell_is_refused():
                 transition("accept", [C.PENDING], ["sender"], C.DECLINED),
             ),
             wrong_status_code="NOT_PENDING",
+            labels={"accept": "accept the thing"},
         )
 
 
-def test_a_submission_needs_both_participants_and_an_edit_in_between_is_the_services_to_clear():
-    first = exchange_flow.FLOW.step(E.DRAFT, "submit", {"VO"})
-    assert first.status == E.DRAFT and first.acted == {"VO"}
-    assert "submit" not in exchange_flow.FLOW.allowed(E.DRAFT, {"VO"}, first.acted)
-    second = exchange_flow.FLOW.step(E.DRAFT, "submit", {"HO"}, first.acted)
-    assert second.status == E.SUBMITTED and second.acted == {"VO", "HO"}
+# --- conflicts of interest ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "action", "parties"),
+    [
+        # the VO's user who is an officer of the VOP signs no agreement for both
+        (E.SIGNED, "sign_financial_agreement", {"VO", "VOP"}),
+        (E.VALIDATED, "sign_commitment_to_quality", {"VO", "VOP"}),
+        # the host's user who is an officer of either partnership neither
+        (E.VALIDATED, "sign_commitment_to_quality", {"HO", "HOP"}),
+        (E.VALIDATED, "sign_commitment_to_quality", {"HO", "VOP"}),
+        # a finance clerk who is the VO's user does not confirm its own lump sum
+        (E.REPORT_APPROVED, "confirm_payment", {"VO", "finance"}),
+        # and whatever the status: no status ever allows it
+        (E.DRAFT, "sign_financial_agreement", {"VO", "VOP"}),
+        (E.PAID, "confirm_payment", {"VO", "finance"}),
+    ],
+)
+def test_one_person_acts_for_one_side_only(status, action, parties):
+    with pytest.raises(Forbidden) as refused:
+        exchange_flow.FLOW.step(
+            status, action, parties, doc=HOLDING_DOC, args=HOLDING.get(action, ({}, {}))[1]
+        )
+    assert refused.value.code == "CONFLICT_OF_INTEREST"
+    assert action not in exchange_flow.FLOW.allowed(status, parties)
+
+
+def test_one_organisation_holding_two_parties_acts_for_both_and_one_person_for_its_one_side():
+    args = HOLDING["sign_commitment_to_quality"][1]
+    both = exchange_flow.FLOW.step(
+        E.VALIDATED, "sign_commitment_to_quality", {"VOP", "HOP"}, doc=HOLDING_DOC, args=args
+    )
+    assert both.acted == {"VOP", "HOP"}
+    # The VO's user who is an officer of the host's partnership: the financial agreement is between VO
+    # and VOP, so it signs that one for the VO alone
+    vo = exchange_flow.FLOW.step(
+        E.SIGNED,
+        "sign_financial_agreement",
+        {"VO", "HOP"},
+        doc=HOLDING_DOC,
+        args=HOLDING["sign_financial_agreement"][1],
+    )
+    assert vo.acted == {"VO"}
+
+
+# --- arguments only some parties may give -------------------------------------------------------------
+
+
+BANK_ACCOUNT = {"bank_account": {"holder": "H", "iban": "DE89370400440532013000"}}
+FA_SCAN = {"document": "financial_agreement"}
+
+
+@pytest.mark.parametrize("status", list(E))
+@pytest.mark.parametrize(
+    ("action", "args", "parties"),
+    [
+        ("edit", BANK_ACCOUNT, {"HO"}),
+        ("edit", {"bank_account": None}, {"HO"}),  # removing it is giving it too
+        ("upload_signed_scan", FA_SCAN, {"HO"}),
+        ("upload_signed_scan", FA_SCAN, {"HOP"}),
+        ("upload_signed_scan", FA_SCAN, {"HO", "HOP"}),
+    ],
+)
+def test_who_may_never_give_an_argument_is_told_so_whatever_the_status(status, action, args, parties):
+    with pytest.raises(Forbidden) as refused:
+        exchange_flow.FLOW.check(status, action, parties, args)
+    assert refused.value.code == "FORBIDDEN"
+
+
+def test_the_argument_is_the_restriction_not_the_action():
+    flow = exchange_flow.FLOW
+    assert flow.check(E.DRAFT, "edit", {"HO"}, {"expected_outcomes": "Two pilots."}) == E.DRAFT
+    assert flow.check(E.DRAFT, "edit", {"VO"}, BANK_ACCOUNT) == E.DRAFT
+    assert flow.check(E.VALIDATED, "upload_signed_scan", {"HO"}, {"document": "commitment_to_quality"})
+    assert flow.check(E.SIGNED, "upload_signed_scan", {"VOP"}, FA_SCAN) == E.SIGNED
+    # the party that may give it is told "not now" where the status does not allow the action
+    with pytest.raises(Conflict) as refused:
+        flow.check(E.SUBMITTED, "edit", {"VO"}, BANK_ACCOUNT)
+    assert refused.value.code == "INVALID_STATUS"
+
+
+# --- labels -------------------------------------------------------------------------------------------
+
+LIFECYCLES = [registration.LIFECYCLE, contact_request.LIFECYCLE, payment.LIFECYCLE, exchange_flow.FLOW]
+
+
+@pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=lambda lc: lc.name)
+def test_every_action_of_every_lifecycle_has_a_label_in_words(lifecycle):
+    assert set(lifecycle.labels) == set(lifecycle.actions)
+    for action, label in lifecycle.labels.items():
+        assert label and label == label.strip() and "_" not in label, (action, label)
+
+
+def test_a_table_without_a_label_for_each_action_is_refused():
+    with pytest.raises(ValueError, match="accept"):
+        Lifecycle(
+            name="thing",
+            statuses=C,
+            subjects=frozenset(),
+            transitions=(transition("accept", [C.PENDING], ["recipient"], C.ACCEPTED),),
+            wrong_status_code="NOT_PENDING",
+            labels={"decline": "decline the thing"},
+        )
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "status", "action", "parties", "args", "message"),
+    [
+        (
+            exchange_flow.FLOW,
+            E.REPORT_APPROVED,
+            "upload_evidence",
+            {"VO"},
+            {},
+            "You cannot upload evidence now: the exchange's status is report_approved.",
+        ),
+        (exchange_flow.FLOW, E.COMPLETED, "upload_evidence", {"HO"}, {}, "You may not upload evidence."),
+        (
+            exchange_flow.FLOW,
+            E.DRAFT,
+            "edit",
+            {"HO"},
+            BANK_ACCOUNT,
+            "You may not give the visiting organisation's bank account.",
+        ),
+        (
+            exchange_flow.FLOW,
+            E.SUBMITTED,
+            "approve",
+            {"VO", "VOP"},
+            {},
+            "You may not approve the Commitment to Quality: you are a party to this exchange.",
+        ),
+        (
+            registration.LIFECYCLE,
+            R.ACCEPTED,
+            "accept",
+            {"partnership"},
+            {},
+            "You cannot accept the registration now: the registration's status is accepted.",
+        ),
+        (
+            contact_request.LIFECYCLE,
+            C.PENDING,
+            "accept",
+            {"sender"},
+            {},
+            "You may not accept the contact request.",
+        ),
+    ],
+)
+def test_refusals_are_worded_from_the_labels(lifecycle, status, action, parties, args, message):
+    with pytest.raises((Forbidden, Conflict)) as refused:
+        lifecycle.check(status, action, parties, args)
+    assert refused.value.message == message
 
 
 def test_one_partnership_as_vop_and_hop_approves_for_both():
@@ -200,11 +402,16 @@ def test_one_partnership_as_vop_and_hop_approves_for_both():
     assert exchange_flow.FLOW.step(E.SUBMITTED, "approve", {"VOP"}, one.acted).status == E.VALIDATED
 
 
+SIGN_CTQ = HOLDING["sign_commitment_to_quality"][1]
+
+
 def test_the_commitment_is_signed_when_all_four_have_signed_in_any_order():
     for order in itertools.permutations(["VO", "HO", "VOP", "HOP"]):
         acted: frozenset[str] = frozenset()
         for i, party in enumerate(order):
-            step = exchange_flow.FLOW.step(E.VALIDATED, "sign_commitment_to_quality", {party}, acted)
+            step = exchange_flow.FLOW.step(
+                E.VALIDATED, "sign_commitment_to_quality", {party}, acted, doc=HOLDING_DOC, args=SIGN_CTQ
+            )
             acted = step.acted
             assert step.status == (E.SIGNED if i == 3 else E.VALIDATED)
 
