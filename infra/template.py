@@ -68,6 +68,8 @@ def _retained(resource: dict[str, Any]) -> dict[str, Any]:
 THROTTLING = {"dev": (20, 40), "prod": (100, 200)}
 # CloudWatch metric the payment work emits with the number of payments unpaid past their deadline.
 OVERDUE_PAYMENTS_METRIC = "OverduePayments"
+# ... and the effects dispatcher with each effect it gave up on (stuck: listed at GET /v1/ops/stuck).
+STUCK_EFFECTS_METRIC = "StuckEffects"
 
 # Cognito invokes these functions: the pool names them, so they cannot name the pool (a cycle). The
 # event carries the pool's id, so they are given no pool settings, and their grants on the pool are
@@ -383,6 +385,17 @@ def _alarms(resources: Resources, queue_ids: dict[str, str], stage: str) -> dict
         },
         threshold=1,
         period=3600,
+    )
+    out["StuckEffectsAlarm"] = _alarm(
+        "Effects of committed changes that kept failing (see GET /v1/ops/stuck)",
+        {
+            "Namespace": settings.metrics_namespace,
+            "MetricName": STUCK_EFFECTS_METRIC,
+            "Dimensions": [{"Name": "service", "Value": settings.service_name}],
+            "Statistic": "Sum",
+        },
+        threshold=1,
+        period=300,
     )
     return out
 

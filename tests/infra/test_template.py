@@ -159,7 +159,7 @@ def test_alarms_watch_every_failure_queue_the_api_and_overdue_payments(packaged)
     }
     assert watched_queues == {template._cfn_name(q) + "Queue" for q in failure_queues}
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
-    assert {"5XXError", template.OVERDUE_PAYMENTS_METRIC} <= metrics
+    assert {"5XXError", template.OVERDUE_PAYMENTS_METRIC, template.STUCK_EFFECTS_METRIC} <= metrics
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
 
 
