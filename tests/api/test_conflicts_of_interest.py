@@ -11,7 +11,7 @@ from datetime import date
 from chalicelib import clock
 from tests.api import test_exchanges
 from tests.api.helpers import body
-from tests.api.test_exchanges import _run_exchanges_stream, _sign, _validated, get, post
+from tests.api.test_exchanges import _sign, _validated, get, post, run_effects
 from tests.api.test_finalisation import _approved, deliver_payments
 from tests.events import test_cv_check
 
@@ -29,7 +29,7 @@ def test_the_visitors_user_who_is_an_officer_of_its_partnership_signs_no_agreeme
 ):
     # Given a validated exchange, and the VO's user made an officer of the VOP (epix) too
     path = _validated(client, pair)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     both = token("ada@acme.example", "partnership", "epix")
     ctq = _sha(client, path, pair.visitor, "commitment_to_quality")
     # When that person signs the Commitment to Quality in one act for VO and VOP
@@ -63,7 +63,7 @@ def test_a_finance_clerk_who_is_the_visitors_user_does_not_confirm_its_own_lump_
 ):
     # Given an instructed payment, and the VO's user who is also in finance
     path = _approved(client, pair, aws, s3)
-    _run_exchanges_stream(aws)
+    run_effects(aws)
     deliver_payments(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     vo_in_finance = token("ada@acme.example", "finance")
