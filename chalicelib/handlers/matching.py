@@ -1,6 +1,6 @@
 """Routes: the catalogue of accepted participants and the caller's best matches."""
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -8,7 +8,12 @@ from chalicelib.handlers.http import Api, ApiModel, Call, Day, ListQuery, text
 from chalicelib.lazy import lazy
 from chalicelib.rules.matching.query import CatalogueQuery
 
-service = lazy("chalicelib.services.catalogue")
+# The services, typed for the checker; at run time each is imported on first use, so building the
+# route table (every function imports app.py) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.services import catalogue as service
+else:
+    service = lazy("chalicelib.services.catalogue")
 
 api = Api(__name__, tag="matching")
 

@@ -3,10 +3,17 @@ Shapes only: the use cases are in services.effects."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.handlers.http import Api, ApiModel, Call, ListQuery
 from chalicelib.lazy import lazy
 
-service = lazy("chalicelib.services.effects")
+# The services, typed for the checker; at run time each is imported on first use, so building the
+# route table (every function imports app.py) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.services import effects as service
+else:
+    service = lazy("chalicelib.services.effects")
 
 api = Api(__name__, tag="operations")
 

@@ -1,7 +1,7 @@
 """Routes: an exchange's payment, and finance's payments (list, transfer file, confirm, retry). Shapes
 only: the use cases are in services.payments."""
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -9,7 +9,12 @@ from chalicelib.handlers.http import Api, ApiModel, Call, Day, ListQuery, Versio
 from chalicelib.lazy import lazy
 from chalicelib.rules.payment import PaymentStatus
 
-service = lazy("chalicelib.services.payments")
+# The services, typed for the checker; at run time each is imported on first use, so building the
+# route table (every function imports app.py) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.services import payments as service
+else:
+    service = lazy("chalicelib.services.payments")
 
 api = Api(__name__, tag="payments")
 

@@ -1,6 +1,7 @@
 """Public routes: health, reference lists, partnerships."""
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -8,7 +9,12 @@ from chalicelib import clock
 from chalicelib.handlers.http import Api, ApiModel, Call
 from chalicelib.lazy import lazy
 
-service = lazy("chalicelib.services.reference")
+# The services, typed for the checker; at run time each is imported on first use, so building the
+# route table (every function imports app.py) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.services import reference as service
+else:
+    service = lazy("chalicelib.services.reference")
 
 api = Api(__name__, tag="reference")
 

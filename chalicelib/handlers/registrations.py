@@ -1,8 +1,8 @@
 """Registration routes: a participant's registration, its CV, export and withdrawal, and a partnership's
-queue and decisions. Shapes only: the use cases are in services.registrations and services.documents."""
+queue and decisions. Shapes only: the use cases are in services.registrations and services.cv."""
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -21,8 +21,14 @@ from chalicelib.handlers.http import (
 from chalicelib.lazy import lazy
 from chalicelib.rules.registration import RegistrationStatus
 
-documents = lazy("chalicelib.services.documents")
-service = lazy("chalicelib.services.registrations")
+# The services, typed for the checker; at run time each is imported on first use, so building the
+# route table (every function imports app.py) loads none of them.
+if TYPE_CHECKING:
+    from chalicelib.services import cv
+    from chalicelib.services import registrations as service
+else:
+    cv = lazy("chalicelib.services.cv")
+    service = lazy("chalicelib.services.registrations")
 
 api = Api(__name__, tag="registrations")
 
@@ -478,7 +484,7 @@ def withdraw_my_registration(call: Call) -> Withdrawn:
     roles=("participant",),
 )
 def request_cv_upload(call: Call, body: CvUploadIn) -> CvUploadOut:
-    upload = documents.request_cv_upload(call.user, body.filename, body.content_type, body.size)
+    upload = cv.request_cv_upload(call.user, body.filename, body.content_type, body.size)
     return CvUploadOut.model_validate(upload)
 
 

@@ -90,7 +90,9 @@ FLOW = Lifecycle(
         # The participants build the Commitment to Quality; an edit after changes were requested takes
         # it back to draft; each confirms it, and the second confirmation submits it.
         transition("edit", [S.DRAFT], PARTICIPANTS, None, restricted=[BANK_ACCOUNT]),
-        transition("edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT, restricted=[BANK_ACCOUNT]),
+        transition(
+            "edit", [S.CHANGES_REQUESTED], PARTICIPANTS, S.DRAFT, restricted=[BANK_ACCOUNT], awaited=True
+        ),
         transition(
             "submit",
             [S.DRAFT],
@@ -99,6 +101,7 @@ FLOW = Lifecycle(
             collect=PARTICIPANTS,
             guards=[guards.bank_account_given],
             effects=(TAKE_VISIT, SYNC),
+            awaited=True,
         ),
         # Both partnerships review it; changes requested say which.
         transition(
@@ -109,6 +112,7 @@ FLOW = Lifecycle(
             oversight=True,
             collect=PARTNERSHIPS,
             effects=(RENDER,),
+            awaited=True,
         ),
         transition(
             "request_changes",
@@ -129,6 +133,7 @@ FLOW = Lifecycle(
             collect=SIGNERS,
             guards=SIGNING,
             on_repeat=guards.signed_already,
+            awaited=True,
         ),
         transition(
             "sign_financial_agreement",
@@ -138,6 +143,7 @@ FLOW = Lifecycle(
             collect=FA_SIGNERS,
             guards=SIGNING,
             on_repeat=guards.signed_already,
+            awaited=True,
         ),
         transition(
             "upload_signed_scan",
@@ -166,6 +172,7 @@ FLOW = Lifecycle(
             oversight=True,
             guards=[guards.extension_requested],
             effects=(RENDER, SYNC),
+            awaited=True,
         ),
         transition(
             "refuse_extension",
@@ -198,7 +205,7 @@ FLOW = Lifecycle(
             None,
             guards=[guards.room_for_uploads],
         ),
-        transition("submit_report", AFTER_STAY, [VO], S.REPORT_SUBMITTED),
+        transition("submit_report", AFTER_STAY, [VO], S.REPORT_SUBMITTED, awaited=True),
         transition(
             "give_host_feedback",
             [S.COMPLETED, S.REPORT_SUBMITTED, S.REPORT_REJECTED, S.REPORT_APPROVED],
@@ -213,6 +220,7 @@ FLOW = Lifecycle(
             oversight=True,
             guards=[guards.evidence_accepted],
             effects=(SETTLE,),
+            awaited=True,
         ),
         transition(
             "reject_report",

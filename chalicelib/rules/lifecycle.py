@@ -117,6 +117,9 @@ class Transition(Generic[S]):
     # written with the change, delivered by the effects dispatcher. A collective step causes them once,
     # when the last of its parties acts.
     effects: tuple[str, ...] = ()
+    # The step the object waits for in these statuses (its parties are asked to take it), as opposed to
+    # one a party may take (a cancellation, an upload): `awaiting` answers from these rows.
+    awaited: bool = False
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ def transition(
     on_repeat: Guard | None = None,
     restricted: Iterable[Restricted] = (),
     effects: Iterable[str] = (),
+    awaited: bool = False,
 ) -> Transition[S]:
     return Transition(
         action,
@@ -153,6 +157,7 @@ def transition(
         on_repeat=on_repeat,
         restricted=tuple(restricted),
         effects=tuple(effects),
+        awaited=awaited,
     )
 
 
@@ -310,6 +315,27 @@ class Lifecycle(Generic[S]):
         done = acted | (parties & row.collect)
         complete = done >= row.collect
         return Step(target if complete else status, done, effects=row.effects if complete else ())
+
+    def rows_from(self, status: S) -> tuple[Transition[S], ...]:
+        """The rows that may be taken in `status`, in the table's order."""
+        return tuple(t for t in self.transitions if status in t.sources)
+
+    def awaiting(self, status: S, acted: Mapping[str, Iterable[str]] | None = None) -> set[tuple[str, str]]:
+        """Who still has to act, and how: (party, action) for every step the object waits for in
+        `status` (the rows marked `awaited`) and each of its parties that has not taken it yet (a
+        collective step's parties, else whoever may take it). One answer for the mail and reminders."""
+        acted = acted or {}
+        return {
+            (str(party), t.action)
+            for t in self.rows_from(status)
+            if t.awaited
+            for party in (t.collect or t.by)
+            if party not in frozenset(acted.get(t.action, ()))
+        }
+
+    def collected(self, action: str) -> frozenset[str]:
+        """The parties whose acts `action` collects (all of them must act): the signers of a document."""
+        return frozenset(p for t in self._rows(action) for p in t.collect)
 
     def effects_of(self) -> frozenset[str]:
         """Every effect the table names (the dispatcher must know each)."""

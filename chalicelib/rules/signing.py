@@ -55,8 +55,8 @@ def carried(
         step = next(
             (
                 t
-                for t in FLOW.transitions
-                if status in t.sources and t.action in _KIND_OF_ACTION and t.collect and t.to is not None
+                for t in FLOW.rows_from(status)
+                if t.action in _KIND_OF_ACTION and t.collect and t.to is not None
             ),
             None,
         )

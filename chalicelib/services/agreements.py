@@ -15,7 +15,7 @@ from chalicelib import clock
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.observability import logger
-from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
+from chalicelib.rules.exchange_flow import ExchangeStatus
 from chalicelib.rules.signing import (
     COMMITMENT_TO_QUALITY,
     FINANCIAL_AGREEMENT,
@@ -23,12 +23,10 @@ from chalicelib.rules.signing import (
     SIGN_ACTION,
     carried,
     current,
-    signed_by,
 )
 from chalicelib.services import exchange_uploads, exchanges
 from chalicelib.services.writes import optimistic
-from chalicelib.store import audit
-from chalicelib.store import documents as files
+from chalicelib.store import audit, files
 from chalicelib.store import exchanges as store
 from chalicelib.store.outbox import Item
 
@@ -194,37 +192,12 @@ def sign(principal: Principal, exchange_id: str, kind: str, sha256: str) -> dict
     if kind not in KINDS:
         raise InvalidInput("Unknown document.", details=[{"field": "document", "message": f"one of {KINDS}"}])
 
-    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        entry = current(doc, kind)
-        assert entry is not None  # the table's guards: generated, and this is its hash
-        collect = next(t.collect for t in FLOW.transitions if t.action == SIGN_ACTION[kind])
-        at = clock.now_iso()
-        doc["signatures"] = [
-            *(doc.get("signatures") or []),
-            *(
-                {
-                    "document": kind,
-                    "version": entry["version"],
-                    "sha256": sha256,
-                    "party": str(p),
-                    "by": principal.user_id,
-                    "at": at,
-                }
-                for p in sorted((found & collect) - signed_by(doc, kind))
-            ),
-        ]
-        return doc
-
     args = {"document": kind, "sha256": sha256}
-    return exchanges.move(principal, exchange_id, SIGN_ACTION[kind], None, change, args=args)
+    return exchanges.act(principal, exchange_id, SIGN_ACTION[kind], args)
 
 
 def decline(principal: Principal, exchange_id: str, kind: str, reason: str) -> dict[str, Any]:
     """A party declines to sign, with a reason the other parties see: the exchange goes back to the
     participants (changes requested); signatures already given stay on record."""
 
-    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        doc["notes"] = {**(doc.get("notes") or {}), "declined": f"{kind}: {reason}"}
-        return doc
-
-    return exchanges.move(principal, exchange_id, "decline_to_sign", None, change)
+    return exchanges.act(principal, exchange_id, "decline_to_sign", {"document": kind, "reason": reason})

@@ -36,7 +36,7 @@ REDRIVE_BATCH = 50
 HANDLERS: dict[str, str] = {
     "tell_parties": "chalicelib.services.exchange_mail:deliver",
     "render_agreements": "chalicelib.services.agreements:deliver",
-    "sync_registrations": "chalicelib.services.exchanges:deliver_sync",
+    "sync_registrations": "chalicelib.services.exchange_summaries:deliver_sync",
     "settle_lump_sum": "chalicelib.services.payments:deliver_settlement",
     "queue_instruction": "chalicelib.services.payments:deliver_instruction",
     "tell_instructed": "chalicelib.services.payments:deliver_instructed_notice",

@@ -19,7 +19,7 @@ from chalicelib.store.outbox import Effect, Item
 
 TELL = "tell_parties"
 
-# What each awaited step asks, in the mail.
+# What each step the table marks `awaited` asks, in the mail (a test checks there is one for each).
 _ASKED = {
     "submit": "confirm the Commitment to Quality draft",
     "approve": "review the Commitment to Quality (approve it or request changes)",
@@ -40,21 +40,17 @@ def awaited(doc: dict[str, Any] | None) -> set[tuple[str, str]]:
     if doc is None:
         return set()
     status = ExchangeStatus(doc["status"])
-    acted = doc.get("acted") or {}
-    waiting: set[tuple[str, str]] = set()
-    for t in FLOW.transitions:
-        if status not in t.sources or t.action not in _ASKED:
+    extension_asked = (doc.get("extension") or {}).get("status") == "requested"
+    waiting = set()
+    for party, action in FLOW.awaiting(status, doc.get("acted") or {}):
+        if party not in _PARTIES:
             continue
-        if t.action == "grant_extension" and (doc.get("extension") or {}).get("status") != "requested":
+        if action == "grant_extension" and not extension_asked:
             continue
-        kind = next((k for k, a in SIGN_ACTION.items() if a == t.action), None)
+        kind = next((k for k, a in SIGN_ACTION.items() if a == action), None)
         if kind is not None and current(doc, kind) is None:
             continue
-        if t.action == "edit" and status != ExchangeStatus.CHANGES_REQUESTED:
-            continue  # a draft is the participants' to confirm, not to be told to edit
-        parties = t.collect or t.by
-        done = set(acted.get(t.action, ()))
-        waiting |= {(str(p), t.action) for p in parties if p not in done and p in _PARTIES}
+        waiting.add((party, action))
     return waiting
 
 

@@ -19,6 +19,7 @@ from chalicelib.auth import Principal
 from chalicelib.errors import DomainError, InvalidInput, NotFound
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
 from chalicelib.rules.exchange_guards import EVIDENCE, SIGNED_SCAN
+from chalicelib.rules.exchange_model import Act, Exchange
 from chalicelib.rules.signing import KINDS, SIGN_ACTION, current
 from chalicelib.services import exchanges, uploads
 from chalicelib.store import exchanges as store
@@ -46,42 +47,24 @@ def request_upload(
             "A signed scan names the document it signs.",
             details=[{"field": "document", "message": f"one of {', '.join(KINDS)}"}],
         )
-    form: dict[str, Any] = {}
-
-    def change(doc: dict[str, Any], found: set[str]) -> dict[str, Any]:
-        held = doc.get("uploads") or {}
-        upload_id = f"upl_{uuid.uuid4().hex}"
-        key, granted = uploads.upload_form(row, doc["id"], file_type)
-        entry: dict[str, Any] = {
-            "id": upload_id,
-            "kind": kind,
-            "key": key,
-            "status": uploads.AWAITING_UPLOAD,
-            "filename": filename,
-            "by": principal.user_id,
-            "requested_at": clock.now_iso(),
-        }
-        if kind == SIGNED_SCAN:
-            assert document is not None
-            # The scan signs for the caller's parties that sign this document now (the table says who).
-            action = SIGN_ACTION[document]
-            FLOW.check(ExchangeStatus(doc["status"]), action, found)
-            version = current(doc, document)
-            assert version is not None  # the table's guard: generated
-            collect = next(t.collect for t in FLOW.transitions if t.action == action)
-            entry.update(
-                document=document,
-                version=version["version"],
-                sha256=version["sha256"],
-                parties=sorted(found & collect),
-            )
-        doc["uploads"] = {**held, upload_id: entry}
-        form.update(granted, id=upload_id)
-        return doc
-
-    args = {"document": document} if kind == SIGNED_SCAN else {}
-    exchanges.move(principal, exchange_id, _ACTION[kind], None, change, ("uploads",), args)
-    return form
+    try:
+        key, granted = uploads.upload_form(row, exchange_id, file_type)
+    except ValueError:
+        raise NotFound("No such exchange.") from None  # not an exchange's id: there is none to load
+    upload_id = f"upl_{uuid.uuid4().hex}"
+    entry = {
+        "id": upload_id,
+        "kind": kind,
+        "key": key,
+        "status": uploads.AWAITING_UPLOAD,
+        "filename": filename,
+        "by": principal.user_id,
+        "requested_at": clock.now_iso(),
+    }
+    # A scan names its document: the exchange adds the version it signs and the parties it signs for.
+    args = {"upload": entry, **({"document": document} if kind == SIGNED_SCAN else {})}
+    exchanges.act(principal, exchange_id, _ACTION[kind], args, fields=("uploads",))
+    return {**granted, "id": upload_id}
 
 
 class _ExchangeUploads:
@@ -126,42 +109,21 @@ class _ExchangeUploads:
         elif signs:
             settled["counted"] = True
 
-        def change(updated: dict[str, Any], found: set[str]) -> dict[str, Any]:
-            updated["uploads"] = {**(updated.get("uploads") or {}), entry["id"]: settled}
-            if signs:
-                updated["signatures"] = [
-                    *(updated.get("signatures") or []),
-                    *(
-                        {
-                            "document": entry["document"],
-                            "version": entry["version"],
-                            "sha256": entry["sha256"],
-                            "party": party,
-                            "by": entry["by"],
-                            "at": verdict.checked_at,
-                            "scan": entry["id"],
-                        }
-                        for party in entry["parties"]
-                    ),
-                ]
-            return updated
-
         # An accepted scan is its parties' signature: the same step of the flow as signing in the tool.
+        exchange = Exchange.from_document(doc)
         try:
             if signs:
-                action = SIGN_ACTION[entry["document"]]
-                exchanges.save_step(
-                    doc,
-                    action,
-                    set(entry["parties"]),
+                taken = Act(
+                    SIGN_ACTION[entry["document"]],
+                    frozenset(entry["parties"]),
                     uploads.CHECKER,
-                    None,
-                    change,
-                    ("signatures",),
-                    args={"document": entry["document"], "sha256": entry["sha256"]},
+                    verdict.checked_at,
+                    {"document": entry["document"], "sha256": entry["sha256"], "upload": settled},
                 )
+                exchanges.commit(exchange, taken, ("signatures",))
             else:
-                exchanges.save_record(doc, f"{entry['kind']}.{verdict.status}", uploads.CHECKER, change)
+                name = f"{entry['kind']}.{verdict.status}"
+                exchanges.record(exchange, exchange.with_upload(settled), name, uploads.CHECKER, ("uploads",))
         except StaleVersion:
             return False
         return True

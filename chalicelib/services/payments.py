@@ -26,13 +26,13 @@ from chalicelib.observability import logger, metrics
 from chalicelib.rules import RuleViolation
 from chalicelib.rules.agreed import AgreedFacts
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
+from chalicelib.rules.exchange_model import Act, Exchange
 from chalicelib.rules.lump_sum import PAYMENT_DAYS, compute_lump_sum
 from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.settings import get_settings
-from chalicelib.store import audit, mail, queues
-from chalicelib.store import documents as files
+from chalicelib.store import audit, files, mail, queues
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import payments as store
 from chalicelib.store.outbox import Effect, Item
@@ -144,7 +144,7 @@ def _close(exchange_id: str) -> None:
         doc = exchange_store.get(exchange_id)
         if doc is None or doc["status"] != ExchangeStatus.REPORT_APPROVED:
             return  # closed already
-        exchanges.save_step(doc, "close", {Party.SCHEDULER}, CALCULATOR, None)
+        exchanges.system_act(doc, "close", Party.SCHEDULER, CALCULATOR)
 
     optimistic(attempt, "The exchange")
 
@@ -395,9 +395,10 @@ def confirm(
         # All the caller is to the exchange: a clerk who is also its VO does not confirm its own lump sum.
         found = exchanges.parties(principal, doc)
         try:
-            exchanges.save_step(
-                doc, "confirm_payment", found, principal.user_id, principal.roles, along=staged
+            taken = Act(
+                "confirm_payment", frozenset(found), principal.user_id, clock.now_iso(), roles=principal.roles
             )
+            exchanges.commit(Exchange.from_document(doc), taken, along=staged)
         except StaleVersion:
             raise _stale(payment_id, version, payment) from None
         return view(staged.document())

@@ -20,7 +20,7 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules import registration as lifecycle
 from chalicelib.rules.eligibility import RegistrationFacts, check_registration
 from chalicelib.rules.registration import LIFECYCLE, RegistrationStatus
-from chalicelib.services import documents
+from chalicelib.services import cv
 from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.store import audit as audit_store
@@ -274,7 +274,7 @@ def withdraw_mine(principal: Principal) -> None:
         doc = _own(principal)
         LIFECYCLE.check(RegistrationStatus(doc["status"]), "withdraw", parties(principal, doc))
         # Files first: if the write then fails the user retries, and no orphan CV outlives the erasure.
-        documents.delete_cv_files(doc.get("cv"))
+        cv.delete_cv_files(doc.get("cv"))
         now = clock.now_iso()
         kept = lifecycle.withdrawn(doc, now)
         entry = _audit(
@@ -324,7 +324,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
     return {
         "registration": doc,
         "audit": audit_store.entries_for(store.audit_entity(doc["id"])),
-        "cv": documents.cv_export(doc.get("cv")),
+        "cv": cv.cv_export(doc.get("cv")),
         "contact_requests": [
             {
                 **request_view(request),
@@ -614,12 +614,11 @@ def _leave_exchange(exchange_id: str, user_id: str, registration_id: str) -> Non
     erase_account = side == "visitor" and (cancels or status == ExchangeStatus.CANCELLED)
     fields = (side, f"{side}_user", "signatures", "uploads", *(("bank_account",) if erase_account else ()))
     if cancels:
-
-        def change(updated: dict[str, Any], found: set[str]) -> dict[str, Any]:
-            updated["notes"] = {**(updated.get("notes") or {}), "cancel_reason": CANCEL_REASON}
-            return _pseudonymised(updated, side, user_id, erase_account=erase_account)
-
-        exchanges.save_step(doc, "cancel", {Party.WITHDRAWAL}, WITHDRAWAL, None, change, ("notes", *fields))
+        # Cancelled through the flow's own step (its effects: the visit given back, the parties told), on
+        # the exchange as it will be shown from now on: with the participant pseudonymised.
+        left = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
+        args = {"reason": CANCEL_REASON}
+        exchanges.system_act(left, "cancel", Party.WITHDRAWAL, WITHDRAWAL, args, ("notes", *fields))
         return
     updated = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
     updated["updated_at"] = clock.now_iso()

@@ -26,9 +26,8 @@ from typing import Any, Protocol
 from chalicelib import clock
 from chalicelib.errors import RuleBroken, TooLarge
 from chalicelib.observability import logger
-from chalicelib.store import audit
-from chalicelib.store import documents as files
-from chalicelib.store.documents import FetchedObject
+from chalicelib.store import audit, files
+from chalicelib.store.files import FetchedObject
 
 AWAITING_UPLOAD = "awaiting_upload"
 ACCEPTED = "accepted"
@@ -248,7 +247,7 @@ class Row:
 def table() -> tuple[Row, ...]:
     """Every kind of upload, by the key prefix its forms grant. A new kind is one row and its holder."""
     # Imported here: the holders live with their use cases, which import this module.
-    from chalicelib.services import documents, exchange_uploads
+    from chalicelib.services import cv, exchange_uploads
 
     return (
         Row(
@@ -256,7 +255,7 @@ def table() -> tuple[Row, ...]:
             prefix="cv/",
             owner=r"reg_[0-9a-f]{32}",
             rule=FileRule("A CV", (PDF,), 5 * MB),
-            holder=documents.CV_UPLOADS,
+            holder=cv.CV_UPLOADS,
         ),
         # An exchange's signed scans and evidence; the exchange records which is which.
         Row(

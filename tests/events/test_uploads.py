@@ -17,9 +17,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 import app as app_module
 from chalicelib.handlers.events import _document_record
 from chalicelib.services import uploads
-from chalicelib.store import documents as files
+from chalicelib.store import files
 from chalicelib.store.audit import entries_for
-from chalicelib.store.documents import FetchedObject
+from chalicelib.store.files import FetchedObject
 from chalicelib.store.models import RegistrationModel
 from tests import sample_files
 from tests.api.conftest import auth

@@ -17,8 +17,7 @@ from chalicelib.errors import NotFound
 from chalicelib.rules.registration import LIFECYCLE, WITHDRAWN, RegistrationStatus
 from chalicelib.services import uploads
 from chalicelib.services.writes import optimistic
-from chalicelib.store import audit
-from chalicelib.store import documents as files
+from chalicelib.store import audit, files
 from chalicelib.store import registrations as store
 
 AWAITING_UPLOAD = uploads.AWAITING_UPLOAD
