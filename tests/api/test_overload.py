@@ -9,13 +9,13 @@ from datetime import date
 
 import pytest
 
-from chalicelib import clock
 from tests.api import test_exchanges, test_finalisation
 from tests.api.faults import Fault, dynamodb_answers, everything_stored
 from tests.api.helpers import body
 from tests.api.test_exchanges import _submitted, _validated, get, post, run_effects
 from tests.api.test_transaction_conflicts import _ready_to_sign
 from tests.events import test_cv_check
+from tests.fakes import fake_clock
 
 pair = test_exchanges.pair
 s3 = test_cv_check.s3
@@ -83,7 +83,7 @@ def _instructed_payment(client, pair, aws, s3, token):
     test_finalisation.deliver_payments(aws)
     payment = body(get(client, f"{path}/payment", pair.visitor))
     assert payment["status"] == "instructed"
-    clock.set_today(date(2027, 4, 21))
+    fake_clock().set_today(date(2027, 4, 21))
     return path, payment, token("clerk@epix.example", "finance", "epix")
 
 
