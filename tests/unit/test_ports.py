@@ -3,6 +3,7 @@ adapter's place and taken away again in any order, the clock functions asking th
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -75,3 +76,24 @@ def test_the_clock_functions_ask_the_clock_port():
         fake.run_ahead(timedelta(hours=2))
         assert clock.now() - datetime.now(UTC) > timedelta(hours=1, minutes=59)
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_the_system_clock_follows_the_local_stacks_clock_file(tmp_path, monkeypatch):
+    from chalicelib.settings import get_settings
+
+    # Given a clock file the local stack's `clock` command wrote
+    pinned = tmp_path / "clock"
+    pinned.write_text("2027-04-12\n", encoding="utf-8")
+    monkeypatch.setenv("CXC_CLOCK_FILE", str(pinned))
+    get_settings.cache_clear()
+    try:
+        system = clock.SystemClock()
+        # Then its date is the business date, and timestamps are on it
+        assert system.today() == date(2027, 4, 12) and system.now().date() == date(2027, 4, 12)
+        # And `clock --reset` (an empty file) is the real date again
+        pinned.write_text("", encoding="utf-8")
+        os.utime(pinned, (1, 1))  # a changed file, however close in time the two writes were
+        assert system.today() == datetime.now(UTC).date()
+    finally:
+        monkeypatch.delenv("CXC_CLOCK_FILE")
+        get_settings.cache_clear()
