@@ -7,6 +7,7 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
+from chalicelib import ports
 from chalicelib.handlers import (
     contacts,
     events,
@@ -28,6 +29,9 @@ from chalicelib.settings import get_settings
 # the app would be dropped. Powertools owns logging; its level comes from the settings.
 app = Chalice(app_name="clusterxchange", configure_logs=False)
 app.api.cors = False
+# The adapters every function's services use (payment gateway, mailer, clock): named here, built on
+# first use, so importing this file builds none of them.
+ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
 for module in (reference, meta, registrations, matching, contacts, exchanges, payments, ops):

@@ -38,7 +38,8 @@ for var in (
 # stack holds the project's code (a route, a service, a store, an event function) is recorded there and
 # fails the test at teardown, so a Scan slipping into app code fails the suite wherever it is reached.
 # Tests' own checks may scan (they read a whole emulated table on purpose).
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -52,3 +53,19 @@ def app_scans() -> Iterator[list[str]]:
     scans = list(aws_calls.app_scans)
     aws_calls.app_scans.clear()
     assert not scans, f"DynamoDB Scan in app code: {scans}"
+
+
+@pytest.fixture
+def install_ports() -> Iterator[Callable[..., Any]]:
+    """`install_ports(gateway=fake)`: the app uses `fake` (a gateway, a mailer or a clock) until the
+    test ends; what was in place before is put back then."""
+    from chalicelib import ports
+
+    restores: list[Callable[[], None]] = []
+
+    def install(**fakes: Any) -> None:
+        restores.append(ports.install(**fakes))
+
+    yield install
+    for restore in reversed(restores):
+        restore()

@@ -1,8 +1,8 @@
 """The lump sum's payment (API.md "Exchanges" and "Support, finance, statistics"): computed when the
-closing report is approved (the exchanges stream), instructed once by the finance function through a
-PaymentGateway (a SEPA credit transfer file), booked in the ledger, confirmed paid by finance; failed
-after the bounded retries (the dead-letter function) and re-queued by finance; found overdue by the
-scheduled function.
+closing report is approved (the exchanges stream), instructed once by the finance function through the
+payment gateway port (chalicelib.ports; in production a SEPA credit transfer file), booked in the
+ledger, confirmed paid by finance; failed after the bounded retries (the dead-letter function) and
+re-queued by finance; found overdue by the scheduled function.
 
 Exactly once: the payment's id is derived from the exchange's and created on condition it does not
 exist; the finance function runs under Powertools idempotency keyed by the payment id, books the
@@ -15,14 +15,15 @@ from __future__ import annotations
 import copy
 from datetime import date, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import Field
 
-from chalicelib import clock, cursors, reference
+from chalicelib import clock, cursors, ports, reference
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger, metrics
+from chalicelib.payments.gateway import transfer_reference
 from chalicelib.rules import RuleViolation
 from chalicelib.rules.agreed import AgreedFacts
 from chalicelib.rules.exchange_flow import ExchangeStatus, Party
@@ -152,47 +153,6 @@ def _close(exchange_id: str) -> None:
 # --- instructed by the finance function (the payments queue) ------------------------------------------
 
 
-class PaymentGateway(Protocol):
-    """Where a transfer is sent. Returns the key of the instruction it keeps (the SEPA file)."""
-
-    def send(self, payment: dict[str, Any], debtor: reference.BankAccount) -> str: ...
-
-
-class SepaFileGateway:
-    """A SEPA credit transfer (pain.001.001.03) written to the artifacts bucket under the partnership
-    and the payment's date, for the partnership's bank channel to pick up."""
-
-    def send(self, payment: dict[str, Any], debtor: reference.BankAccount) -> str:
-        from chalicelib.payments.sepa import Account, Transfer, credit_transfer_xml
-
-        creditor = payment["creditor"] or {}
-        day = date.fromisoformat(payment["created_at"][:10])
-        transfer = Transfer(
-            message_id=transfer_reference(payment),
-            end_to_end_id=payment["reference"],
-            amount_eur=int(payment["amount_eur"]),
-            debtor=Account(name=debtor.name, iban=debtor.iban, bic=debtor.bic),
-            creditor=Account(name=creditor["holder"], iban=creditor["iban"], bic=creditor.get("bic")),
-            remittance=f"ClusterXchange lump sum {payment['reference']}",
-            execution_date=day,
-        )
-        content = credit_transfer_xml(transfer)
-        key = f"transfers/{payment['vop']}/{day.isoformat()}/{payment['id']}.xml"
-        if not files.put_new(files.artifacts_bucket(), key, content, "application/xml"):
-            # Written by an earlier attempt: the same payment gives the same bytes, so it is this file.
-            logger.info("transfer file already written", extra={"payment_id": payment["id"]})
-        return key
-
-
-def transfer_reference(payment: dict[str, Any]) -> str:
-    """The transfer's message id: one per payment, within SEPA's 35 characters."""
-    return f"CXC-{payment['id'].removeprefix('pay_')[:24]}"
-
-
-def gateway() -> PaymentGateway:
-    return SepaFileGateway()
-
-
 @cache
 def _idempotency_config() -> Any:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -247,7 +207,7 @@ def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
         if partnership is None or partnership.bank_account is None:
             raise RuntimeError(f"no account to pay from for partnership {payment['vop']}")
         try:
-            key = gateway().send(payment, partnership.bank_account)
+            key = ports.current().gateway.send(payment, partnership.bank_account)
         except Exception as exc:
             _note_failure(payment_id, f"{type(exc).__name__}: {exc}")
             raise

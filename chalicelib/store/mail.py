@@ -1,12 +1,11 @@
-"""Outgoing e-mail through SES, with a guard so a redelivered event does not send the same notice twice."""
+"""Outgoing e-mail through the mailer port (SES), with a guard so a redelivered event does not send the
+same notice twice."""
 
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import clock
-from chalicelib.settings import get_settings
-from chalicelib.store.aws import client
+from chalicelib import clock, ports
 from chalicelib.store.models import MetaModel
 
 _MARK_ATTEMPTS = 4
@@ -14,17 +13,6 @@ _MARK_ATTEMPTS = 4
 
 def _sent_key(notice_key: str) -> str:
     return f"mail-sent#{notice_key}"
-
-
-def send_text(to: str, subject: str, body: str) -> None:
-    client("ses").send_email(
-        Source=get_settings().mail_sender,
-        Destination={"ToAddresses": [to]},
-        Message={
-            "Subject": {"Data": subject, "Charset": "UTF-8"},
-            "Body": {"Text": {"Data": body, "Charset": "UTF-8"}},
-        },
-    )
 
 
 def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
@@ -38,7 +26,7 @@ def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
         return False
     except DoesNotExist:
         pass
-    send_text(to, subject, body)
+    ports.current().mailer.send(to, subject, body)
     _mark_sent(notice_key)
     return True
 

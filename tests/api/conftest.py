@@ -19,7 +19,7 @@ from chalice.test import Client
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from chalicelib import clock
+from chalicelib import ports
 from chalicelib.settings import get_settings
 from chalicelib.store.aws import reset_clients
 from infra.local import gateway
@@ -27,6 +27,7 @@ from infra.local.bootstrap import Bootstrapped, bootstrap
 from infra.local.emulator import serialise_dynamodb
 from infra.local.tokens import issue_token
 from infra.resources import Resources
+from tests.fakes import FakeClock
 
 
 def free_port() -> int:
@@ -47,7 +48,8 @@ def jwks_base_url() -> Iterator[str]:
 @contextmanager
 def emulated_aws(jwks_base_url: str, patch: pytest.MonkeyPatch) -> Iterator[Bootstrapped]:
     """A fresh in-process emulator with every resource bootstrapped and the app's settings naming it
-    (for one test through `aws`, or for a module through tests.api.population)."""
+    (for one test through `aws`, or for a module through tests.api.population), and a fake clock in
+    the clock port's place (tests.fakes.fake_clock) that the test may pin or run ahead."""
     serialise_dynamodb()  # as the local stack does: the app's conditions hold under threads
     with mock_aws():
         reset_clients()
@@ -58,11 +60,11 @@ def emulated_aws(jwks_base_url: str, patch: pytest.MonkeyPatch) -> Iterator[Boot
         patch.setenv("CXC_APP_CLIENT_ID", booted.app_client_id)
         patch.setenv("CXC_JWKS_URL", f"{jwks_base_url}/{booted.user_pool_id}/.well-known/jwks.json")
         get_settings.cache_clear()
+        restore_clock = ports.install(clock=FakeClock())
         try:
             yield booted
         finally:
-            clock.set_today(None)
-            clock.run_ahead(None)
+            restore_clock()
     get_settings.cache_clear()
     reset_clients()
 

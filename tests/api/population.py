@@ -25,7 +25,6 @@ import pytest
 from chalice.test import Client
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import clock
 from chalicelib.services import reference as reference_service
 from infra.local import gateway
 from infra.local.bootstrap import Bootstrapped
@@ -33,6 +32,7 @@ from infra.local.tokens import issue_token
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth, emulated_aws
 from tests.api.helpers import registration
+from tests.fakes import fake_clock
 
 TODAY = date(2026, 11, 20)
 
@@ -277,7 +277,7 @@ def emulated_world(jwks_base_url: str, project_dir: Path) -> Iterator[World]:
     with pytest.MonkeyPatch.context() as patch, emulated_aws(jwks_base_url, patch) as booted:
         seed_partnerships()
         reference_service.forget_cache()  # the cache outlives an emulator
-        clock.set_today(TODAY)
+        fake_clock().set_today(TODAY)
         gateway.install()
         from app import app
 

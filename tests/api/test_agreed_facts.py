@@ -10,7 +10,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib import clock
 from chalicelib.services import reference as reference_service
 from chalicelib.store import exchanges as exchange_store
 from infra.seed import seed_partnerships
@@ -21,6 +20,7 @@ from tests.api.test_exchanges import _ready, _sign, get, patch, post, run_effect
 from tests.api.test_finalisation import REPORT, tick_on
 from tests.events import test_cv_check
 from tests.events.test_cv_check import PDF, deliver
+from tests.fakes import fake_clock
 
 s3 = test_cv_check.s3
 
@@ -34,7 +34,7 @@ def lille(client, token, aws):
     request."""
     seed_partnerships()
     reference_service.forget_cache()
-    clock.set_today(date(2026, 11, 20))
+    fake_clock().set_today(date(2026, 11, 20))
     visitor_data = registration(
         partnership_id="clamtex",
         organisation__name="Lille Textile Lab",

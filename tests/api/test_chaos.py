@@ -32,6 +32,7 @@ from tests.api.test_exchanges import BIC, IBAN, draft
 from tests.api.test_finalisation import ARTIFACTS, REPORT
 from tests.events.helpers import queue_event, sent_emails, stream_event
 from tests.events.test_cv_check import PDF
+from tests.fakes import fake_clock
 
 SQS = boto3.client("sqs", region_name="eu-west-1")
 ATTEMPTS = 40
@@ -116,7 +117,7 @@ def settle(aws: Any) -> None:
         if not moved and not pending:
             return
         if any(m.lease for m in pending):
-            clock.run_ahead(effects.LEASE + timedelta(minutes=1))
+            fake_clock().run_ahead(effects.LEASE + timedelta(minutes=1))
             _tick()
     pending = [(m.id, m.attempts, m.last_error) for m in OutboxModel.by_queue.query("pending")]
     raise AssertionError(f"the event sources never settled: {pending}")
@@ -126,7 +127,7 @@ def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
     """Registration to paid, as the people involved do it; what it leaves behind."""
     seed_partnerships()
     reference_service.forget_cache()
-    clock.set_today(date(2026, 11, 20))
+    fake_clock().set_today(date(2026, 11, 20))
     visitor, host = Person(client, token("ada@acme.example")), Person(client, token("hans@bdc.example"))
     vop = Person(client, token("officer@epix.example", "partnership", "epix"))
     hop = Person(client, token("officer@ce4big.example", "partnership", "ce4big"))
@@ -177,7 +178,7 @@ def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
         settle(aws)
 
     for day in ("2027-04-12", "2027-04-17"):
-        clock.set_today(date.fromisoformat(day))
+        fake_clock().set_today(date.fromisoformat(day))
         _tick()
         settle(aws)
     form = {"kind": "evidence", "filename": "photos.pdf", "content_type": "application/pdf", "size": 2000}
@@ -196,7 +197,7 @@ def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
         finance.call("post", f"/v1/payments/{payment['id']}/retry")
         settle(aws)
         payment = body(visitor.call("get", f"{path}/payment"))
-    clock.set_today(date(2027, 4, 21))
+    fake_clock().set_today(date(2027, 4, 21))
     finance.call(
         "post", f"/v1/payments/{payment['id']}/confirm", {"bank_reference": "BANK-1", "paid_at": "2027-04-20"}
     )

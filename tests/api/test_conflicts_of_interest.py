@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from chalicelib import clock
 from tests.api import test_exchanges
 from tests.api.helpers import body
 from tests.api.test_exchanges import _sign, _validated, get, post, run_effects
 from tests.api.test_finalisation import _approved, deliver_payments
 from tests.events import test_cv_check
+from tests.fakes import fake_clock
 
 pair = test_exchanges.pair  # an accepted visitor (ada, epix) and host (hans, ce4big)
 s3 = test_cv_check.s3
@@ -68,7 +68,7 @@ def test_a_finance_clerk_who_is_the_visitors_user_does_not_confirm_its_own_lump_
     payment = body(get(client, f"{path}/payment", pair.visitor))
     vo_in_finance = token("ada@acme.example", "finance")
     confirm = {"bank_reference": "BANK-REF-1", "paid_at": "2027-04-20"}
-    clock.set_today(date(2027, 4, 21))
+    fake_clock().set_today(date(2027, 4, 21))
     # When that person confirms the payment to its own organisation
     refused = post(client, f"/v1/payments/{payment['id']}/confirm", vo_in_finance, confirm)
     # Then it is a conflict of interest, and neither the payment nor the exchange is paid

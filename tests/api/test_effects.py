@@ -22,6 +22,7 @@ from tests.api.test_exchanges import _ready, _validated, get, post
 from tests.api.test_finalisation import ARTIFACTS, _approved, _artifact_keys, deliver_payments, tick_on
 from tests.events import test_cv_check
 from tests.events.helpers import pending_effects, queue_event, run_effects, sent_emails, stream_event
+from tests.fakes import FlakyGateway, fake_clock
 from tests.faults import Killed
 
 pair = test_exchanges.pair
@@ -147,12 +148,12 @@ def test_an_instruction_whose_answer_is_lost_after_the_write_still_tells_the_vo_
 
 
 def test_a_late_duplicate_of_a_failed_instruction_does_not_swallow_the_retry(
-    client, pair, aws, s3, token, monkeypatch
+    client, pair, aws, s3, token, install_ports
 ):
     from chalicelib.services import payments as payment_service
-    from tests.api.test_finalisation import Flaky
 
-    monkeypatch.setattr(payment_service, "gateway", lambda: Flaky(failures=10**6))
+    flaky = FlakyGateway(failures=10**6)
+    install_ports(gateway=flaky)
     path = _approved(client, pair, aws, s3)
     run_effects(aws)
     payment_id = body(get(client, f"{path}/payment", pair.vop))["id"]
@@ -162,7 +163,7 @@ def test_a_late_duplicate_of_a_failed_instruction_does_not_swallow_the_retry(
     # A late duplicate of the first message arrives (SQS delivers at least once): a no-op, remembered
     payment_service.handle_instruction({"payment_id": payment_id, "round": 1})
     # When finance retries with the channel working
-    monkeypatch.setattr(payment_service, "gateway", lambda: payment_service.SepaFileGateway())
+    flaky.mend()
     finance = token("clerk@epix.example", "finance", "epix")
     assert body(post(client, f"/v1/payments/{payment_id}/retry", finance))["status"] == "calculated"
     run_effects(aws)
@@ -179,18 +180,16 @@ def test_a_late_duplicate_of_a_failed_instruction_does_not_swallow_the_retry(
 
 
 def test_finance_retry_with_sqs_failing_answers_at_once_and_queues_later(
-    client, pair, aws, s3, token, monkeypatch, faults
+    client, pair, aws, s3, token, install_ports, faults
 ):
-    from chalicelib.services import payments as payment_service
-    from tests.api.test_finalisation import Flaky
-
-    monkeypatch.setattr(payment_service, "gateway", lambda: Flaky(failures=10**6))
+    flaky = FlakyGateway(failures=10**6)
+    install_ports(gateway=flaky)
     path = _approved(client, pair, aws, s3)
     run_effects(aws)
     payment_id = body(get(client, f"{path}/payment", pair.vop))["id"]
     deliver_payments(aws)
     deliver_payments(aws, queue="payments-dlq")
-    monkeypatch.setattr(payment_service, "gateway", lambda: payment_service.SepaFileGateway())
+    flaky.mend()
     finance = token("clerk@epix.example", "finance", "epix")
     faults.fail("SendMessage", times=3)
     # The retry answers from the payment's own write: no 500, and it is queued for delivery
@@ -359,7 +358,7 @@ def test_two_overlapping_schedule_runs_start_an_exchange_without_completing_it(
 ):
     path = _ready(client, pair, aws)
     exchange_id = path.rsplit("/", 1)[1]
-    clock.set_today(date(2027, 4, 12))
+    fake_clock().set_today(date(2027, 4, 12))
     # Both runs found the exchange due (the second read the index before the first moved it)
     due = exchange_store.due_by(date(2027, 4, 12))
     assert due == [exchange_id]

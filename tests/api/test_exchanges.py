@@ -16,6 +16,7 @@ from tests.api.conftest import auth
 from tests.api.helpers import body, decide, register, registration
 from tests.api.test_races import call  # noqa: F401 (the thread-safe request fixture)
 from tests.events.helpers import run_effects
+from tests.fakes import fake_clock
 
 IBAN = "DE89370400440532013000"
 BIC = "COBADEFFXXX"
@@ -44,7 +45,7 @@ def pair(client, token, aws):
     """An accepted visitor (IT, epix) and host (DE, ce4big) with an accepted contact request."""
     seed_partnerships()
     reference_service.forget_cache()
-    clock.set_today(__import__("datetime").date(2026, 11, 20))
+    fake_clock().set_today(__import__("datetime").date(2026, 11, 20))
     visitor_token = token("ada@acme.example")
     visitor = body(register(client, visitor_token))
     host_data = registration(
@@ -399,7 +400,7 @@ def test_the_dates_move_a_ready_exchange_through_its_stay(client, pair, aws):
     event = scheduled_event("eu-west-1", "arn:aws:events:eu-west-1:123456789012:rule/tick", clock.now())
 
     def tick_on(day: str) -> str:
-        clock.set_today(__import__("datetime").date.fromisoformat(day))
+        fake_clock().set_today(__import__("datetime").date.fromisoformat(day))
         app_module.tick(event, None)
         return body(get(client, path, pair.vop))["status"]
 

@@ -24,6 +24,7 @@ from tests.api.test_exchanges import _ready, get, post, run_effects
 from tests.events import test_cv_check
 from tests.events.helpers import queue_event, sent_emails
 from tests.events.test_cv_check import PDF, deliver
+from tests.fakes import FlakyGateway, fake_clock
 
 pair = test_exchanges.pair  # an accepted visitor (Padova, epix) and host (Berlin, ce4big)
 s3 = test_cv_check.s3
@@ -34,7 +35,7 @@ NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 
 
 def tick_on(day: str) -> None:
-    clock.set_today(date.fromisoformat(day))
+    fake_clock().set_today(date.fromisoformat(day))
     event = scheduled_event("eu-west-1", "arn:aws:events:eu-west-1:123456789012:rule/tick", clock.now())
     app_module.tick(event, None)
 
@@ -186,22 +187,9 @@ def _try(call):
     return "ok"
 
 
-class Flaky:
-    """The real gateway behind a bank channel that fails the first `failures` times."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures, self.calls = failures, 0
-
-    def send(self, payment, debtor):
-        self.calls += 1
-        if self.calls <= self.failures:
-            raise ConnectionError("bank channel unavailable")
-        return payment_service.SepaFileGateway().send(payment, debtor)
-
-
-def test_a_gateway_that_fails_twice_then_succeeds_pays_once(client, pair, aws, s3, monkeypatch):
-    flaky = Flaky(failures=2)
-    monkeypatch.setattr(payment_service, "gateway", lambda: flaky)
+def test_a_gateway_that_fails_twice_then_succeeds_pays_once(client, pair, aws, s3, install_ports):
+    flaky = FlakyGateway(failures=2)
+    install_ports(gateway=flaky)
     path = _approved(client, pair, aws, s3)
     run_effects(aws)
     deliver_payments(aws)
@@ -211,9 +199,10 @@ def test_a_gateway_that_fails_twice_then_succeeds_pays_once(client, pair, aws, s
 
 
 def test_a_gateway_that_always_fails_ends_failed_and_a_retry_instructs_it_once(
-    client, pair, aws, s3, monkeypatch, token
+    client, pair, aws, s3, install_ports, token
 ):
-    monkeypatch.setattr(payment_service, "gateway", lambda: Flaky(failures=10**6))
+    flaky = FlakyGateway(failures=10**6)
+    install_ports(gateway=flaky)
     path = _approved(client, pair, aws, s3)
     run_effects(aws)
     deliver_payments(aws)  # three attempts, then the message is on the dead-letter queue
@@ -222,7 +211,7 @@ def test_a_gateway_that_always_fails_ends_failed_and_a_retry_instructs_it_once(
     assert failed["status"] == "failed" and "bank channel unavailable" in failed["failure_reason"]
     assert failed["attempts"] == 3
     # When finance retries once the channel works again
-    monkeypatch.setattr(payment_service, "gateway", lambda: payment_service.SepaFileGateway())
+    flaky.mend()
     finance = token("clerk@epix.example", "finance", "epix")
     assert post(client, f"/v1/payments/{failed['id']}/retry", pair.vop).status_code == 403
     retried = post(client, f"/v1/payments/{failed['id']}/retry", finance)
@@ -243,7 +232,7 @@ def test_finance_confirms_the_bank_execution_and_the_exchange_is_paid(client, pa
     finance = token("clerk@epix.example", "finance", "epix")
     other = token("clerk@ce4big.example", "finance", "ce4big")
     confirm = {"bank_reference": "BANK-REF-1", "paid_at": "2027-04-20"}
-    clock.set_today(date(2027, 4, 21))
+    fake_clock().set_today(date(2027, 4, 21))
     assert post(client, f"/v1/payments/{payment['id']}/confirm", other, confirm).status_code == 404
     early = post(
         client, f"/v1/payments/{payment['id']}/confirm", finance, {**confirm, "paid_at": "2027-05-01"}

@@ -19,7 +19,6 @@ import pytest
 from chalice.config import Config
 from chalice.local import CustomLocalChalice, LocalChalice, LocalGateway, LocalGatewayException
 
-from chalicelib import clock
 from chalicelib.services import reference as reference_service
 from chalicelib.store import registrations as registration_store
 from chalicelib.store.audit import entries_for
@@ -28,6 +27,7 @@ from infra.local import gateway
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth
 from tests.api.helpers import body, decide, register, registration
+from tests.fakes import fake_clock
 
 TODAY = date(2026, 11, 20)
 THREADS = 20
@@ -71,7 +71,7 @@ def call(client: Any) -> Iterator[Call]:
     seed_partnerships()
     _earlier_history(HISTORY)
     reference_service.forget_cache()  # the cache outlives a test's emulator
-    clock.set_today(TODAY)
+    fake_clock().set_today(TODAY)
     yield request
     reference_service.forget_cache()
     app.__class__ = original_class

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from chalicelib import clock
 from chalicelib.rules.registration import pseudonym
 from chalicelib.services import reference as reference_service
 from chalicelib.store.models import MetaModel, RegistrationModel
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth
 from tests.api.helpers import body, decide, register, registration
+from tests.fakes import fake_clock
 
 TODAY = date(2026, 11, 20)
 
@@ -24,7 +24,7 @@ TODAY = date(2026, 11, 20)
 def seeded(client):
     seed_partnerships()
     reference_service.forget_cache()  # the cache outlives a test's emulator
-    clock.set_today(TODAY)
+    fake_clock().set_today(TODAY)
     yield client
     reference_service.forget_cache()
 

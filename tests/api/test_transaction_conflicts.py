@@ -1,7 +1,7 @@
 """A transaction DynamoDB cancelled for another one in flight on an item (TransactionConflict) is no
 stale version: the one optimistic-write loop tries it again, with jittered, capped backoff, even for a
 caller that pinned the version it read; only a write that loses every attempt is a 409. The conflicts
-are DynamoDB's own answers to the app's calls (tests.api.faults)."""
+are DynamoDB's own answers to the app's calls (tests/faults.py, `faults.answering`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 
 from chalicelib.store import exchanges as exchange_store
 from tests.api import test_exchanges
-from tests.api.faults import Fault, dynamodb_answers, everything_stored
 from tests.api.helpers import body
 from tests.api.test_exchanges import _submitted, _validated, get, post, run_effects
+from tests.faults import everything_stored
 
 pair = test_exchanges.pair
 
@@ -23,12 +23,11 @@ def _ready_to_sign(client, pair, aws):
     return path, {"document": "commitment_to_quality", "sha256": sha}
 
 
-def test_a_transient_transaction_conflict_on_signing_is_retried_and_counts_once(client, pair, aws):
+def test_a_transient_transaction_conflict_on_signing_is_retried_and_counts_once(client, pair, aws, faults):
     # Given a validated exchange
     path, signature = _ready_to_sign(client, pair, aws)
     # When another transaction holds the item for the first two attempts
-    conflict = Fault("TransactionCanceledException", times=2, reason="TransactionConflict")
-    with dynamodb_answers(conflict):
+    with faults.answering("TransactionCanceledException", times=2, reason="TransactionConflict") as conflict:
         response = post(client, f"{path}/signatures", pair.visitor, signature)
     # Then the third attempt signs, once
     assert response.status_code == 200, response.body
@@ -39,16 +38,16 @@ def test_a_transient_transaction_conflict_on_signing_is_retried_and_counts_once(
     assert history.count("exchange.sign_commitment_to_quality") == 1
 
 
-def test_a_transaction_conflict_is_retried_even_for_a_caller_that_pinned_its_version(client, pair):
+def test_a_transaction_conflict_is_retried_even_for_a_caller_that_pinned_its_version(client, pair, faults):
     # Given a submitted exchange read at its version
     path = _submitted(client, pair)
     version = body(get(client, path, pair.vop))["version"]
     # When the review, pinned to that version, meets another transaction in flight once
-    conflict = Fault("TransactionCanceledException", times=1, reason="TransactionConflict")
-    with dynamodb_answers(conflict):
+    with faults.answering("TransactionCanceledException", times=1, reason="TransactionConflict") as conflict:
         response = post(client, f"{path}/review", pair.vop, {"decision": "approve", "version": version})
     # Then it is no stale version: it is tried again and succeeds
     assert response.status_code == 200, response.body
+    assert conflict.answered == ["TransactWriteItems"]
     assert body(response)["version"] == version + 1
 
 
@@ -60,13 +59,15 @@ def test_a_pinned_stale_version_is_still_a_409_at_once(client, pair):
     assert stale.status_code == 409 and body(stale)["error"]["code"] == "VERSION_CONFLICT"
 
 
-def test_a_transaction_conflict_on_every_attempt_is_a_409_and_writes_nothing(client, pair, aws, monkeypatch):
+def test_a_transaction_conflict_on_every_attempt_is_a_409_and_writes_nothing(
+    client, pair, aws, monkeypatch, faults
+):
     from chalicelib.services import writes
 
     monkeypatch.setattr(writes, "pause", lambda seconds: None)  # the backoff, not what is tested here
     path, signature = _ready_to_sign(client, pair, aws)
     before = everything_stored()
-    with dynamodb_answers(Fault("TransactionCanceledException", reason="TransactionConflict")) as conflict:
+    with faults.answering("TransactionCanceledException", reason="TransactionConflict") as conflict:
         response = post(client, f"{path}/signatures", pair.visitor, signature)
     assert response.status_code == 409 and body(response)["error"]["code"] == "VERSION_CONFLICT"
     assert len(conflict.answered) == writes.ATTEMPTS
