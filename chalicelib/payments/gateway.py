@@ -29,7 +29,7 @@ class SepaFileGateway:
         # Imported here: every function builds the ports, only the finance function sends a transfer.
         from chalicelib.observability import logger
         from chalicelib.payments.sepa import Account, Transfer, credit_transfer_xml
-        from chalicelib.store import documents as files
+        from chalicelib.store import files
 
         creditor = payment["creditor"] or {}
         day = date.fromisoformat(payment["created_at"][:10])

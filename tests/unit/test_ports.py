@@ -20,7 +20,7 @@ def test_importing_app_builds_no_port_and_loads_no_adapter():
     code = (
         "import sys, app\n"
         "from chalicelib import ports\n"
-        "print(ports._built is None, sorted(m for m in ('chalicelib.store.ses', 'chalicelib.store.documents',"
+        "print(ports._built is None, sorted(m for m in ('chalicelib.store.ses', 'chalicelib.store.files',"
         " 'chalicelib.store.mail') if m in sys.modules))\n"
         "ports.current()\n"
         "print(ports._built is not None)\n"
