@@ -155,7 +155,8 @@ class ByRecipientIndex(GlobalSecondaryIndex["ContactRequestModel"]):
 
 
 class ContactRequestModel(Model):
-    Meta = _meta("contact-requests", stream_view_type="NEW_AND_OLD_IMAGES")
+    # No stream: what a request causes is written with it (the outbox), and nothing reads its images.
+    Meta = _meta("contact-requests")
 
     id = UnicodeAttribute(hash_key=True)
     from_registration = UnicodeAttribute()
