@@ -14,7 +14,7 @@ from chalicelib.clock import now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger
 from chalicelib.rules import RuleViolation, contact_request
-from chalicelib.rules.contact import check_open_requests, contact_pairing
+from chalicelib.rules.contact import MAX_OPEN_REQUESTS, check_open_requests, contact_pairing
 from chalicelib.rules.contact_request import LIFECYCLE, PENDING, ContactRequestStatus
 from chalicelib.rules.registration import ACCEPTED as REGISTRATION_ACCEPTED
 from chalicelib.rules.registration import ERASED
@@ -94,7 +94,12 @@ def send(principal: Principal, to: str, message: str) -> dict[str, Any]:
         to_status=PENDING,
     )
     try:
-        created = store.create(item, entry, effects=tuple(Effect(e) for e in contact_request.ON_CREATE))
+        created = store.create(
+            item,
+            entry,
+            max_open=MAX_OPEN_REQUESTS,
+            effects=tuple(Effect(e) for e in contact_request.ON_CREATE),
+        )
     except store.DuplicateRequest as exc:
         raise Conflict(
             "You already have an open request to this participant.", code="DUPLICATE_REQUEST"

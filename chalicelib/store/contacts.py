@@ -6,11 +6,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.rules.contact import MAX_OPEN_REQUESTS
-from chalicelib.rules.contact_request import PENDING
 from chalicelib.store import outbox
 from chalicelib.store.audit import AuditEntry, to_model
-from chalicelib.store.models import ContactRequestModel, MetaModel
+from chalicelib.store.models import CONTACT_REQUEST_PENDING, ContactRequestModel, MetaModel
 from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
@@ -64,9 +62,12 @@ def open_count(from_id: str) -> int:
         return 0
 
 
-def create(item: ContactRequestModel, entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> dict[str, Any]:
+def create(
+    item: ContactRequestModel, entry: AuditEntry, *, max_open: int, effects: tuple[Effect, ...] = ()
+) -> dict[str, Any]:
     """Save a new pending request, with the effects it causes; the pair guard and the sender's open
-    counter change with it."""
+    counter change with it, the counter on condition it is below `max_open` (the rule's limit, which
+    the service passes: the store knows no rules). TooManyOpen when it is not."""
     counter = MetaModel(pk=_open_key(item.from_registration))
     guard = MetaModel(pk=_pair_key(item.from_registration, item.to_registration), ref=item.id)
     try:
@@ -75,7 +76,7 @@ def create(item: ContactRequestModel, entry: AuditEntry, effects: tuple[Effect, 
             tx.update(
                 counter,
                 actions=[MetaModel.count.add(1)],
-                condition=MetaModel.count.does_not_exist() | (MetaModel.count < MAX_OPEN_REQUESTS),
+                condition=MetaModel.count.does_not_exist() | (MetaModel.count < max_open),
             )
             tx.save(item, condition=ContactRequestModel.id.does_not_exist())
             tx.save(to_model(entry))
@@ -87,7 +88,7 @@ def create(item: ContactRequestModel, entry: AuditEntry, effects: tuple[Effect, 
             raise DuplicateRequest from exc
         except DoesNotExist:
             pass
-        if open_count(item.from_registration) >= MAX_OPEN_REQUESTS:
+        if open_count(item.from_registration) >= max_open:
             raise TooManyOpen from exc
         raise
     return to_document(item)
@@ -132,7 +133,7 @@ def close(
     guard, with the effects it causes. StaleVersion when another write came first."""
     item = _to_model({**doc, "status": status, "reason": reason, "updated_at": now})
     with transaction() as tx:
-        tx.save(item, condition=ContactRequestModel.status == PENDING)
+        tx.save(item, condition=ContactRequestModel.status == CONTACT_REQUEST_PENDING)
         tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
         tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
         tx.save(to_model(entry))

@@ -10,10 +10,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.rules.registration import ACCEPTED
 from chalicelib.store import audit, batch, outbox
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import CATALOGUE_SHARDS, MetaModel, RegistrationModel
+from chalicelib.store.models import CATALOGUE_SHARDS, REGISTRATION_ACCEPTED, MetaModel, RegistrationModel
 from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
@@ -54,7 +53,7 @@ def subject(registration_id: str) -> str:
 def catalogue_key_for(registration_id: str) -> str:
     # A stable hash (not Python's salted hash()) so a registration stays on one shard across processes.
     shard = int.from_bytes(hashlib.sha256(registration_id.encode()).digest()[:4], "big") % CATALOGUE_SHARDS
-    return f"{ACCEPTED}#{shard}"
+    return f"{REGISTRATION_ACCEPTED}#{shard}"
 
 
 def to_document(model: RegistrationModel) -> dict[str, Any]:
@@ -108,7 +107,7 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         status=status,
         # Derived here, from status and ids, so no write can leave the queue or catalogue keys stale.
         queue_key=f"{status}#{doc['created_at']}",
-        catalogue_key=catalogue_key_for(doc["id"]) if status == ACCEPTED else None,
+        catalogue_key=catalogue_key_for(doc["id"]) if status == REGISTRATION_ACCEPTED else None,
         roles=list(doc["roles"]),
         profile=profile,
         personal=personal or None,
