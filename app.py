@@ -61,11 +61,6 @@ def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any
     return events.on_registration_change(event, context)
 
 
-@app.lambda_function(name="on_contact_request_change")
-def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return events.on_contact_request_change(event, context)
-
-
 # The outbox's stream: every effect a committed change staged (mail, rendering, payments, queues).
 @app.lambda_function(name="deliver_effects")
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:

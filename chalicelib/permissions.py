@@ -44,17 +44,14 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),
-    # The decision mail; a withdrawal's effects: the participant's exchanges and contact requests found
-    # by their indexes, cancelled (the visit guard given back) or pseudonymised, pending ones closed.
-    "on_registration_change": (
-        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
-        grant(MAIL, "ses:SendEmail"),
-    ),
-    "on_contact_request_change": (grant(TABLES, _GET, _PUT), grant(MAIL, "ses:SendEmail")),
+    # The catalogue's note of a changed registration (one counter item).
+    "on_registration_change": (grant(TABLES, _UPDATE),),
     # The effects of committed changes: agreements rendered, registrations' summaries, payments created
-    # and queued, mail; each outbox item claimed and marked (UpdateItem).
+    # and queued, mail; a withdrawal's: the participant's exchanges and contact requests found by their
+    # indexes, cancelled (the visit guard given back) or pseudonymised, pending ones closed (their pair
+    # guards deleted); each outbox item claimed and marked (UpdateItem).
     "deliver_effects": (
-        grant(TABLES, _GET, _PUT, _UPDATE),
+        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:PutObject"),
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),
@@ -73,7 +70,7 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Besides its own steps, the schedule re-drives effects the outbox's stream did not deliver, so it
     # may do what the dispatcher does.
     "tick": (
-        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE),
+        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:GetObject", "s3:PutObject"),  # the last build's documents, the new build
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),

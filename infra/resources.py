@@ -49,9 +49,6 @@ class Resources:
     event_sources: tuple[EventSource, ...] = field(
         default=(
             EventSource("on_registration_change", "dynamodb", "registrations", on_failure="stream-failures"),
-            EventSource(
-                "on_contact_request_change", "dynamodb", "contact-requests", on_failure="stream-failures"
-            ),
             EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
             # Effects: what a record the stream gave up on should have delivered, the schedule re-drives.
             EventSource("deliver_effects", "dynamodb", "outbox", batch_size=10, on_failure="stream-failures"),

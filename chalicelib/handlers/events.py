@@ -82,22 +82,19 @@ def _images(record: DynamoDBRecord) -> tuple[dict[str, Any] | None, dict[str, An
 
 @_reported
 def _registration_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import catalogue, registrations
+    """The catalogue's projection of every registration write. Decision: it stays on the stream, not an
+    effect: it follows every write whoever makes it (edits, CVs, the exchanges' summaries, decisions,
+    withdrawals), most of them no lifecycle step that would stage it; it only notes an id, so a late or
+    replayed record is harmless (the build reads the registration as stored); and one the stream gave
+    up on leaves the snapshot behind until a full rebuild, never a mail lost or sent wrong. What
+    decisions and withdrawals cause is written with them (the outbox)."""
+    from chalicelib.services import catalogue
     from chalicelib.store import registrations as store
 
     old_image, new_image = _images(record)
     old = store.document_from_image(old_image) if old_image else None
     new = store.document_from_image(new_image) if new_image else None
-    registrations.handle_stream_change(old, new)
     catalogue.note_registration_change(old, new)
-
-
-@_reported
-def _contact_request_record(record: DynamoDBRecord) -> None:
-    from chalicelib.services import contacts
-
-    old_image, new_image = _images(record)
-    contacts.handle_stream_change(old_image, new_image)
 
 
 @_reported
@@ -143,10 +140,6 @@ def _payment_dead_letter(record: SQSRecord) -> None:
 
 def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _process(event, context, _registration_record, "DynamoDBStreams")
-
-
-def on_contact_request_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _process(event, context, _contact_request_record, "DynamoDBStreams")
 
 
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:

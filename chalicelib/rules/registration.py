@@ -23,6 +23,11 @@ PENDING, ACCEPTED, REJECTED, WITHDRAWN = RegistrationStatus
 STATUSES = tuple(RegistrationStatus)
 _LIVE = (PENDING, ACCEPTED, REJECTED)
 
+# What steps cause (chalicelib.rules.lifecycle `effects`): written with the change, delivered after it by
+# the effects dispatcher, which reads the registration as stored.
+TELL_DECISION = "tell_registration_decision"  # the applicant is told, while the decision still holds
+CARRY_OUT_WITHDRAWAL = "carry_out_withdrawal"  # its exchanges and contact requests left (see withdrawn)
+
 # Parties: the registration's "owner" (its user) and "partnership" (an officer of the partnership it
 # names). A decision is the partnership's; a user who is both may not decide on their own registration.
 # Decision: edits never change the status (an accepted registration stays in the catalogue: its
@@ -33,11 +38,11 @@ LIFECYCLE = Lifecycle(
     statuses=RegistrationStatus,
     subjects=frozenset({"owner"}),
     transitions=(
-        transition("accept", [PENDING], ["partnership"], ACCEPTED, oversight=True),
-        transition("reject", [PENDING], ["partnership"], REJECTED, oversight=True),
+        transition("accept", [PENDING], ["partnership"], ACCEPTED, oversight=True, effects=[TELL_DECISION]),
+        transition("reject", [PENDING], ["partnership"], REJECTED, oversight=True, effects=[TELL_DECISION]),
         transition("edit", _LIVE, ["owner"], None),
         transition("upload_cv", _LIVE, ["owner"], None),
-        transition("withdraw", _LIVE, ["owner"], WITHDRAWN),
+        transition("withdraw", _LIVE, ["owner"], WITHDRAWN, effects=[CARRY_OUT_WITHDRAWAL]),
     ),
     wrong_status_code="NOT_PENDING",
     labels={

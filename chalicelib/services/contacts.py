@@ -1,4 +1,5 @@
-"""Contact requests between accepted visitors and hosts: send, list, accept, decline, notify."""
+"""Contact requests between accepted visitors and hosts: send, list, accept, decline, and the mail they
+cause (effects, delivered from the outbox: the recipient of a new request, the sender of its answer)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from chalicelib.auth import Principal
 from chalicelib.clock import now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger
-from chalicelib.rules import RuleViolation
-from chalicelib.rules.contact import check_open_requests, contact_pairing
+from chalicelib.rules import RuleViolation, contact_request
+from chalicelib.rules.contact import MAX_OPEN_REQUESTS, check_open_requests, contact_pairing
 from chalicelib.rules.contact_request import LIFECYCLE, PENDING, ContactRequestStatus
 from chalicelib.rules.registration import ACCEPTED as REGISTRATION_ACCEPTED
+from chalicelib.rules.registration import ERASED
 from chalicelib.store import audit, mail
 from chalicelib.store import contacts as store
 from chalicelib.store import registrations as registration_store
 from chalicelib.store.models import ContactRequestModel
+from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
 
@@ -91,7 +94,12 @@ def send(principal: Principal, to: str, message: str) -> dict[str, Any]:
         to_status=PENDING,
     )
     try:
-        created = store.create(item, entry)
+        created = store.create(
+            item,
+            entry,
+            max_open=MAX_OPEN_REQUESTS,
+            effects=tuple(Effect(e) for e in contact_request.ON_CREATE),
+        )
     except store.DuplicateRequest as exc:
         raise Conflict(
             "You already have an open request to this participant.", code="DUPLICATE_REQUEST"
@@ -134,7 +142,8 @@ def _move(principal: Principal, request_id: str, action: str, reason: str | None
     request = store.get(request_id)
     if request is None:
         raise NotFound("No such contact request.")
-    status = LIFECYCLE.check(ContactRequestStatus(request["status"]), action, _parties(principal, request))
+    step = LIFECYCLE.step(ContactRequestStatus(request["status"]), action, _parties(principal, request))
+    status = step.status
     if version is not None and version != request["version"]:
         raise version_conflict(public_view(request), "The request")
     now = now_iso()
@@ -150,7 +159,8 @@ def _move(principal: Principal, request_id: str, action: str, reason: str | None
         to_status=status,
     )
     try:
-        return public_view(store.close(request, status, reason, now, entry))
+        effects = tuple(Effect(e, {"status": str(status)}) for e in step.effects)
+        return public_view(store.close(request, status, reason, now, entry, effects))
     except StaleVersion:
         # Answered or changed in between: the lifecycle says why, from what is there now.
         current = store.get(request_id) or request
@@ -166,31 +176,42 @@ def decline(principal: Principal, request_id: str, reason: str, version: int | N
     return _move(principal, request_id, "decline", reason, version)
 
 
-def handle_stream_change(old_image: dict[str, Any] | None, new_image: dict[str, Any] | None) -> None:
-    """E-mail the recipient of a new request, and the sender when it is answered."""
-    if not new_image:
-        return
-    new = store.document_from_image(new_image)
-    old_status = store.document_from_image(old_image)["status"] if old_image else None
-    if old_status is None and new["status"] == PENDING:
-        to_notify, subject, text = (
-            new["to"],
-            "ClusterXchange: a new contact request",
-            f"{new['sender'].get('organisation_name')} ({new['sender'].get('country')}) would like to "
-            f"get in touch about an exchange:\n\n{new['message']}\n\nAnswer it in ClusterXchange.",
-        )
-    elif old_status == PENDING and new["status"] != PENDING:
-        outcome = str(new["status"])
-        text = f"{new['recipient'].get('organisation_name')} {outcome} your contact request."
-        if new.get("reason"):
-            text += f"\n\nReason given: {new['reason']}"
-        to_notify, subject = new["from"], f"ClusterXchange: your contact request was {outcome}"
-    else:
-        return
-    registration = registration_store.get(to_notify)
+# --- effects -----------------------------------------------------------------------------------------
+
+
+def _tell(request: dict[str, Any], registration_id: str, status: str, subject: str, text: str) -> None:
+    registration = registration_store.get(registration_id)
     email = ((registration or {}).get("representative") or {}).get("email")
-    if not email:
-        logger.info("no address to notify", extra={"registration_id": to_notify})
+    if not email:  # withdrawn since: its address is erased, nobody is left to tell
+        logger.info("no address to notify", extra={"registration_id": registration_id})
         return
-    # Once per request and status, so a redelivered stream record sends nothing twice.
-    mail.send_once(f"contact-request#{new['id']}#{new['status']}", email, subject, text)
+    # Once per request and status, so a redelivered item sends nothing twice.
+    mail.send_once(f"contact-request#{request['id']}#{status}", email, subject, text)
+
+
+def deliver_received(item: Item) -> None:
+    """The `tell_contact_request_received` effect, from the request as stored: the recipient is asked
+    to answer only while it is still pending (one answered, or closed by its sender's withdrawal, before
+    this is delivered asks nobody)."""
+    request = store.get(item.subject_id)
+    if request is None or request["status"] != PENDING:
+        return
+    sender = request["sender"]
+    text = (
+        f"{sender.get('organisation_name')} ({sender.get('country')}) would like to get in touch about "
+        f"an exchange:\n\n{request['message']}\n\nAnswer it in ClusterXchange."
+    )
+    _tell(request, request["to"], PENDING, "ClusterXchange: a new contact request", text)
+
+
+def deliver_answered(item: Item) -> None:
+    """The `tell_contact_request_answered` effect: the sender told of the answer the change gave (the
+    item's `status`), from the request as stored; an answer is final, so it still holds."""
+    request = store.get(item.subject_id)
+    outcome = str(item.args.get("status") or "")
+    if request is None or request["status"] != outcome:
+        return
+    text = f"{request['recipient'].get('organisation_name')} {outcome} your contact request."
+    if request.get("reason") and request["reason"] != ERASED:  # the recipient's words, unless it withdrew
+        text += f"\n\nReason given: {request['reason']}"
+    _tell(request, request["from"], outcome, f"ClusterXchange: your contact request was {outcome}", text)

@@ -41,6 +41,10 @@ HANDLERS: dict[str, str] = {
     "queue_instruction": "chalicelib.services.payments:deliver_instruction",
     "tell_instructed": "chalicelib.services.payments:deliver_instructed_notice",
     "tell_overdue": "chalicelib.services.payments:deliver_overdue_notice",
+    "tell_registration_decision": "chalicelib.services.registrations:deliver_decision",
+    "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
+    "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",
+    "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
 }
 
 

@@ -1,11 +1,13 @@
 """Registration use cases: register, read, edit, a partnership's queue and decision, withdrawal with
-erasure, the GDPR export, and the applicant's e-mail when a decision is made."""
+erasure, the GDPR export; and what decisions and withdrawals cause (effects, from the outbox): the
+applicant's e-mail, the participant's exchanges and contact requests left."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 import functools
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -27,6 +29,7 @@ from chalicelib.store import audit as audit_store
 from chalicelib.store import mail
 from chalicelib.store import registrations as store
 from chalicelib.store.audit import AuditEntry
+from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
 # Fields the API never shows: the owner's user id and the bookkeeping of other features.
@@ -85,6 +88,18 @@ def _audit(
         to_status=doc["status"],
         fields=fields,
     )
+
+
+def _effects(names: Iterable[str], before: dict[str, Any], after: dict[str, Any]) -> tuple[Effect, ...]:
+    """The outbox items of what a step causes (the table's row names them), with what their delivery
+    needs besides the registration as stored: the status a decision tells (delivered only while it
+    holds), and for a withdrawal the user id it pseudonymised (the participant's exchanges are found by
+    it). Decision: the item keeps that id after delivery, as past audit entries keep it as actor."""
+    args: dict[str, dict[str, str]] = {
+        lifecycle.TELL_DECISION: {"status": str(after["status"])},
+        lifecycle.CARRY_OUT_WITHDRAWAL: {"user_id": str(before["user_id"])},
+    }
+    return tuple(Effect(name, args.get(name, {})) for name in names)
 
 
 def _own(principal: Principal) -> dict[str, Any]:
@@ -266,13 +281,13 @@ def withdraw_mine(principal: Principal) -> None:
     The uniqueness guard goes in the same transaction, so the user may register again. Decision: past
     audit entries keep the user id as actor (they hold nothing else personal and rewriting history
     would defeat the trail); the registration itself only carries the pseudonym from now on. What the
-    withdrawal does to the participant's exchanges and contact requests follows from the stored change
-    (`carry_out_withdrawal`, from the registrations stream), so it happens however this request ends.
+    withdrawal does to the participant's exchanges and contact requests is an effect written with it
+    (`carry_out_withdrawal`), so it happens however this request ends.
     """
 
     def attempt() -> None:
         doc = _own(principal)
-        LIFECYCLE.check(RegistrationStatus(doc["status"]), "withdraw", parties(principal, doc))
+        step = LIFECYCLE.step(RegistrationStatus(doc["status"]), "withdraw", parties(principal, doc))
         # Files first: if the write then fails the user retries, and no orphan CV outlives the erasure.
         cv.delete_cv_files(doc.get("cv"))
         now = clock.now_iso()
@@ -285,7 +300,9 @@ def withdraw_mine(principal: Principal) -> None:
             from_status=doc["status"],
             fields=("personal", "representative", "motivation", "preferences", "hosting", "cv", "user_id"),
         )
-        store.replace(kept, entry, release_guard_of=principal.user_id)
+        store.replace(
+            kept, entry, release_guard_of=principal.user_id, effects=_effects(step.effects, doc, kept)
+        )
         logger.info("registration withdrawn", extra={"registration_id": doc["id"]})
 
     optimistic(attempt, _WHAT)
@@ -455,7 +472,8 @@ def decide(
     doc = store.get(registration_id)
     if doc is None:
         raise NotFound("No such registration.")
-    status = LIFECYCLE.check(RegistrationStatus(doc["status"]), decision, parties(principal, doc))
+    step = LIFECYCLE.step(RegistrationStatus(doc["status"]), decision, parties(principal, doc))
+    status = step.status
     try:
         lifecycle.check_decision(decision, reason)
     except RuleViolation as violation:
@@ -483,7 +501,7 @@ def decide(
         as_role="partnership",
     )
     try:
-        saved = store.replace(decided, entry)
+        saved = store.replace(decided, entry, effects=_effects(step.effects, doc, decided))
     except StaleVersion:
         # Someone else decided or the owner edited in between: the table says why, from what is there.
         current = store.get(registration_id) or doc
@@ -519,30 +537,22 @@ def _decision_mail(doc: dict[str, Any]) -> tuple[str, str]:
     return subject, text
 
 
-def handle_stream_change(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    """A registration's stored change: a withdrawal's effects carried out, or a decision told."""
-    withdrawn = lifecycle.WITHDRAWN
-    if old is not None and new is not None and old["status"] != withdrawn and new["status"] == withdrawn:
-        # The old image still names the user: exchanges are found by their participants' user ids.
-        carry_out_withdrawal(old["user_id"], new["id"])
+def deliver_decision(item: Item) -> None:
+    """The `tell_registration_decision` effect: the applicant told of the partnership's decision, from
+    the registration as stored and only while the decision holds (one withdrawn since tells nobody)."""
+    doc = store.get(item.subject_id)
+    if doc is None or doc["status"] != item.args.get("status"):
+        logger.info("decision mail skipped: no longer so", extra={"registration_id": item.subject_id})
         return
-    _tell_decision(old, new)
-
-
-def _tell_decision(old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
-    """Tell the applicant when its partnership accepts or rejects the registration."""
-    if old is None or new is None or old.get("status") != lifecycle.PENDING:
+    email = (doc.get("representative") or {}).get("email")
+    if not email:
+        logger.info("decision mail skipped: no address", extra={"registration_id": doc["id"]})
         return
-    if new.get("status") not in (lifecycle.ACCEPTED, lifecycle.REJECTED):
-        return
-    email = (new.get("representative") or {}).get("email")
-    if not email:  # erased in the meantime: nobody left to tell
-        logger.info("decision mail skipped: no address", extra={"registration_id": new.get("id")})
-        return
-    subject, text = _decision_mail(new)
-    # Keyed by the stored version, so a redelivered stream record does not mail twice.
-    sent = mail.send_once(f"registration-decision#{new['id']}#{new.get('version')}", email, subject, text)
-    logger.info("decision mail", extra={"registration_id": new["id"], "status": new["status"], "sent": sent})
+    subject, text = _decision_mail(doc)
+    # Keyed by the version the decision wrote, so a redelivered item does not mail twice.
+    key = f"registration-decision#{doc['id']}#{item.subject_version}"
+    sent = mail.send_once(key, email, subject, text)
+    logger.info("decision mail", extra={"registration_id": doc["id"], "status": doc["status"], "sent": sent})
 
 
 # --- what a withdrawal does to the participant's exchanges and contact requests -------------------
@@ -553,8 +563,18 @@ CANCEL_REASON = "withdrawn"
 _CLOSED_REASON = "The participant withdrew from ClusterXchange."
 
 
+def deliver_withdrawal(item: Item) -> None:
+    """The `carry_out_withdrawal` effect, for the registration as stored: withdrawn, by the user the
+    item names (its pseudonym is the stored owner)."""
+    doc = store.get(item.subject_id)
+    user_id = str(item.args.get("user_id") or "")
+    if doc is None or doc["status"] != lifecycle.WITHDRAWN or doc["user_id"] != lifecycle.pseudonym(user_id):
+        return
+    carry_out_withdrawal(user_id, doc["id"])
+
+
 def carry_out_withdrawal(user_id: str, registration_id: str) -> None:
-    """What a stored withdrawal causes, each write idempotent (a redelivered record finds it done):
+    """What a stored withdrawal causes, each write idempotent (a redelivered item finds it done):
 
     - the participant's exchanges that have not started are cancelled through the flow's own step, so
       cancelling has its usual effects (the visit given back, the parties told);
@@ -637,7 +657,7 @@ def _leave_exchange(exchange_id: str, user_id: str, registration_id: str) -> Non
 
 
 def _leave_request(request_id: str, user_id: str, registration_id: str) -> None:
-    from chalicelib.rules.contact_request import DECLINED, PENDING
+    from chalicelib.rules.contact_request import DECLINED, PENDING, TELL_ANSWERED
     from chalicelib.store import contacts as contact_store
 
     request = contact_store.get(request_id)
@@ -670,6 +690,8 @@ def _leave_request(request_id: str, user_id: str, registration_id: str) -> None:
         ),
     )
     if closes:
-        contact_store.close(updated, DECLINED, _CLOSED_REASON, now, entry)
+        # The sender is told its request is closed, as a decline tells it.
+        told = (Effect(TELL_ANSWERED, {"status": str(DECLINED)}),)
+        contact_store.close(updated, DECLINED, _CLOSED_REASON, now, entry, told)
     else:
         contact_store.replace({**updated, "updated_at": now}, entry)

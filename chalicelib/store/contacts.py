@@ -6,13 +6,14 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.rules.contact import MAX_OPEN_REQUESTS
-from chalicelib.rules.contact_request import PENDING
+from chalicelib.store import outbox
 from chalicelib.store.audit import AuditEntry, to_model
-from chalicelib.store.models import ContactRequestModel, MetaModel
+from chalicelib.store.models import CONTACT_REQUEST_PENDING, ContactRequestModel, MetaModel
+from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
 AUDIT_KIND = "contact-request"
+OUTBOX_KIND = "contact_request"  # an outbox subject's kind is a word (the stuck list's cursors say so)
 
 
 class DuplicateRequest(Exception):
@@ -49,8 +50,9 @@ def to_document(item: ContactRequestModel) -> dict[str, Any]:
     }
 
 
-def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
-    return to_document(ContactRequestModel.from_raw_data(image))
+def subject(request_id: str) -> str:
+    """What the outbox calls a contact request."""
+    return f"{OUTBOX_KIND}:{request_id}"
 
 
 def open_count(from_id: str) -> int:
@@ -60,8 +62,12 @@ def open_count(from_id: str) -> int:
         return 0
 
 
-def create(item: ContactRequestModel, entry: AuditEntry) -> dict[str, Any]:
-    """Save a new pending request; the pair guard and the sender's open counter change with it."""
+def create(
+    item: ContactRequestModel, entry: AuditEntry, *, max_open: int, effects: tuple[Effect, ...] = ()
+) -> dict[str, Any]:
+    """Save a new pending request, with the effects it causes; the pair guard and the sender's open
+    counter change with it, the counter on condition it is below `max_open` (the rule's limit, which
+    the service passes: the store knows no rules). TooManyOpen when it is not."""
     counter = MetaModel(pk=_open_key(item.from_registration))
     guard = MetaModel(pk=_pair_key(item.from_registration, item.to_registration), ref=item.id)
     try:
@@ -70,10 +76,11 @@ def create(item: ContactRequestModel, entry: AuditEntry) -> dict[str, Any]:
             tx.update(
                 counter,
                 actions=[MetaModel.count.add(1)],
-                condition=MetaModel.count.does_not_exist() | (MetaModel.count < MAX_OPEN_REQUESTS),
+                condition=MetaModel.count.does_not_exist() | (MetaModel.count < max_open),
             )
             tx.save(item, condition=ContactRequestModel.id.does_not_exist())
             tx.save(to_model(entry))
+            outbox.stage(tx, subject(item.id), 1, effects)
     except StaleVersion as exc:
         # Which condition failed cannot be told from the cancellation reasons: look instead.
         try:
@@ -81,7 +88,7 @@ def create(item: ContactRequestModel, entry: AuditEntry) -> dict[str, Any]:
             raise DuplicateRequest from exc
         except DoesNotExist:
             pass
-        if open_count(item.from_registration) >= MAX_OPEN_REQUESTS:
+        if open_count(item.from_registration) >= max_open:
             raise TooManyOpen from exc
         raise
     return to_document(item)
@@ -115,26 +122,33 @@ def _to_model(doc: dict[str, Any]) -> ContactRequestModel:
 
 
 def close(
-    doc: dict[str, Any], status: str, reason: str | None, now: str, entry: AuditEntry
+    doc: dict[str, Any],
+    status: str,
+    reason: str | None,
+    now: str,
+    entry: AuditEntry,
+    effects: tuple[Effect, ...] = (),
 ) -> dict[str, Any]:
     """Move a pending request on (still at the version read), freeing the sender's slot and the pair
-    guard. StaleVersion when another write came first."""
+    guard, with the effects it causes. StaleVersion when another write came first."""
     item = _to_model({**doc, "status": status, "reason": reason, "updated_at": now})
     with transaction() as tx:
-        tx.save(item, condition=ContactRequestModel.status == PENDING)
+        tx.save(item, condition=ContactRequestModel.status == CONTACT_REQUEST_PENDING)
         tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
         tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
         tx.save(to_model(entry))
+        outbox.stage(tx, subject(doc["id"]), doc["version"] + 1, effects)
     return to_document(item)
 
 
-def replace(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
+def replace(doc: dict[str, Any], entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> dict[str, Any]:
     """Write a request as it is in `doc`, its status unchanged (still at the version read), with its
-    audit entry. StaleVersion when another write came first."""
+    audit entry and the effects it causes. StaleVersion when another write came first."""
     item = _to_model(doc)
     with transaction() as tx:
         tx.save(item, condition=ContactRequestModel.status == doc["status"])
         tx.save(to_model(entry))
+        outbox.stage(tx, subject(doc["id"]), doc["version"] + 1, effects)
     return to_document(item)
 
 

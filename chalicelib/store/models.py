@@ -65,6 +65,12 @@ class CatalogueIndex(GlobalSecondaryIndex["RegistrationModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
+# The statuses the storage derives sparse-index keys and write conditions from, declared here, by the
+# models whose keys they shape, so that the store imports no rules (which own the lifecycles);
+# tests/unit/test_storage_statuses.py checks each is the rules' own. Stored keys hold these strings.
+REGISTRATION_ACCEPTED = "accepted"  # catalogue_key is set only while a registration is accepted
+
+
 class RegistrationModel(Model):
     Meta = _meta("registrations", stream_view_type="NEW_AND_OLD_IMAGES")
 
@@ -154,8 +160,12 @@ class ByRecipientIndex(GlobalSecondaryIndex["ContactRequestModel"]):
     created_at = UnicodeAttribute(range_key=True)
 
 
+CONTACT_REQUEST_PENDING = "pending"  # a request is open (its pair guard and sender's slot held) while so
+
+
 class ContactRequestModel(Model):
-    Meta = _meta("contact-requests", stream_view_type="NEW_AND_OLD_IMAGES")
+    # No stream: what a request causes is written with it (the outbox), and nothing reads its images.
+    Meta = _meta("contact-requests")
 
     id = UnicodeAttribute(hash_key=True)
     from_registration = UnicodeAttribute()
@@ -259,6 +269,10 @@ class PaymentsByPartnershipIndex(_PaymentIndex):
 class EveryPaymentIndex(_PaymentIndex):
     Meta = _meta("payments", index_name="every", projection=AllProjection())
     kind = UnicodeAttribute(hash_key=True)
+
+
+# Not paid yet: a payment in one of these is in the `open` index (the overdue check's).
+PAYMENT_OPEN = frozenset({"calculated", "instructed", "failed"})
 
 
 class OpenPaymentsIndex(GlobalSecondaryIndex["PaymentModel"]):

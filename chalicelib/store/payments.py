@@ -8,10 +8,9 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.rules.payment import OPEN
 from chalicelib.store import audit, batch, outbox, paging
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import LedgerModel, PaymentModel
+from chalicelib.store.models import PAYMENT_OPEN, LedgerModel, PaymentModel
 from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
@@ -63,7 +62,7 @@ def _to_model(doc: dict[str, Any]) -> PaymentModel:
         creditor=doc.get("creditor"),
         due_by=doc["due_by"],
         # Derived on every write, so the overdue check's sparse index can never hold a paid payment.
-        open="open" if doc["status"] in OPEN else None,
+        open="open" if doc["status"] in PAYMENT_OPEN else None,
         overdue_since=doc.get("overdue_since"),
         transfer_reference=doc.get("transfer_reference"),
         transfer_key=doc.get("transfer_key"),

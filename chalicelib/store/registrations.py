@@ -10,10 +10,10 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.rules.registration import ACCEPTED
-from chalicelib.store import audit, batch
+from chalicelib.store import audit, batch, outbox
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import CATALOGUE_SHARDS, MetaModel, RegistrationModel
+from chalicelib.store.models import CATALOGUE_SHARDS, REGISTRATION_ACCEPTED, MetaModel, RegistrationModel
+from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
 # The representative's fields that are personal data; stored in `personal`, apart from the profile,
@@ -45,10 +45,15 @@ def audit_entity(registration_id: str) -> str:
     return f"{AUDIT_KIND}#{registration_id}"
 
 
+def subject(registration_id: str) -> str:
+    """What the outbox calls a registration."""
+    return f"{AUDIT_KIND}:{registration_id}"
+
+
 def catalogue_key_for(registration_id: str) -> str:
     # A stable hash (not Python's salted hash()) so a registration stays on one shard across processes.
     shard = int.from_bytes(hashlib.sha256(registration_id.encode()).digest()[:4], "big") % CATALOGUE_SHARDS
-    return f"{ACCEPTED}#{shard}"
+    return f"{REGISTRATION_ACCEPTED}#{shard}"
 
 
 def to_document(model: RegistrationModel) -> dict[str, Any]:
@@ -102,7 +107,7 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         status=status,
         # Derived here, from status and ids, so no write can leave the queue or catalogue keys stale.
         queue_key=f"{status}#{doc['created_at']}",
-        catalogue_key=catalogue_key_for(doc["id"]) if status == ACCEPTED else None,
+        catalogue_key=catalogue_key_for(doc["id"]) if status == REGISTRATION_ACCEPTED else None,
         roles=list(doc["roles"]),
         profile=profile,
         personal=personal or None,
@@ -171,14 +176,22 @@ def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
     return to_document(model)
 
 
-def replace(doc: dict[str, Any], entry: AuditEntry, *, release_guard_of: str | None = None) -> dict[str, Any]:
-    """Write the whole registration if it is still at `doc["version"]`, with an audit entry; returns the
-    stored document (version incremented). `release_guard_of` also deletes that user's uniqueness guard.
-    StaleVersion when another write came first."""
+def replace(
+    doc: dict[str, Any],
+    entry: AuditEntry,
+    *,
+    release_guard_of: str | None = None,
+    effects: tuple[Effect, ...] = (),
+) -> dict[str, Any]:
+    """Write the whole registration if it is still at `doc["version"]`, with an audit entry and the
+    effects the change causes (outbox items, in the same transaction); returns the stored document
+    (version incremented). `release_guard_of` also deletes that user's uniqueness guard. StaleVersion
+    when another write came first."""
     model = _to_model(doc)
     with transaction() as tx:
         tx.save(model)  # the VersionAttribute adds "version = <read version>" and increments it
         tx.save(audit.to_model(entry))
+        outbox.stage(tx, subject(doc["id"]), (doc.get("version") or 0) + 1, effects)
         if release_guard_of is not None:
             tx.delete(MetaModel(pk=guard_key(release_guard_of)), add_version_condition=False)
     return to_document(model)

@@ -369,7 +369,7 @@ def banner(state: dict[str, Any]) -> str:
         f"  API                 {state['api_url']}/v1/health   (OpenAPI: {state['api_url']}/v1/openapi.json)",
         f"  AWS emulator        {state['aws_endpoint']}   (DynamoDB+streams, S3, SQS, SES, Cognito)",
         f"  Cognito user pool   {state['user_pool_id']}   app client {state['app_client_id']}",
-        "  Event pump          registrations and contact-request streams, documents queue",
+        "  Event pump          registrations and outbox streams, documents and payments queues",
         "  Scheduled function  tick, every few seconds",
         f"  Business date       {clock}   (or --reset)",
         f"  Seeded              {seeded.get('partnerships', 0)} partnerships, "

@@ -108,7 +108,6 @@ def settle(aws: Any) -> None:
     died holding its lease waits for the lease to run out: time moves on and the schedule re-drives it."""
     for _ in range(ATTEMPTS):
         _stream(aws, "registrations", app_module.on_registration_change)
-        _stream(aws, "contact-requests", app_module.on_contact_request_change)
         _stream(aws, "outbox", app_module.deliver_effects)
         moved = _queue(aws, "documents", app_module.on_document_uploaded)
         moved += _queue(aws, "payments", app_module.on_payment_instruction)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,6 +18,7 @@ from chalicelib.services import exchanges as exchange_service
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store.models import LedgerModel, OutboxModel, PaymentModel
 from tests.api import test_exchanges
+from tests.api.conftest import auth
 from tests.api.helpers import body
 from tests.api.test_exchanges import _ready, _validated, get, post
 from tests.api.test_finalisation import ARTIFACTS, _approved, _artifact_keys, deliver_payments, tick_on
@@ -27,6 +29,7 @@ from tests.faults import Killed
 
 pair = test_exchanges.pair
 s3 = test_cv_check.s3
+ada = test_cv_check.ada
 
 
 def _mails(fragment: str) -> list[tuple[str, str]]:
@@ -66,9 +69,12 @@ def _items(effect: str) -> list[OutboxModel]:
 
 
 def test_every_effect_a_table_names_has_a_handler():
+    from chalicelib.rules import contact_request, registration
     from chalicelib.rules.exchange_flow import FLOW, IN_TRANSACTION
 
     assert FLOW.effects_of() - IN_TRANSACTION <= set(effects.HANDLERS)
+    assert registration.LIFECYCLE.effects_of() <= set(effects.HANDLERS)
+    assert contact_request.LIFECYCLE.effects_of() | set(contact_request.ON_CREATE) <= set(effects.HANDLERS)
     for name in effects.HANDLERS:
         assert callable(effects.handler(name))
 
@@ -368,3 +374,95 @@ def test_two_overlapping_schedule_runs_start_an_exchange_without_completing_it(
     assert body(get(client, path, pair.vop))["status"] == "in_progress"
     exchange_service.advance_by_dates(date(2027, 4, 17))
     assert body(get(client, path, pair.vop))["status"] == "completed"
+
+
+# --- defect 9: registrations' and contact requests' mail acted on the stream's image ------------------
+
+
+def _deliver(aws, rounds: int = 1) -> None:
+    """Every stream hands on all it holds, `rounds` times (a failed batch is handed on again, as Lambda
+    retries it before parking it); what fails is the stream's to retry, not the test's to see."""
+    for _ in range(rounds):
+        for table, function in (
+            ("registrations", app_module.on_registration_change),
+            ("outbox", app_module.deliver_effects),
+        ):
+            event = stream_event(aws.stream_arns[table])
+            if event["Records"]:
+                function(event, None)
+
+
+@pytest.fixture
+def applicant(ada, token):
+    """Ada's registration (pending), and an officer of its partnership to decide on it."""
+    tok, registration_id = ada
+    return SimpleNamespace(
+        token=tok, id=registration_id, officer=token("exchanges@epix.example", "partnership", "epix")
+    )
+
+
+_ACCEPTED_MAIL = ("ada@acme.example", "ClusterXchange: the registration of Acme IoT is accepted")
+
+
+def test_a_decision_delivered_after_the_registration_was_withdrawn_mails_nobody(client, applicant, aws):
+    from tests.api.helpers import decide
+
+    assert decide(client, applicant.officer, applicant.id, "accept").status_code == 200
+    # The applicant withdraws before what the decision causes is delivered
+    assert client.http.delete("/v1/registrations/me", headers=auth(applicant.token)).status_code == 202
+    _deliver(aws, rounds=2)
+    # Nobody is told of an acceptance that no longer holds (nor at an address kept for it)
+    assert _mails("registration of") == []
+
+
+def test_a_decision_mail_ses_refuses_through_every_retry_of_the_stream_is_sent_later_once(
+    client, applicant, aws, faults
+):
+    from tests.api.helpers import decide
+    from tests.api.test_finalisation import tick_on
+
+    assert decide(client, applicant.officer, applicant.id, "accept").status_code == 200
+    faults.fail("SendEmail", times=4)
+    _deliver(aws, rounds=4)  # the first delivery and the stream's three retries: then it moves on
+    assert _mails("registration of") == []
+    # The stream has given up on it (parked); the schedule's next runs are what is left
+    tick_on((clock.today() + timedelta(days=1)).isoformat())
+    tick_on((clock.today() + timedelta(days=1)).isoformat())
+    assert _mails("registration of") == [_ACCEPTED_MAIL]
+
+
+def _new_request(client, pair) -> str:
+    sent = post(client, "/v1/contact-requests", pair.visitor, {"to": pair.host_id, "message": "Again?"})
+    assert sent.status_code == 201, sent.body
+    return body(sent)["id"]
+
+
+def test_a_new_request_delivered_after_it_was_answered_asks_nobody_to_answer_it(client, pair, aws):
+    _deliver(aws, rounds=3)  # what the pair's set-up caused
+    before = _mails("a new contact request")
+    request_id = _new_request(client, pair)
+    # The host declines it before what sending it caused is delivered (a late or replayed record)
+    declined = post(client, f"/v1/contact-requests/{request_id}/decline", pair.host, {"reason": "Full."})
+    assert declined.status_code == 200, declined.body
+    _deliver(aws, rounds=3)
+    # The host is not asked to answer a request that is closed; the sender hears of the answer, once
+    assert _mails("a new contact request") == before
+    assert _mails("was declined") == [
+        ("ada@acme.example", "ClusterXchange: your contact request was declined")
+    ]
+
+
+def test_a_new_request_mail_ses_refuses_through_every_retry_of_the_stream_is_sent_later_once(
+    client, pair, aws, faults
+):
+    _deliver(aws, rounds=3)
+    before = _mails("a new contact request")
+    _new_request(client, pair)
+    faults.fail("SendEmail", times=4)
+    _deliver(aws, rounds=4)
+    assert _mails("a new contact request") == before
+    _tick_days_later(1)  # the stream has given up on it: the schedule's runs are what is left
+    _tick_days_later(1)
+    assert _mails("a new contact request") == sorted(
+        [*before, ("hans@bdc.example", "ClusterXchange: a new contact request")]
+    )

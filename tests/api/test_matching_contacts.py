@@ -319,6 +319,7 @@ def test_contact_request_lifecycle_and_permissions(client, world, aws):
     )
     # Then
     assert created.status_code == 201, created.body
+    world.pump.drain()  # the recipient is mailed while the request is pending (not once it is answered)
     request = body(created)
     assert request["status"] == "pending" and request["from"] == visitor.id and request["to"] == host.id
     assert request["sender"]["organisation_name"] == "Acme IoT"

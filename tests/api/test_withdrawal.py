@@ -1,6 +1,7 @@
-"""Withdrawal over the app and moto's real streams: what it does to the person's exchanges (those not
-started are cancelled through the flow, those started run on pseudonymised), to its contact requests,
-and what the other parties still see; and the GDPR export of everything held about a person."""
+"""Withdrawal over the app and moto's real streams (its effects from the outbox): what it does to the
+person's exchanges (those not started are cancelled through the flow, those started run on
+pseudonymised), to its contact requests, and what the other parties still see; and the GDPR export
+of everything held about a person."""
 
 from __future__ import annotations
 
@@ -49,9 +50,11 @@ def withdraw(client, tok):
     return client.http.delete("/v1/registrations/me", headers=auth(tok))
 
 
-def run_registrations_stream(aws):
+def run_streams(aws):
+    """The registrations stream (the catalogue's notes) and the outbox's: what a withdrawal causes."""
     event = stream_event(aws.stream_arns["registrations"])
     assert app_module.on_registration_change(event, None) == {"batchItemFailures": []}
+    run_effects(aws)
 
 
 def user_of(registration_id):
@@ -83,11 +86,11 @@ def test_a_visitor_withdrawing_cancels_its_validated_exchange_through_the_flow(c
     path = _validated(client, pair)
     run_effects(aws)
     run_effects(aws)  # the agreements' write, which asks for signatures
-    run_registrations_stream(aws)
+    run_streams(aws)
     mailed = len(sent_emails())
-    # When the visitor withdraws and the registrations stream is delivered
+    # When the visitor withdraws and what it causes is delivered
     assert withdraw(client, pair.visitor).status_code == 202
-    run_registrations_stream(aws)
+    run_streams(aws)
     # Then the exchange is cancelled by the withdrawal, and the visitor's visit is given back
     seen = body(get(client, path, pair.host))
     assert seen["status"] == "cancelled" and seen["notes"]["cancel_reason"] == "withdrawn"
@@ -132,7 +135,7 @@ def test_a_host_withdrawing_cancels_the_exchange_and_closes_its_pending_requests
     run_effects(aws)
     # When the host withdraws
     assert withdraw(client, pair.host).status_code == 202
-    run_registrations_stream(aws)
+    run_streams(aws)
     run_effects(aws)
     # Then the exchange is cancelled by the withdrawal and the visitor may visit again
     seen = body(get(client, path, pair.visitor))
@@ -166,10 +169,10 @@ def test_an_exchange_in_progress_runs_on_with_the_withdrawn_visitor_pseudonymise
     tick_on("2027-04-12")
     assert body(get(client, path, pair.vop))["status"] == "in_progress"
     user_id = user_of(pair.visitor_id)
-    # When the visitor withdraws (and the stream is delivered twice: a retried batch)
+    # When the visitor withdraws (and what it causes is delivered twice: a replayed record)
     assert withdraw(client, pair.visitor).status_code == 202
-    run_registrations_stream(aws)
-    run_registrations_stream(aws)
+    run_streams(aws)
+    run_streams(aws)
     # Then the exchange is not cancelled: the programme must pay what was done
     stored = exchange_store.get(path.rsplit("/", 1)[1])
     assert stored["status"] == "in_progress"
@@ -271,17 +274,17 @@ def test_a_second_withdrawal_and_a_redelivered_stream_change_nothing_more(client
     path = _validated(client, pair)
     run_effects(aws)
     withdraw(client, pair.visitor)
-    run_registrations_stream(aws)
+    run_streams(aws)
     run_effects(aws)
     cancelled = exchange_store.get(path.rsplit("/", 1)[1])
     mailed = len(sent_emails())
     # When it withdraws again, the streams are delivered again, and it registers and withdraws anew
     assert withdraw(client, pair.visitor).status_code == 404
-    run_registrations_stream(aws)
+    run_streams(aws)
     again = register(client, pair.visitor)
     assert again.status_code == 201, again.body
     assert withdraw(client, pair.visitor).status_code == 202
-    run_registrations_stream(aws)
+    run_streams(aws)
     run_effects(aws)
     # Then the exchange was cancelled once and is written no more; nobody is told twice
     assert exchange_store.get(cancelled["id"]) == cancelled
@@ -299,7 +302,7 @@ def test_a_signature_given_before_withdrawal_is_kept_pseudonymised(client, named
     host_user = user_of(pair.host_id)
     # When the host withdraws
     withdraw(client, pair.host)
-    run_registrations_stream(aws)
+    run_streams(aws)
     # Then both signatures stay on record, the host's under its pseudonym; the exchange is cancelled
     stored = exchange_store.get(path.rsplit("/", 1)[1])
     assert stored["status"] == "cancelled"

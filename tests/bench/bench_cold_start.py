@@ -30,12 +30,7 @@ APP = "import app"
 # inside the record handlers); a route's first call imports nothing more than `app` does but the
 # matching rules (numpy) on the first catalogue or matches request.
 FIRST_INVOCATION: Mapping[str, tuple[str, ...]] = {
-    "on_registration_change": (
-        "chalicelib.services.catalogue",
-        "chalicelib.services.registrations",
-        "chalicelib.store.registrations",
-    ),
-    "on_contact_request_change": ("chalicelib.services.contacts",),
+    "on_registration_change": ("chalicelib.services.catalogue", "chalicelib.store.registrations"),
     # The dispatcher imports what an effect's handler needs; mail is the most frequent one.
     "deliver_effects": (
         "chalicelib.services.effects",

@@ -1,4 +1,5 @@
-"""The applicant's e-mail on a decision: registrations stream -> on_registration_change -> SES."""
+"""The applicant's e-mail on a decision: the decision's outbox item -> deliver_effects -> SES; and the
+registrations stream, which only notes changes for the catalogue."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import app as app_module
 from chalicelib.services import reference as reference_service
 from infra.seed import seed_partnerships
 from tests.api.helpers import body, decide, register
-from tests.events.helpers import sent_emails, stream_event
+from tests.events.helpers import run_effects, sent_emails, stream_event
 
 
 @pytest.fixture
@@ -19,11 +20,12 @@ def seeded(client):
     reference_service.forget_cache()
 
 
-def _run_stream(aws):
+def _run_streams(aws):
+    """Both streams handed on: the registrations' (the catalogue) and the outbox's (the mail)."""
     event = stream_event(aws.stream_arns["registrations"])
     assert event["Records"]
     assert app_module.on_registration_change(event, None) == {"batchItemFailures": []}
-    return event
+    return run_effects(aws)
 
 
 def test_acceptance_is_mailed_to_the_representative(aws, seeded, token):
@@ -32,7 +34,7 @@ def test_acceptance_is_mailed_to_the_representative(aws, seeded, token):
     officer = token("exchanges@epix.example", "partnership", "epix")
     assert decide(seeded, officer, created["id"], "accept").status_code == 200
     # When
-    _run_stream(aws)
+    _run_streams(aws)
     # Then
     mails = sent_emails()
     assert len(mails) == 1
@@ -46,9 +48,9 @@ def test_rejection_mail_gives_the_reason_and_redelivery_sends_nothing_more(aws, 
     created = body(register(seeded, token("ada@acme.example")))
     officer = token("exchanges@epix.example", "partnership", "epix")
     decide(seeded, officer, created["id"], "reject", "Your cluster is not one of our members.")
-    # When the stream is read twice (a retried batch)
-    event = _run_stream(aws)
-    assert app_module.on_registration_change(event, None) == {"batchItemFailures": []}
+    # When the outbox's stream is read twice (a retried batch)
+    event = _run_streams(aws)
+    assert app_module.deliver_effects(event, None) == {"batchItemFailures": []}
     # Then
     mails = sent_emails()
     assert len(mails) == 1
@@ -65,7 +67,7 @@ def test_creation_edits_and_withdrawal_send_no_mail(aws, seeded, token):
     register(seeded, tok)
     seeded.http.patch("/v1/registrations/me", headers=auth(tok), body=json.dumps({"motivation": "Changed."}))
     seeded.http.delete("/v1/registrations/me", headers=auth(tok))
-    _run_stream(aws)
+    _run_streams(aws)
     assert sent_emails() == []
 
 
@@ -74,21 +76,21 @@ def test_a_refused_record_is_logged_with_its_code_and_reported_failed(
 ):
     # Given a real stream record whose processing meets a domain error
     from chalicelib.errors import NotFound
-    from chalicelib.services import registrations
+    from chalicelib.services import catalogue
     from tests.api.helpers import registration
 
     refused_id = body(register(seeded, token("ada@acme.example")))["id"]
     other = registration()
     other["representative"]["email"] = "bob@acme.example"
     body(register(seeded, token("bob@acme.example"), other))
-    real = registrations.handle_stream_change
+    real = catalogue.note_registration_change
 
     def refuse(old, new):
         if new["id"] == refused_id:
             raise NotFound("No such registration.", code="NOT_FOUND")
         real(old, new)
 
-    monkeypatch.setattr(registrations, "handle_stream_change", refuse)
+    monkeypatch.setattr(catalogue, "note_registration_change", refuse)
     event = stream_event(aws.stream_arns["registrations"])
     # When
     with caplog.at_level("WARNING", logger="clusterxchange"):

@@ -1,0 +1,40 @@
+"""The store imports no rules: the statuses it derives sparse-index keys and write conditions from are
+declared next to the PynamoDB models. These tests keep those declarations the rules' own, so the two
+can never drift apart (a status renamed in a lifecycle and not in the storage would leave a sparse
+index stale or a condition never true)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import chalicelib.store
+from chalicelib.rules import contact_request, payment, registration
+from chalicelib.store import models
+
+STORE = Path(chalicelib.store.__file__).parent
+
+
+def test_the_storage_statuses_are_the_rules_definitions():
+    assert models.REGISTRATION_ACCEPTED == registration.ACCEPTED
+    assert models.CONTACT_REQUEST_PENDING == contact_request.PENDING
+    assert frozenset(payment.OPEN) == models.PAYMENT_OPEN
+
+
+def _imported(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_store_imports_no_rules():
+    importing = {
+        path.name: sorted(name for name in _imported(path) if name.startswith("chalicelib.rules"))
+        for path in sorted(STORE.glob("*.py"))
+    }
+    assert {name: rules for name, rules in importing.items() if rules} == {}
