@@ -619,6 +619,7 @@ def _pseudonymised(doc: dict[str, Any], side: str, user_id: str, *, erase_accoun
 
 def _leave_exchange(exchange_id: str, user_id: str, registration_id: str) -> None:
     from chalicelib.rules.exchange_flow import BEFORE_START, ExchangeStatus, Party
+    from chalicelib.rules.exchange_model import Exchange
     from chalicelib.services import exchanges
     from chalicelib.store import exchanges as exchange_store
 
@@ -633,27 +634,17 @@ def _leave_exchange(exchange_id: str, user_id: str, registration_id: str) -> Non
     # Once nothing will be paid, the visitor's account is kept for nothing.
     erase_account = side == "visitor" and (cancels or status == ExchangeStatus.CANCELLED)
     fields = (side, f"{side}_user", "signatures", "uploads", *(("bank_account",) if erase_account else ()))
+    left = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
     if cancels:
         # Cancelled through the flow's own step (its effects: the visit given back, the parties told), on
         # the exchange as it will be shown from now on: with the participant pseudonymised.
-        left = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
         args = {"reason": CANCEL_REASON}
         exchanges.system_act(left, "cancel", Party.WITHDRAWAL, WITHDRAWAL, args, ("notes", *fields))
         return
-    updated = _pseudonymised(copy.deepcopy(doc), side, user_id, erase_account=erase_account)
-    updated["updated_at"] = clock.now_iso()
-    entry = audit_store.entry(
-        exchange_store.AUDIT_KIND,
-        doc["id"],
-        "exchange.pseudonymised",
-        actor=WITHDRAWAL,
-        roles=None,
-        at=updated["updated_at"],
-        from_status=doc["status"],
-        to_status=doc["status"],
-        fields=fields,
+    # Started: it runs on, with the participant pseudonymised wherever the exchange shows it.
+    exchanges.record(
+        Exchange.from_document(doc), Exchange.from_document(left), "pseudonymised", WITHDRAWAL, fields
     )
-    exchange_store.replace(updated, entry)
 
 
 def _leave_request(request_id: str, user_id: str, registration_id: str) -> None:
