@@ -128,11 +128,13 @@ def claim(item_id: str, now: str, until: str) -> tuple[Item, str] | None:
 
 
 def done(item: Item, token: str, now: str) -> None:
-    """Delivered: the item leaves the pending index. A lease lost meanwhile (the delivery outlived it)
-    leaves the item to the delivery that holds it now."""
+    """Delivered: the item leaves the pending index, and what it was given goes (a withdrawal's item
+    names the user it was for; nothing reads a done item's arguments again). A lease lost meanwhile
+    (the delivery outlived it) leaves the item to the delivery that holds it now."""
     try:
         OutboxModel(id=item.id).update(
             actions=[
+                OutboxModel.args.remove(),
                 OutboxModel.queue.remove(),
                 OutboxModel.next_at.remove(),
                 OutboxModel.lease.remove(),

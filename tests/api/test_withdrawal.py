@@ -15,7 +15,7 @@ from chalicelib.rules.registration import pseudonym
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import registrations as registration_store
-from chalicelib.store.models import RegistrationModel
+from chalicelib.store.models import OutboxModel, RegistrationModel
 from tests.api import test_exchanges, test_finalisation
 from tests.api.conftest import auth
 from tests.api.helpers import body, register
@@ -312,3 +312,20 @@ def test_a_signature_given_before_withdrawal_is_kept_pseudonymised(client, named
     ]
     ctq = body(get(client, f"{path}/documents", pair.vop))["items"][0]
     assert sorted(s["party"] for s in ctq["signatures"]) == ["HO", "VO"]
+
+
+def test_no_delivered_effect_keeps_the_withdrawn_users_id(client, named_pair, aws):
+    # Given a validated exchange whose visitor withdraws, and everything it causes delivered
+    pair = named_pair
+    _validated(client, pair)
+    run_effects(aws)
+    user_id = user_of(pair.visitor_id)
+    assert withdraw(client, pair.visitor).status_code == 202
+    run_streams(aws)
+    run_effects(aws)
+    run_effects(aws)
+    # Then the outbox (which needed the user's id to find its exchanges) no longer holds it anywhere:
+    # what an effect was given is dropped once it is done
+    items = list(OutboxModel.scan())
+    assert items and all(item.done_at for item in items)
+    assert [item.id for item in items if user_id in json.dumps(item.attribute_values, default=str)] == []
