@@ -6,22 +6,25 @@ of everything held about a person."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
 import app as app_module
-from chalicelib import reference
+from chalicelib import clock, reference
 from chalicelib.rules.registration import pseudonym
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import registrations as registration_store
 from chalicelib.store.models import OutboxModel, RegistrationModel
+from infra.local.event_shapes import scheduled_event
 from tests.api import test_exchanges, test_finalisation
 from tests.api.conftest import auth
 from tests.api.helpers import body, register
 from tests.api.test_exchanges import IBAN, _ready, _sign, _validated, get, post, run_effects
 from tests.api.test_finalisation import _approved, deliver_payments, tick_on
 from tests.events.helpers import sent_emails, stream_event
+from tests.fakes import fake_clock
 
 s3 = test_finalisation.s3
 
@@ -329,3 +332,23 @@ def test_no_delivered_effect_keeps_the_withdrawn_users_id(client, named_pair, aw
     items = list(OutboxModel.scan())
     assert items and all(item.done_at for item in items)
     assert [item.id for item in items if user_id in json.dumps(item.attribute_values, default=str)] == []
+
+
+def test_a_withdrawal_the_outbox_stream_never_delivered_is_carried_out_by_the_schedule(
+    client, named_pair, aws
+):
+    # Given a pending request to the host and a validated exchange, and the host's withdrawal, whose
+    # effects the outbox's stream never hands on (it failed, or gave up)
+    pair = named_pair
+    sent = post(client, "/v1/contact-requests", pair.visitor, {"to": pair.host_id, "message": "Again"})
+    assert sent.status_code == 201, sent.body
+    path = _validated(client, pair)
+    run_effects(aws)
+    assert withdraw(client, pair.host).status_code == 202
+    # When the schedule runs after the re-drive delay
+    fake_clock().run_ahead(timedelta(minutes=5))
+    event = scheduled_event("eu-west-1", "arn:aws:events:eu-west-1:123456789012:rule/tick", clock.now())
+    app_module.tick(event, None)
+    # Then the withdrawal is carried out all the same: the exchange cancelled, the request closed
+    assert body(get(client, path, pair.visitor))["status"] == "cancelled"
+    assert contact_store.open_count(pair.visitor_id) == 0
