@@ -45,7 +45,7 @@ def errors_and_correlation(event: Request, get_response: Any) -> Response:
     request_id = (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
     logger.set_correlation_id(request_id)
     response = reshape_chalice_error(get_response(event))
-    response.headers["X-Request-Id"] = request_id
+    response.headers["X-Request-Id"] = str(request_id)
     # Every response, errors included, so a browser can read what went wrong.
     response.headers.update(cors_headers(event.headers.get("origin"), get_settings().allowed_origins))
     if response.status_code >= 500 and get_settings().metrics_enabled:

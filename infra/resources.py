@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.settings import Settings
-from chalicelib.store.models import ALL_MODELS
+from chalicelib.store.models import ALL_MODELS, short_name
 from infra.tables import TableShape, table_shape
 
 ROLES = ("participant", "partnership", "support", "finance", "admin")
@@ -65,7 +65,7 @@ class Resources:
 
     def tables(self) -> list[TableShape]:
         """Every table's shape, read from the PynamoDB models."""
-        return [table_shape(model, self.settings.table_name(model.Meta.short_name)) for model in ALL_MODELS]
+        return [table_shape(model, self.settings.table_name(short_name(model))) for model in ALL_MODELS]
 
     def table_definitions(self) -> list[dict[str, Any]]:
         """CreateTable arguments for every table (the local stack)."""

@@ -16,6 +16,8 @@ from pynamodb.attributes import Attribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.store.models import short_name
+
 
 @dataclass(frozen=True)
 class IndexShape:
@@ -104,7 +106,7 @@ def table_shape(model: type[Model], table_name: str) -> TableShape:
         )
     return TableShape(
         name=table_name,
-        short_name=model.Meta.short_name,
+        short_name=short_name(model),
         keys=_keys(attributes),
         attribute_types=tuple(sorted(types.items())),
         indexes=tuple(sorted(indexes, key=lambda index: index.name)),

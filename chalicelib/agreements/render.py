@@ -214,8 +214,9 @@ class _Doc:
             pdf.cell(6, self.LINE, "•")
             pdf.multi_cell(0, self.LINE, line or "—", align="L", new_x="LMARGIN", new_y="NEXT")
 
-    def signatures(self, statement: str, parties: Iterable[tuple[str, str, str]]) -> None:
-        """The statement, then one block per party: role, organisation, and lines to fill in."""
+    def signatures(self, statement: str, parties: Iterable[tuple[str, str | None, str | None]]) -> None:
+        """The statement, then one block per party: role, organisation (none known: left blank, never
+        "None"), and lines to fill in."""
         self.heading("Signatures")
         self.paragraph(statement)
         pdf = self.pdf
@@ -226,7 +227,7 @@ class _Doc:
             pdf.ln(3)
             pdf.set_font(_FAMILY, "B", self.SIZE)
             pdf.multi_cell(
-                0, self.LINE, _text(f"{role}: {organisation}"), align="L", new_x="LMARGIN", new_y="NEXT"
+                0, self.LINE, _text(f"{role}: {organisation or ''}"), align="L", new_x="LMARGIN", new_y="NEXT"
             )
             pdf.set_font(_FAMILY, "", self.SIZE)
             if representative:

@@ -44,8 +44,10 @@ def _process(
 ) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
-    return process_partial_response(
-        event=event, record_handler=handler, processor=_processor(kind), context=context
+    return dict(
+        process_partial_response(
+            event=event, record_handler=handler, processor=_processor(kind), context=context
+        )
     )
 
 

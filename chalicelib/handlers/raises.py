@@ -117,7 +117,7 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
                 found.setdefault(error, set()).update(codes)
         else:
             if inspect.isfunction(target) and _ours(target):
-                callees = [target]
+                callees: list[Callable[..., Any]] = [target]
             elif target is None and isinstance(node.func, ast.Attribute):
                 callees = _methods_named(node.func.attr, scope)
             else:

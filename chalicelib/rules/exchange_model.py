@@ -140,7 +140,17 @@ class Change:
 
 
 # The fields of the stored document the model types itself; the rest is `content`, kept as written.
-_TYPED = ("id", "status", "version", "visitor_user", "host_user", "vop", "hop", "acted", "agreed")
+_TYPED: tuple[str, ...] = (
+    "id",
+    "status",
+    "version",
+    "visitor_user",
+    "host_user",
+    "vop",
+    "hop",
+    "acted",
+    "agreed",
+)
 _TYPED += ("validated_at", "documents", "signatures", "uploads", "updated_at")
 
 

@@ -267,7 +267,9 @@ class Lifecycle(Generic[S]):
         if all(never):
             # The most telling refusal: a row of theirs says why not (an argument, a conflict), else
             # they have none.
-            raise next((r for r, t in zip(never, rows, strict=True) if r and t.by & parties), never[0])
+            telling = next((r for r, t in zip(never, rows, strict=True) if r and t.by & parties), never[0])
+            assert telling is not None  # all() held: every row refused
+            raise telling
         row = next((t for t in rows if status in t.sources), None)
         if row is None:
             raise Conflict(

@@ -9,6 +9,7 @@ step, the parties who already signed the current version are counted at once (`c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ SIGN_ACTION = {kind: f"sign_{kind}" for kind in KINDS}
 _KIND_OF_ACTION = {action: kind for kind, action in SIGN_ACTION.items()}
 
 
-def current(doc: dict[str, Any], kind: str) -> dict[str, Any] | None:
+def current(doc: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
     """The version of `kind` to sign now: the latest, once generated for the exchange's current
     agreed content (`validated_at`); None while it is being rendered."""
     versions = (doc.get("documents") or {}).get(kind) or []
@@ -30,7 +31,7 @@ def current(doc: dict[str, Any], kind: str) -> dict[str, Any] | None:
     return versions[-1]
 
 
-def signed_by(doc: dict[str, Any], kind: str) -> frozenset[str]:
+def signed_by(doc: Mapping[str, Any], kind: str) -> frozenset[str]:
     """The parties whose signature is on the current version of `kind`."""
     entry = current(doc, kind)
     if entry is None:
@@ -43,7 +44,7 @@ def signed_by(doc: dict[str, Any], kind: str) -> frozenset[str]:
 
 
 def carried(
-    status: ExchangeStatus, acted: dict[str, list[str]], doc: dict[str, Any]
+    status: ExchangeStatus, acted: Mapping[str, list[str]], doc: Mapping[str, Any]
 ) -> tuple[ExchangeStatus, dict[str, list[str]]]:
     """The status and collected acts once the signatures already on the current versions are counted:
     entering `signed` with the financial agreement already signed by VO and VOP goes on to `ready`."""
@@ -67,4 +68,5 @@ def carried(
             acted[step.action] = sorted(already | set(acted.get(step.action, ())))
         if not already or not step.collect <= already:
             return status, acted
+        assert step.to is not None  # the signing step that moves on (chosen above)
         status, acted = step.to, {}

@@ -6,6 +6,7 @@ nothing more), and only while the exchange still waits for it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib import reference
@@ -34,7 +35,7 @@ _PARTICIPANTS = {Party.VO: "visitor", Party.HO: "host"}
 _PARTIES = {Party.VO, Party.HO, *PARTNERSHIPS}  # who is mailed; the scheduler and finance are not
 
 
-def awaited(doc: dict[str, Any] | None) -> set[tuple[str, str]]:
+def awaited(doc: Mapping[str, Any] | None) -> set[tuple[str, str]]:
     """(party, action) pairs the exchange waits for: the steps that move it on that a party has not
     taken yet; a signature only once its document is there to sign."""
     if doc is None:
@@ -95,7 +96,7 @@ def tell(doc: dict[str, Any], parties: tuple[str, ...], subject: str, text: str,
     return sent
 
 
-def told(old: dict[str, Any] | None, new: dict[str, Any]) -> tuple[Effect, ...]:
+def told(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[Effect, ...]:
     """What a write of the exchange (`old` -> `new`) causes in mail, as an effect to stage with it: the
     parties it newly waits for, with what is asked of each, and the status they are told of."""
     status = ExchangeStatus(new["status"])

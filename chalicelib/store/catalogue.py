@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from chalicelib.clock import now_iso
 from chalicelib.settings import get_settings
@@ -64,7 +65,7 @@ def mark_changed(registration_id: str) -> None:
     try:
         meta.update(
             actions=[
-                MetaModel.count.add(1),
+                MetaModel.tally.add(1),
                 MetaModel.changed.add({registration_id}),
                 MetaModel.updated_at.set(now_iso()),
             ]
@@ -73,7 +74,7 @@ def mark_changed(registration_id: str) -> None:
         if _error_code(exc) != "ValidationException":
             raise
         # The change set outgrew its item (400 KB, some 10,000 ids): ask for a full rebuild instead.
-        meta.update(actions=[MetaModel.count.add(1), MetaModel.rebuild_all.set(True)])
+        meta.update(actions=[MetaModel.tally.add(1), MetaModel.rebuild_all.set(True)])
 
 
 def _error_code(exc: UpdateError) -> str:
@@ -91,7 +92,7 @@ def index_state() -> tuple[int, int | None, frozenset[str], int | None, bool]:
     built = int(item.built) if item.built is not None else None
     built_format = int(item.built_format) if item.built_format is not None else None
     return (
-        int(item.count or 0),
+        int(item.tally or 0),
         built,
         frozenset(item.changed or ()),
         built_format,
@@ -102,13 +103,13 @@ def index_state() -> tuple[int, int | None, frozenset[str], int | None, bool]:
 def record_built(count: int, applied: frozenset[str], built_format: int, full: bool) -> None:
     """The snapshot now includes `count` changes: forget the ids it applied, unless changes were
     counted meanwhile (then they stay and the next build applies them again, which is harmless)."""
-    done = [MetaModel.built.set(count), MetaModel.built_format.set(built_format)]
-    forget = [MetaModel.changed.remove(), MetaModel.rebuild_all.remove()] if full else []
+    done: list[Action] = [MetaModel.built.set(count), MetaModel.built_format.set(built_format)]
+    forget: list[Action] = [MetaModel.changed.remove(), MetaModel.rebuild_all.remove()] if full else []
     if applied and not full:
         forget.append(MetaModel.changed.delete(set(applied)))
     meta = MetaModel(pk=_INDEX_META)
     try:
-        meta.update(actions=done + forget, condition=MetaModel.count == count)
+        meta.update(actions=done + forget, condition=MetaModel.tally == count)
     except UpdateError as exc:
         if _error_code(exc) != "ConditionalCheckFailedException":
             raise

@@ -57,7 +57,7 @@ def subject(request_id: str) -> str:
 
 def open_count(from_id: str) -> int:
     try:
-        return int(MetaModel.get(_open_key(from_id), consistent_read=True).count or 0)
+        return int(MetaModel.get(_open_key(from_id), consistent_read=True).tally or 0)
     except DoesNotExist:
         return 0
 
@@ -75,8 +75,8 @@ def create(
             tx.save(guard, condition=MetaModel.pk.does_not_exist())
             tx.update(
                 counter,
-                actions=[MetaModel.count.add(1)],
-                condition=MetaModel.count.does_not_exist() | (MetaModel.count < max_open),
+                actions=[MetaModel.tally.add(1)],
+                condition=MetaModel.tally.does_not_exist() | (MetaModel.tally < max_open),
             )
             tx.save(item, condition=ContactRequestModel.id.does_not_exist())
             tx.save(to_model(entry))
@@ -135,7 +135,7 @@ def close(
     with transaction() as tx:
         tx.save(item, condition=ContactRequestModel.status == CONTACT_REQUEST_PENDING)
         tx.delete(MetaModel(pk=_pair_key(item.from_registration, item.to_registration)))
-        tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.count.add(-1)])
+        tx.update(MetaModel(pk=_open_key(item.from_registration)), actions=[MetaModel.tally.add(-1)])
         tx.save(to_model(entry))
         outbox.stage(tx, subject(doc["id"]), doc["version"] + 1, effects)
     return to_document(item)

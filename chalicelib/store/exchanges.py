@@ -178,7 +178,7 @@ def read_parties(registration_ids: list[str], year: int | None = None) -> Partie
     return Parties(
         registrations={k: registrations.to_document(m) for k, m in found[RegistrationModel].items()},
         visiting={r: (meta[key].ref if key in meta else None) for key, r in guards.items()},
-        counter=int(counter.count or 0) if counter is not None else 0,
+        counter=int(counter.tally or 0) if counter is not None else 0,
     )
 
 
@@ -197,10 +197,10 @@ def create(
     number = taken + 1
     doc = {**doc, "reference": f"CXC-{year}-{number:06d}", "version": None}
     counter = MetaModel(pk=_counter_key(year))
-    still = MetaModel.count.does_not_exist() if taken == 0 else MetaModel.count == taken
+    still = MetaModel.tally.does_not_exist() if taken == 0 else MetaModel.tally == taken
     model = _to_model(doc)
     with transaction() as tx:
-        tx.update(counter, actions=[MetaModel.count.set(number)], condition=still)
+        tx.update(counter, actions=[MetaModel.tally.set(number)], condition=still)
         tx.save(model, condition=ExchangeModel.id.does_not_exist())
         tx.save(audit.to_model(entry))
         outbox.stage(tx, subject(doc["id"]), 1, effects)

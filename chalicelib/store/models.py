@@ -25,7 +25,13 @@ _settings = get_settings()
 CATALOGUE_SHARDS = 8
 
 
-def _meta(short: str, **extra: Any) -> type:
+def short_name(model: type[Model]) -> str:
+    """The table's short name (set by `_meta`; PynamoDB's Meta knows no such field), by which the
+    template, the local stack and the settings name it."""
+    return str(vars(model.Meta)["short_name"])
+
+
+def _meta(short: str, **extra: Any) -> Any:  # a Meta class for PynamoDB, made from the settings
     attrs: dict[str, Any] = {
         "table_name": _settings.table_name(short),
         "short_name": short,
@@ -125,7 +131,8 @@ class MetaModel(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     ref = UnicodeAttribute(null=True)
-    count = NumberAttribute(null=True)
+    # Stored as `count`; named otherwise here, since a model's `count` is PynamoDB's item count.
+    tally = NumberAttribute(null=True, attr_name="count")
     built = NumberAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
     # The catalogue index's bookkeeping: registrations changed since the last build, the snapshot

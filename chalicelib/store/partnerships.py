@@ -17,7 +17,9 @@ class PartnershipRecord:
 
 def list_partnerships() -> list[PartnershipRecord]:
     return [
-        PartnershipRecord(p.id, p.name, tuple(p.ecosystems or ()), tuple(p.countries or ()))
+        PartnershipRecord(
+            p.id, p.name, tuple(map(str, p.ecosystems or ())), tuple(map(str, p.countries or ()))
+        )
         for p in PartnershipModel.query("partnership")
     ]
 
@@ -30,3 +32,8 @@ def put_partnership(record: PartnershipRecord) -> None:
         ecosystems=list(record.ecosystems),
         countries=list(record.countries),
     ).save()
+
+
+def _strings(values: object) -> tuple[str, ...]:
+    # A list attribute of strings, as read (PynamoDB types it as a list of its attribute class).
+    return tuple(str(v) for v in values or ()) if isinstance(values, list | tuple) else ()

@@ -32,6 +32,7 @@ def _serialised(function: Callable[..., Any]) -> Callable[..., Any]:
         with _lock:
             return function(*args, **kwargs)
 
+    # A mark on the function object, so wrapping twice is seen; functions take attributes at run time.
     call.__cxc_serialised__ = True  # type: ignore[attr-defined]
     return call
 

@@ -65,6 +65,7 @@ def install() -> None:
         event["requestContext"]["requestId"] = str(uuid.uuid4())
         return event
 
+    # Patched on Chalice's local server's classes, on purpose (the checker flags assigning to a method).
     local.LocalGatewayAuthorizer.authorize = authorize  # type: ignore[method-assign]
     local.LocalGateway._generate_lambda_event = generate_lambda_event  # type: ignore[method-assign]
     local.LocalGateway.handle_request = handle_request  # type: ignore[method-assign]

@@ -205,7 +205,7 @@ def test_concurrent_identical_contact_requests_store_one(client, token, aws, cal
     assert statuses(results) == [201] + [409] * (THREADS - 1), tally(results)
     stored = [r for r in ContactRequestModel.scan() if r.from_registration == sender["id"]]
     assert [r.status for r in stored] == ["pending"]
-    assert MetaModel.get(f"contact-open-count#{sender['id']}", consistent_read=True).count == 1
+    assert MetaModel.get(f"contact-open-count#{sender['id']}", consistent_read=True).tally == 1
 
 
 def test_concurrent_edits_at_one_version_keep_the_winner_and_refuse_the_other(client, token, aws, call):

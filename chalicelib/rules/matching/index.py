@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -277,10 +277,10 @@ class MatchIndex:
                 kept.append(reg)
                 rows.append(f)
         n = len(rows)
-        cols = (
-            Features(*(list(col) for col in zip(*rows, strict=True)))
-            if n
-            else Features(*([] for _ in Features._fields))
+        # The rows transposed: one list per field of Features, under the field's name.
+        columns = zip(*rows, strict=True) if n else ([] for _ in Features._fields)
+        cols = SimpleNamespace(
+            **{name: list(col) for name, col in zip(Features._fields, columns, strict=True)}
         )
         del rows
         # Split on the one field separator: every row gives exactly 4 fields, in a C-speed pass.
@@ -391,7 +391,7 @@ class MatchIndex:
             org_codes=MappingProxyType(org_codes),
             eco=column(cols.eco, np.uint16),
             pref_countries=pref_countries,
-            pref_countries_any=pref_countries.any(axis=1),
+            pref_countries_any=np.asarray(pref_countries.any(axis=1), dtype=bool),
             pref_eco=column(cols.pref_eco, np.uint16),
             pref_types=column(cols.pref_types, np.uint8),
             objectives=column(cols.objectives, np.uint8),

@@ -164,8 +164,8 @@ def _prepare(index: MatchIndex, me: Features) -> _Seeker:
 
 
 def _mutual(
-    seeker_stated: bool, seeker_sat: FloatArray, cand_stated: BoolArray, cand_sat: FloatArray
-) -> FloatArray:
+    seeker_stated: bool, seeker_sat: FloatArray, cand_stated: BoolArray, cand_sat: FloatArray | BoolArray
+) -> FloatArray | BoolArray:
     """Mean satisfaction over the sides that stated a preference (0 when neither did); `cand_sat`
     is 0 wherever the candidate stated none."""
     if not seeker_stated:
@@ -384,7 +384,7 @@ def best_matches(
     # After a position, the k-th best is taken among rows that stay after it even with a perfect
     # text match (text only raises a score), so it bounds the page's k-th best the same way.
     k = min(limit, len(rows))
-    live = slice(None)
+    live: slice | IntArray = slice(None)
     if len(rows) > k:
         pool = score
         if after is not None:
