@@ -1,21 +1,69 @@
 # Two commands on a fresh clone: `make run` (the whole local stack) and `make test` (every test).
-PYTHON ?= python3
+# `make` alone lists the targets.
+.DEFAULT_GOAL := help
+
+# The venv is made with the runtime's Python (Lambda's python3.12) when this machine has one, on PATH
+# or among pyenv's versions (pyenv's shim alone fails without a chosen version, so each is tried);
+# else with python3, and the install warns. `make PYTHON=...` chooses another.
+RUNTIME_PYTHON := $(shell for p in $$(command -v python3.12) $(wildcard $(HOME)/.pyenv/versions/3.12.*/bin/python3.12); do "$$p" -c pass >/dev/null 2>&1 && echo "$$p" && break; done)
+PYTHON ?= $(or $(RUNTIME_PYTHON),python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean package lint-infra
+.PHONY: help run test lint bench clean package lint-infra lock lock-check
 
-$(STAMP): requirements.txt requirements-dev.txt
+help:
+	@echo "make run          the whole local stack (AWS_PORT, API_PORT, STATE_DIR: from the command line or the environment)"
+	@echo "make test         lint and every test"
+	@echo "make lint         ruff only"
+	@echo "make bench        the benchmarks (docs/benchmarks.md)"
+	@echo "make package      build/<STAGE>/sam.json and deployment.zip (STAGE=dev by default)"
+	@echo "make lint-infra   cfn-lint on the packaged template"
+	@echo "make lock         rewrite requirements.lock and requirements-dev.lock from requirements*.txt"
+	@echo "make lock-check   fail if the lock files are not what \`make lock\` would write"
+	@echo "make clean        remove the venv, the local stack's state and build/"
+
+# Installed from the lock files only, every file checked against its hash. The stamp follows the
+# locks: editing requirements*.txt changes nothing until `make lock` has rewritten them.
+$(STAMP): requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@$(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' || echo "warning: $(VENV) runs Python \
+	$$($(PY) -c 'import platform; print(platform.python_version())'), not the runtime's 3.12: install python3.12 \
+	(or give PYTHON=...) and \`make clean\` to match Lambda" >&2
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $(STAMP)
 
-# Set on the command line, e.g. `make run API_PORT=8001`, or `make run AWS_PORT=5001 API_PORT=8001
-# STATE_DIR=.local/second` for a second stack beside the first (not read from the environment).
-AWS_PORT = 5000
-API_PORT = 8000
-STATE_DIR = .local
+# The locks: every package of the zip and of the tools pinned with the hashes of all its files, resolved
+# for Python 3.11 and up on every platform (the runtime's 3.12 on x86_64 or arm64, and machines without
+# 3.12). The dev lock is held to the runtime lock's versions, so tests run what the zip ships. The
+# existing locks are uv's preferences: a run moves only what the inputs moved. On a merge conflict in a
+# lock, take either side's file and run `make lock` again.
+UV ?= $(VENV)/bin/uv
+LOCK_COMPILE = $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
+
+lock:
+	test -x $(UV) || $(MAKE) $(STAMP)
+	$(LOCK_COMPILE) requirements.txt -o requirements.lock
+	$(LOCK_COMPILE) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+
+# What `make lock` would write, in build/lock-check, compared with the checked-in locks (the dev lock is
+# held to the checked-in runtime lock, which the first diff has shown to be current).
+lock-check:
+	test -x $(UV) || $(MAKE) $(STAMP)
+	mkdir -p build/lock-check
+	cp requirements.lock requirements-dev.lock build/lock-check/
+	$(LOCK_COMPILE) requirements.txt -o build/lock-check/requirements.lock
+	diff -u requirements.lock build/lock-check/requirements.lock
+	$(LOCK_COMPILE) requirements-dev.txt -c requirements.lock -o build/lock-check/requirements-dev.lock
+	diff -u requirements-dev.lock build/lock-check/requirements-dev.lock
+
+# Set on the command line or in the environment, e.g. `make run API_PORT=8001`, or `make run
+# AWS_PORT=5001 API_PORT=8001 STATE_DIR=.local/second` for a second stack beside the first.
+AWS_PORT ?= 5000
+API_PORT ?= 8000
+STATE_DIR ?= .local
 
 run: $(STAMP)
 	$(PY) -m infra.local up --aws-port $(AWS_PORT) --api-port $(API_PORT) --state-dir $(STATE_DIR)

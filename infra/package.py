@@ -4,7 +4,8 @@ build/<stage>/deployment.zip (the app and its dependencies for the Lambda runtim
 Chalice writes the template and zips the app's own code; the dependencies are installed here, as
 wheels for Lambda's platform whatever machine builds, because Chalice picks the runtime and the
 wheels from the Python it runs under and silently leaves out a dependency it finds no wheel for
-(numpy, on the machine's Python 3.11). boto3 and botocore come with the runtime and are left out.
+(numpy, on the machine's Python 3.11). They come from requirements.lock, every file checked against its
+hash. boto3 and botocore come with the runtime and are left out.
 
 Usage: python -m infra.package STAGE [--out build]
 """
@@ -31,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # 3.11 runtime's glibc 2.26, and 3.13 would gain nothing here.
 RUNTIME = "python3.12"
 PYTHON_VERSION = "3.12"
-ARCHITECTURE = "x86_64"  # Lambda's name; wheels say the same for this one
+# Lambda's name; wheels say the same for this one. requirements.lock has the hashes of the aarch64
+# wheels too, so moving to arm64 ("arm64" here, "aarch64" in the wheels' tags) needs no new lock.
+ARCHITECTURE = "x86_64"
 GLIBC_MINOR_MAX = 34
 # Every manylinux tag the runtime's glibc can load, newest first, plus the legacy alias of 2.17.
 PLATFORMS = (
@@ -57,6 +60,9 @@ NOT_COMPILED = r"/(fontTools|numpy|holidays/countries|holidays/financial)/"
 # Lambda's limits for a function's code: 50 MiB zipped when uploaded directly, 250 MiB unzipped.
 ZIPPED_LIMIT = 50 * 1024 * 1024
 UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+# The runtime's dependencies with the hash of every file (`make lock` writes it from requirements.txt).
+LOCK_FILE = ROOT / "requirements.lock"
 
 # What Chalice reads from the project: the app, its library and the config (no requirements: see above).
 APP_FILES = ("app.py", "chalicelib", ".chalice/config.json")
@@ -136,8 +142,9 @@ def _install_dependencies(target: Path) -> None:
             *platforms,
             "--only-binary=:all:",
             "--no-compile",
+            "--require-hashes",
             "-r",
-            str(ROOT / "requirements.txt"),
+            str(LOCK_FILE),
         ],
         check=True,
     )

@@ -12,8 +12,8 @@ from infra.local.stack import (
     DEFAULT_API_PORT,
     DEFAULT_AWS_PORT,
     DEFAULT_STATE_DIR,
+    CannotStart,
     LocalStack,
-    PortTaken,
     StackOptions,
     banner,
     clock_file,
@@ -36,9 +36,9 @@ def _up(args: argparse.Namespace) -> int:
     stack = LocalStack(options)
     try:
         state = stack.start()
-    except PortTaken as taken:
+    except CannotStart as refused:
         stack.stop()  # whatever had started (the API's port can be taken while the stack starts)
-        print(taken, file=sys.stderr, flush=True)
+        print(refused, file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:
         print("Stopping the local stack...", flush=True)
@@ -57,12 +57,26 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _partnership_ids(api_url: str) -> list[str]:
+    # The running stack's own list, through its API: what its registrations are checked against.
+    import json
+    from urllib.request import urlopen
+
+    with urlopen(f"{api_url}/v1/partnerships", timeout=10) as response:  # noqa: S310 (the local API)
+        return [item["id"] for item in json.load(response)["items"]]
+
+
 def _token(args: argparse.Namespace) -> int:
     import boto3
 
-    from infra.local.tokens import issue_token
+    from infra.local.tokens import issue_token, partnership_problem
 
     state = read_state(Path(args.state_dir))
+    known = _partnership_ids(state["api_url"]) if args.partnership else []
+    problem = partnership_problem(args.role, args.partnership, known)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     idp = boto3.client(
         "cognito-idp",
         endpoint_url=state["aws_endpoint"],
@@ -70,9 +84,6 @@ def _token(args: argparse.Namespace) -> int:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    if args.role == "partnership" and not args.partnership:
-        print("--partnership ID is required with --role partnership", file=sys.stderr)
-        return 2
     print(
         issue_token(
             idp, state["user_pool_id"], state["app_client_id"], args.email, args.role, args.partnership

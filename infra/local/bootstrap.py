@@ -16,6 +16,7 @@ class Bootstrapped:
     stream_arns: dict[str, str] = field(default_factory=dict)  # table short name -> stream ARN
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue short name -> URL
     queue_arns: dict[str, str] = field(default_factory=dict)
+    buckets: list[str] = field(default_factory=list)
 
 
 def _clients(endpoint_url: str | None, region: str) -> dict[str, Any]:
@@ -115,4 +116,5 @@ def bootstrap(resources: Resources, endpoint_url: str | None = None) -> Bootstra
     create_bucket(resources, clients["s3"], queue_arns[resources.documents_notification_queue])
     clients["ses"].verify_email_identity(EmailAddress=settings.mail_sender)
     pool_id, client_id = create_user_pool(resources, clients["cognito-idp"])
-    return Bootstrapped(pool_id, client_id, stream_arns, queue_urls, queue_arns)
+    buckets = [settings.documents_bucket, settings.artifacts_bucket]  # as create_bucket made them
+    return Bootstrapped(pool_id, client_id, stream_arns, queue_urls, queue_arns, buckets)

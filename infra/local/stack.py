@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import logging
 import os
+import platform
 import shlex
 import signal
 import socket
@@ -43,6 +45,10 @@ def state_file(state_dir: Path) -> Path:
     return state_dir / "stack.json"
 
 
+def lock_file(state_dir: Path) -> Path:
+    return state_dir / "stack.lock"
+
+
 def clock_file(state_dir: Path) -> Path:
     return state_dir / "clock"
 
@@ -57,8 +63,50 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text()))
 
 
-class PortTaken(Exception):
+class CannotStart(Exception):
+    """The stack cannot start here; the message, one line, says why and what to do instead."""
+
+
+class PortTaken(CannotStart):
     """A port the stack needs is in use; the message names it and how to choose another."""
+
+
+class StateDirInUse(CannotStart):
+    """Another stack runs with its state in the folder: a second one would take its state file."""
+
+
+def claim_state_dir(state_dir: Path) -> int:
+    """An open file holding an exclusive lock on the folder, or StateDirInUse. A lock rather than the
+    state file's existence: the kernel lets go of it when its stack's process ends, however it ends, so
+    a stack that was killed leaves nothing to clean up."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file(state_dir), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        owner = ""
+        if state_file(state_dir).exists():
+            owner = f" (process {json.loads(state_file(state_dir).read_text()).get('pid')})"
+        raise StateDirInUse(
+            f"Another local stack{owner} keeps its state in {state_dir}: stop it, or give this one a "
+            f"folder of its own, e.g. `make run STATE_DIR={state_dir}-2` (with AWS_PORT and API_PORT)."
+        ) from None
+    return fd
+
+
+RUNTIME_PYTHON = (3, 12)  # Lambda's (infra.package.RUNTIME)
+
+
+def python_note(version: tuple[int, ...]) -> str | None:
+    """A warning when this Python is not the runtime's: what passes here may not pass on Lambda."""
+    if tuple(version[:2]) == RUNTIME_PYTHON:
+        return None
+    runtime = ".".join(map(str, RUNTIME_PYTHON))
+    return (
+        f"{'.'.join(map(str, version[:3]))}, not the runtime's {runtime}: install python{runtime}, then "
+        f"`make clean run` (the Makefile picks it)"
+    )
 
 
 # Which port is which: its name for people, the make variable and the option that choose it.
@@ -156,16 +204,21 @@ class LocalStack:
         self._parts: list[Any] = []
         self._steps = _Steps(report)
         self._wrote_state = False
+        self._state_lock: int | None = None
 
     def start(self) -> dict[str, Any]:
-        """Start everything, reporting each step; PortTaken if a port is in use (checked first)."""
+        """Start everything, reporting each step; PortTaken if a port is in use, StateDirInUse if
+        another stack has the state folder (both checked first)."""
         options = self.options
         check_ports(options)
+        self._state_lock = claim_state_dir(options.state_dir)
         steps = self._steps
         steps.report(f"Starting the ClusterXchange local stack (state in {options.state_dir})")
         host, aws_port, api_port = options.host, options.aws_port, options.api_port
         steps.line("ports", f"{host}:{aws_port} (AWS emulator) and {host}:{api_port} (API) are free")
-        options.state_dir.mkdir(parents=True, exist_ok=True)
+        note = python_note(tuple(int(part) for part in platform.python_version_tuple()))
+        if note:
+            steps.line("python", f"warning: {note}")
         self._start_emulator()
         steps.done("AWS emulator", self.endpoint)
 
@@ -181,7 +234,8 @@ class LocalStack:
         steps.done(
             "resources",
             f"{len(resources.table_definitions())} tables ({len(booted.stream_arns)} with streams), "
-            f"{len(booted.queue_urls)} queues, 1 bucket, a user pool with {len(ROLES)} groups",
+            f"{len(booted.queue_urls)} queues, {len(booted.buckets)} buckets, a user pool with "
+            f"{len(ROLES)} groups",
         )
         os.environ.update(
             {
@@ -212,6 +266,8 @@ class LocalStack:
             "user_pool_id": booted.user_pool_id,
             "app_client_id": booted.app_client_id,
             "queue_urls": booted.queue_urls,
+            "buckets": booted.buckets,
+            "event_sources": [{"kind": s.kind, "source": s.source} for s in resources.event_sources],
             "seeded": seeded,
         }
         state_file(options.state_dir).write_text(json.dumps(state, indent=2))
@@ -341,6 +397,9 @@ class LocalStack:
         # away the running stack's.
         if self._wrote_state:
             state_file(self.options.state_dir).unlink(missing_ok=True)
+        if self._state_lock is not None:
+            os.close(self._state_lock)  # lets another stack have the folder
+            self._state_lock = None
 
 
 @dataclass
@@ -352,6 +411,20 @@ class _ApiServer:
         self.server.shutdown()
         self.server.server.server_close()
         self.thread.join(timeout=10)
+
+
+def _event_sources(sources: list[dict[str, str]]) -> str:
+    """What the pump hands on, from the stack's own list: e.g. "streams of registrations and outbox;
+    queues documents, payments and payments-dlq"."""
+
+    def listed(names: list[str]) -> str:
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+    streams = [s["source"] for s in sources if s["kind"] == "dynamodb"]
+    queues = [s["source"] for s in sources if s["kind"] == "sqs"]
+    parts = [f"the stream{'s' * (len(streams) > 1)} of {listed(streams)}"] if streams else []
+    parts += [f"queue{'s' * (len(queues) > 1)} {listed(queues)}"] if queues else []
+    return f"{len(sources)} event sources: {'; '.join(parts)}"
 
 
 def banner(state: dict[str, Any]) -> str:
@@ -369,7 +442,8 @@ def banner(state: dict[str, Any]) -> str:
         f"  API                 {state['api_url']}/v1/health   (OpenAPI: {state['api_url']}/v1/openapi.json)",
         f"  AWS emulator        {state['aws_endpoint']}   (DynamoDB+streams, S3, SQS, SES, Cognito)",
         f"  Cognito user pool   {state['user_pool_id']}   app client {state['app_client_id']}",
-        "  Event pump          registrations and outbox streams, documents and payments queues",
+        f"  Buckets             {', '.join(state.get('buckets') or [])}",
+        f"  Event pump          {_event_sources(state.get('event_sources') or [])}",
         "  Scheduled function  tick, every few seconds",
         f"  Business date       {clock}   (or --reset)",
         f"  Seeded              {seeded.get('partnerships', 0)} partnerships, "

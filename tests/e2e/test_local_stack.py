@@ -127,6 +127,29 @@ def test_authenticated_route_with_a_real_token(stack: Stack):
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
 
 
+def test_a_token_carries_only_the_role_and_partnership_asked_for(stack: Stack):
+    # Given a user who was a partnership officer
+    stack.token("switch@example.org", "partnership", "epix")
+    # When a token with another role is asked for the same user
+    token = stack.token("switch@example.org", "admin")
+    # Then it has that role alone, and no partnership
+    me = requests.get(f"{stack.api}/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=5).json()
+    assert (me["roles"], me["partnership_id"]) == (["admin"], None)
+
+
+def test_token_refuses_a_partnership_the_stack_does_not_have(stack: Stack):
+    command = [sys.executable, "-m", "infra.local", "token", "x@example.org", "--role", "partnership"]
+    result = subprocess.run(
+        [*command, "--partnership", "atlantis", "--state-dir", str(stack.state_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "atlantis" in result.stderr and "epix" in result.stderr
+
+
 def _wait_for(predicate, timeout: float = 30.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -215,7 +238,9 @@ def test_start_up_reports_each_step_with_its_counts(stack: Stack):
     for step in steps:
         assert re.search(rf"^  {step} ", before_banner, re.MULTILINE), (step, before_banner[-2000:])
     assert re.search(r"^  demo population .*\b40\b", before_banner, re.MULTILINE)
-    assert re.search(r"^  resources .*\d+ tables", before_banner, re.MULTILINE)
+    assert re.search(r"^  resources .*\d+ tables.* 2 buckets", before_banner, re.MULTILINE)
+    # The banner names what the stack has, from its own lists
+    assert re.search(r"^  Event pump +\d+ event sources: the stream", log, re.MULTILINE), log[-3000:]
 
 
 def _banner_command(log: str, pattern: str) -> list[str]:
