@@ -66,9 +66,9 @@ EXCHANGE_EXAMPLE: dict[str, Any] = {
     "mode": "physical",
     "objectives": ["technology_uptake"],
     "activities": ["study_visit", "networking"],
-    "activity_plan": [{"date": "2027-04-12", "description": "Welcome and lab tour"}],
-    "expected_outcomes": "A joint pilot of smart-building sensors.",
-    "responsibilities": {"visitor": "Prepares the pilot plan", "host": "Opens the lab"},
+    "activity_plan": [{"date": "2027-04-12", "description": "Lab tour and introductions"}],
+    "expected_outcomes": "A pilot of smart-grid sensors in Padova.",
+    "responsibilities": {"visitor": "Travel and a report", "host": "Lab access and a mentor"},
 }
 
 
