@@ -11,7 +11,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint bench clean package lint-infra lock lock-check
+.PHONY: help run test lint bench clean package lint-infra lock lock-check openapi lint-openapi clients
 
 help:
 	@echo "make run          the whole local stack (AWS_PORT, API_PORT, STATE_DIR: from the command line or the environment)"
@@ -22,6 +22,9 @@ help:
 	@echo "make lint-infra   cfn-lint on the packaged template"
 	@echo "make lock         rewrite requirements.lock and requirements-dev.lock from requirements*.txt"
 	@echo "make lock-check   fail if the lock files are not what \`make lock\` would write"
+	@echo "make openapi      write the served OpenAPI document to build/openapi.json"
+	@echo "make lint-openapi lint that document (rules in clients/redocly.yaml)"
+	@echo "make clients      generate the Python and TypeScript clients from it and build both"
 	@echo "make clean        remove the venv, the local stack's state and build/"
 
 # Installed from the lock files only, every file checked against its hash. The stamp follows the
@@ -100,6 +103,39 @@ package: $(STAMP)
 lint-infra: $(STAMP)
 	test -f build/$(STAGE)/sam.json || $(PY) -m infra.package $(STAGE)
 	$(VENV)/bin/cfn-lint build/$(STAGE)/sam.json
+
+# The served OpenAPI document, written without starting the stack: it is built from the app's routes and
+# models. build/, not docs/: the served document is the source, a checked-in copy would only drift.
+OPENAPI = build/openapi.json
+
+openapi: $(STAMP)
+	$(PY) -m infra.openapi --out $(OPENAPI)
+
+# The linter and the client generators: npm's are pinned in clients/package-lock.json, under clients/.
+clients/node_modules/.package-lock.json: clients/package.json clients/package-lock.json
+	cd clients && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Redocly's linter on the document, with the rules stated in clients/redocly.yaml; any finding fails.
+lint-openapi: openapi clients/node_modules/.package-lock.json
+	cd clients && npx --no-install redocly lint ../$(OPENAPI) --config redocly.yaml
+
+# Clients generated from the document must build without a warning: the Python one imports with warnings
+# as errors, the TypeScript one type-checks strictly (clients/tsconfig.json).
+OPENAPI_PYTHON_CLIENT = $(VENV)/bin/openapi-python-client
+# The generated package imports httpx and attrs, which come with the generator.
+CLIENT_PY = $(abspath $(PY))
+clients: openapi clients/node_modules/.package-lock.json
+	rm -rf build/clients
+	$(OPENAPI_PYTHON_CLIENT) generate --path $(OPENAPI) --config clients/python-client.yaml --meta none \
+	  --output-path build/clients/python/clusterxchange_client --fail-on-warning
+	cd build/clients/python && $(CLIENT_PY) -W error -m compileall -q clusterxchange_client
+	cd build/clients/python && $(CLIENT_PY) -W error -c \
+	  "import importlib, pkgutil, clusterxchange_client as c; \
+	  [importlib.import_module(m.name) for m in pkgutil.walk_packages(c.__path__, c.__name__ + '.')]"
+	cd clients && npx --no-install openapi-ts 2>&1 | tee ../build/clients/openapi-ts.log
+	! grep -qi 'warn' build/clients/openapi-ts.log
+	cd clients && npx --no-install tsc --noEmit -p tsconfig.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .local build

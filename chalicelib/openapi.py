@@ -19,6 +19,37 @@ from pydantic_core import core_schema
 
 from chalicelib.handlers.http import REFUSED_PATTERN, ROUTE_DOCS, RouteDoc
 
+TITLE = "ClusterXchange API"
+VERSION = "1.0.0"
+DESCRIPTION = """The API of the ClusterXchange IT tool: an EU scheme that pays short stays (3 working days to
+one month) of a cluster organisation, SME or support organisation at a host in another European country.
+
+Organisations register as visitor and/or host, their partnership accepts them, they find each other in
+the catalogue and through best matches, send contact requests, build and sign a Commitment to Quality and
+a financial agreement, stay, file a closing report with evidence, and are paid a lump sum.
+
+Conventions: JSON in and out (UTF-8), dates `YYYY-MM-DD`, times ISO 8601 UTC, money in whole euros,
+countries ISO 3166-1 alpha-2. Signed-in routes take `Authorization: Bearer <ID token>`; the token's
+groups are the caller's roles (`participant`, `partnership`, `support`, `finance`, `admin`). Lists take
+`limit` and `cursor` and answer `{"items": [...], "next_cursor": ...}`. Mutable resources carry a
+`version`: a change that names a stale one is answered 409 with the current resource. Every error is
+`{"error": {"code", "message", "details"}}`; each response lists the codes the route answers it with.
+A creation may carry an `Idempotency-Key` header, so that retrying it after a lost answer makes nothing
+twice."""
+# Who may use this document and the API it describes: the programme's own terms (no public licence).
+LICENSE = {"name": "Proprietary: ClusterXchange programme", "identifier": "LicenseRef-ClusterXchange"}
+# Every tag a route uses, described; a test fails on a tag missing here.
+TAGS = {
+    "reference": "Public reference data: countries, ecosystems, organisation types, partnerships, health",
+    "meta": "This document, and the signed-in caller",
+    "registrations": "A participant's registration, CV, export and withdrawal; a partnership's decisions",
+    "matching": "Best matches and the catalogue of accepted registrations",
+    "contact-requests": "Contact requests between accepted participants",
+    "exchanges": "Exchanges from draft to payment: agreements, signatures, uploads, closing report",
+    "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
+    "operations": "Operators: effects that kept failing, and retrying them",
+}
+
 _STATUS_TEXT = {
     400: "Malformed JSON or wrong types",
     401: "No or invalid token",
@@ -67,17 +98,22 @@ class _RequestSchema(GenerateJsonSchema):
 
     def date_schema(self, schema: core_schema.DateSchema) -> JsonSchemaValue:
         # JSON Schema has no bounds for a date: the years go in a pattern that every validator
-        # checks, the exact days in the `formatMinimum`/`formatMaximum` keywords that some read.
+        # checks, the exact days in the description, for people and generated clients' docs.
         json_schema = super().date_schema(schema)
         low = schema.get("ge") or (schema["gt"] + timedelta(days=1) if "gt" in schema else None)
         high = schema.get("le") or (schema["lt"] - timedelta(days=1) if "lt" in schema else None)
         if low is not None or high is not None:
             first, last = (low.year if low else 1), (high.year if high else 9999)
             json_schema["pattern"] = f"^{_years(first, last)}-"
-            if low is not None:
-                json_schema["formatMinimum"] = low.isoformat()
-            if high is not None:
-                json_schema["formatMaximum"] = high.isoformat()
+            bounds = " ".join(
+                part
+                for part in (
+                    f"from {low.isoformat()}" if low else "",
+                    f"to {high.isoformat()}" if high else "",
+                )
+                if part
+            )
+            json_schema["description"] = f"A day (YYYY-MM-DD) {bounds}, inclusive."
         return json_schema
 
     def str_schema(self, schema: core_schema.StringSchema) -> JsonSchemaValue:
@@ -100,14 +136,19 @@ _EVERY_ROUTE: dict[int, set[str]] = {
 
 
 def _error_response(status: int, codes: set[str]) -> dict[str, Any]:
-    """An error status with the codes the route answers it with, listed and as an enum of `code`."""
-    schema: dict[str, Any] = {"$ref": "#/components/schemas/Error"}
+    """An error status with the codes the route answers it with, in the description and listed in
+    `x-error-codes`. The body is the one Error schema on every status: a per-status refinement of it
+    would make each generated client declare a type per route and status for one shape."""
     description = _STATUS_TEXT.get(status, "Error")
-    if codes:
-        listed = sorted(codes)
+    listed = sorted(codes)
+    if listed:
         description += ": " + ", ".join(listed)
-        schema = {"allOf": [schema, {"properties": {"error": {"properties": {"code": {"enum": listed}}}}}]}
-    answer: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if listed:
+        answer["x-error-codes"] = listed
     if status == 503:
         wait = {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}}
         answer["headers"] = {"Retry-After": wait}
@@ -118,32 +159,46 @@ def _schema_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
 
 
+class ComponentCollision(ValueError):
+    """Two different schemas under one component name: a client would get only one of them."""
+
+
 class _Schemas:
     def __init__(self) -> None:
         self.components: dict[str, Any] = {"Error": _ERROR_SCHEMA}
 
+    def add(self, name: str, schema: dict[str, Any]) -> str:
+        """Adds `schema` as component `name`. The name must say one shape: a second, different schema
+        under it (two models of one name, or one model that reads differently as a request and as a
+        response) is refused rather than silently dropped, as keeping the first would be."""
+        name = _schema_name(name)
+        known = self.components.setdefault(name, schema)
+        if known != schema:
+            raise ComponentCollision(
+                f"two different schemas are named {name!r}: give one of the models another name"
+            )
+        return name
+
+    def _add_defs(self, schema: dict[str, Any]) -> None:
+        for name, sub in schema.pop("$defs", {}).items():
+            self.add(name, sub)
+
     def ref(self, model: type[BaseModel]) -> dict[str, str]:
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
-        for name, sub in schema.pop("$defs", {}).items():
-            self.components.setdefault(_schema_name(name), sub)
-        name = _schema_name(model.__name__)
-        self.components.setdefault(name, schema)
-        return {"$ref": f"#/components/schemas/{name}"}
+        self._add_defs(schema)
+        return {"$ref": f"#/components/schemas/{self.add(model.__name__, schema)}"}
 
     def input_schema(self, model: type[BaseModel]) -> dict[str, Any]:
         """The model's schema as a request; the models it refers to go to the components."""
         schema = model.model_json_schema(
             ref_template="#/components/schemas/{model}", mode="validation", schema_generator=_RequestSchema
         )
-        for name, sub in schema.pop("$defs", {}).items():
-            self.components.setdefault(_schema_name(name), sub)
+        self._add_defs(schema)
         return schema
 
     def input_ref(self, model: type[BaseModel]) -> dict[str, str]:
         schema = self.input_schema(model)
-        name = _schema_name(model.__name__)
-        self.components.setdefault(name, schema)
-        return {"$ref": f"#/components/schemas/{name}"}
+        return {"$ref": f"#/components/schemas/{self.add(model.__name__, schema)}"}
 
 
 def _without_null(prop: dict[str, Any]) -> dict[str, Any]:
@@ -179,9 +234,7 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
     parameters: list[dict[str, Any]] = [
         {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in path_params
     ]
-    op: dict[str, Any] = {
-        "operationId": f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"
-    }
+    op: dict[str, Any] = {"operationId": _operation_id(doc, path, method)}
     responses: dict[str, Any] = {}
     public = doc.public if doc else False
     if doc:
@@ -222,23 +275,67 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
     return op
 
 
-def build_document(routes: dict[str, dict[str, Any]], title: str, version: str) -> dict[str, Any]:
+def _operation_id(doc: RouteDoc | None, path: str, method: str) -> str:
+    # The handler's name: what a generated client calls the method, and stable when a path is renamed.
+    if doc is not None and doc.handler is not None:
+        return doc.handler.__name__
+    return f"{method.lower()}_{re.sub(r'[^a-z0-9]+', '_', path.lower()).strip('_')}"
+
+
+def _add_examples(paths: dict[str, Any], components: dict[str, Any]) -> None:
+    """An example for every request body and every JSON success response, made from its schema."""
+    from chalicelib.openapi_examples import Examples
+
+    examples = Examples(components)
+    for operations in paths.values():
+        for op in operations.values():
+            bodies = [op.get("requestBody", {}).get("content", {})]
+            bodies += [
+                answer.get("content", {}) for status, answer in op["responses"].items() if int(status) < 400
+            ]
+            for content in bodies:
+                media = content.get("application/json")
+                if media is not None and "schema" in media:
+                    media["example"] = examples.of(media["schema"])
+
+
+def build_document(
+    routes: dict[str, dict[str, Any]], title: str = TITLE, version: str = VERSION
+) -> dict[str, Any]:
     """`routes` is Chalice's app.routes: path -> method -> route entry."""
     schemas = _Schemas()
     paths: dict[str, Any] = {}
+    handlers: dict[str, tuple[str, str]] = {}
     for path in sorted(routes):
         for method in sorted(routes[path]):
             if method == "OPTIONS":
                 continue
             doc = ROUTE_DOCS.get((path, method))
-            paths.setdefault(path, {})[method.lower()] = _operation(doc, path, method, schemas)
+            op = _operation(doc, path, method, schemas)
+            # A client names its methods by operation id: two routes of one id would lose one.
+            other = handlers.setdefault(op["operationId"], (method, path))
+            if other != (method, path):
+                raise ValueError(f"{method} {path} and {other[0]} {other[1]} share the handler name")
+            paths.setdefault(path, {})[method.lower()] = op
+    _add_examples(paths, schemas.components)
+    used = sorted(
+        {tag for operations in paths.values() for op in operations.values() for tag in op.get("tags", [])}
+    )
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "servers": [{"url": "/"}],
+        "info": {"title": title, "version": version, "description": DESCRIPTION, "license": LICENSE},
+        "servers": [{"url": "/", "description": "The stage that serves this document"}],
+        "tags": [{"name": tag, "description": TAGS.get(tag, "")} for tag in used],
         "paths": paths,
         "components": {
             "schemas": schemas.components,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "An ID token of the stage's Cognito user pool; its groups are the roles.",
+                }
+            },
         },
     }

@@ -3,7 +3,7 @@ history). Shapes only: the use cases are in services.exchanges."""
 
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.handlers.http import (
     Api,
@@ -58,10 +58,28 @@ class BankAccountIn(StrictModel):
     bic: text(11, min_length=0) | None = None  # type: ignore[valid-type]
 
 
+# The contract's own example (API.md): the served document shows it, the tests send it.
+EXCHANGE_EXAMPLE: dict[str, Any] = {
+    "contact_request_id": "cr_0123456789abcdef0123456789abcdef",
+    "start_date": "2027-04-12",
+    "end_date": "2027-04-16",
+    "travel_days_before": 1,
+    "travel_days_after": 1,
+    "mode": "physical",
+    "objectives": ["technology_uptake"],
+    "activities": ["study_visit", "networking"],
+    "activity_plan": [{"date": "2027-04-12", "description": "Lab tour and introductions"}],
+    "expected_outcomes": "A pilot of smart-grid sensors in Padova.",
+    "responsibilities": {"visitor": "Travel and a report", "host": "Lab access and a mentor"},
+}
+
+
 class ExchangeIn(StrictModel):
     """A draft: from an accepted contact request, or (the visitor's partnership) between two accepted
     participants who agreed outside the tool: `contact_request_id`, or both registration ids
     (422 EXCHANGE_SOURCE_REQUIRED otherwise)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXCHANGE_EXAMPLE]})
 
     contact_request_id: str | None = Field(None, pattern=r"^cr_[0-9a-f]{32}$")
     visitor_registration_id: str | None = Field(None, pattern=r"^reg_[0-9a-f]{32}$")
@@ -149,7 +167,9 @@ class PartyOut(ApiModel):
     representative_name: str | None = None
 
 
-class PartnershipOut(ApiModel):
+class PartnershipRef(ApiModel):
+    """A party's partnership as an exchange names it (the full one is reference.PartnershipOut)."""
+
     id: str
     name: str
 
@@ -215,8 +235,8 @@ class ExchangeOut(ApiModel):
     contact_request_id: str | None = None
     visitor: PartyOut
     host: PartyOut
-    visitor_partnership: PartnershipOut
-    host_partnership: PartnershipOut
+    visitor_partnership: PartnershipRef
+    host_partnership: PartnershipRef
     start_date: str
     end_date: str
     travel_days_before: int

@@ -4,7 +4,7 @@ queue and decisions. Shapes only: the use cases are in services.registrations an
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.handlers.http import (
     Api,
@@ -104,7 +104,48 @@ class HostingIn(StrictModel):
     offer: text(5000)  # type: ignore[valid-type]
 
 
+# The contract's own example (API.md): the served document shows it, the tests send it.
+REGISTRATION_EXAMPLE: dict[str, Any] = {
+    "roles": ["visitor"],
+    "partnership_id": "epix",
+    "organisation": {
+        "name": "Acme IoT",
+        "type": "sme",
+        "country": "IT",
+        "city": "Padova",
+        "location": {"lat": 45.41, "lon": 11.88},
+        "cluster_name": "Veneto ICT Cluster",
+        "website": "https://acme.example",
+        "ecosystems": ["digital"],
+        "description": "Sensors for smart buildings.",
+        "expertise": ["iot", "smart grids"],
+    },
+    "representative": {
+        "first_name": "Ada",
+        "last_name": "Rossi",
+        "email": "ada@acme.example",
+        "date_of_birth": "1990-05-01",
+        "nationality": "IT",
+        "languages": ["it", "en"],
+        "residence_country": "IT",
+        "residence_permit": False,
+    },
+    "motivation": "We want to learn how Nordic clusters run living labs.",
+    "preferences": {
+        "countries": ["DE", "NL"],
+        "ecosystems": ["digital", "energy_renewables"],
+        "organisation_types": ["cluster_organisation"],
+        "objectives": ["technology_uptake"],
+        "available_from": "2027-03-01",
+        "available_to": "2027-09-30",
+        "virtual_ok": False,
+    },
+}
+
+
 class RegistrationIn(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [REGISTRATION_EXAMPLE]})
+
     roles: list[Role] = Field(min_length=1, max_length=2)
     partnership_id: Code
     organisation: OrganisationIn

@@ -27,6 +27,7 @@ from infra.local.bootstrap import Bootstrapped, bootstrap
 from infra.local.emulator import serialise_dynamodb
 from infra.local.tokens import issue_token
 from infra.resources import Resources
+from tests.api.contract_check import checked
 from tests.fakes import FakeClock
 
 
@@ -84,7 +85,7 @@ def client(aws: Bootstrapped, tmp_path: Path) -> Iterator[Client]:
     # dev stage's environment (cxc-dev names) into os.environ around every request, and settings read
     # during a request would name the dev stage's bucket instead of the emulated one.
     with Client(app, project_dir=str(tmp_path)) as test_client:
-        yield test_client
+        yield checked(test_client)
 
 
 @pytest.fixture

@@ -6,44 +6,12 @@ import copy
 import json
 from typing import Any
 
+from chalicelib.handlers.registrations import REGISTRATION_EXAMPLE
 from tests.api.conftest import auth
 
-# The API contract's example, with coordinates so that most tests skip the gazetteer.
+# The API contract's example (its coordinates let most tests skip the gazetteer), hosting too.
 REGISTRATION: dict[str, Any] = {
-    "roles": ["visitor"],
-    "partnership_id": "epix",
-    "organisation": {
-        "name": "Acme IoT",
-        "type": "sme",
-        "country": "IT",
-        "city": "Padova",
-        "location": {"lat": 45.41, "lon": 11.88},
-        "cluster_name": "Veneto ICT Cluster",
-        "website": "https://acme.example",
-        "ecosystems": ["digital"],
-        "description": "Sensors for smart buildings.",
-        "expertise": ["iot", "smart grids"],
-    },
-    "representative": {
-        "first_name": "Ada",
-        "last_name": "Rossi",
-        "email": "ada@acme.example",
-        "date_of_birth": "1990-05-01",
-        "nationality": "IT",
-        "languages": ["it", "en"],
-        "residence_country": "IT",
-        "residence_permit": False,
-    },
-    "motivation": "We want to learn how Nordic clusters run living labs.",
-    "preferences": {
-        "countries": ["DE", "NL"],
-        "ecosystems": ["digital", "energy_renewables"],
-        "organisation_types": ["cluster_organisation"],
-        "objectives": ["technology_uptake"],
-        "available_from": "2027-03-01",
-        "available_to": "2027-09-30",
-        "virtual_ok": False,
-    },
+    **copy.deepcopy(REGISTRATION_EXAMPLE),
     "hosting": {"capacity": 2, "offer": "A week in our lab with our IoT team."},
 }
 

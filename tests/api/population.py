@@ -31,6 +31,7 @@ from infra.local.bootstrap import Bootstrapped
 from infra.local.tokens import issue_token
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth, emulated_aws
+from tests.api.contract_check import checked
 from tests.api.helpers import registration
 from tests.fakes import fake_clock
 
@@ -283,6 +284,6 @@ def emulated_world(jwks_base_url: str, project_dir: Path) -> Iterator[World]:
 
         try:
             with Client(app, project_dir=str(project_dir)) as client:
-                yield World(client, booted)
+                yield World(checked(client), booted)
         finally:
             reference_service.forget_cache()

@@ -3,6 +3,7 @@ two confirmations, both partnerships' reviews, cancellation, lists and history; 
 
 from __future__ import annotations
 
+import copy
 import json
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from chalicelib import clock
+from chalicelib.handlers.exchanges import EXCHANGE_EXAMPLE
 from chalicelib.services import reference as reference_service
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth
@@ -23,19 +25,7 @@ BIC = "COBADEFFXXX"
 
 
 def draft(contact_request_id: str, **changes):
-    data = {
-        "contact_request_id": contact_request_id,
-        "start_date": "2027-04-12",
-        "end_date": "2027-04-16",
-        "travel_days_before": 1,
-        "travel_days_after": 1,
-        "mode": "physical",
-        "objectives": ["technology_uptake"],
-        "activities": ["study_visit", "networking"],
-        "activity_plan": [{"date": "2027-04-12", "description": "Lab tour and introductions"}],
-        "expected_outcomes": "A pilot of smart-grid sensors in Padova.",
-        "responsibilities": {"visitor": "Travel and a report", "host": "Lab access and a mentor"},
-    }
+    data = {**copy.deepcopy(EXCHANGE_EXAMPLE), "contact_request_id": contact_request_id}
     data.update(changes)
     return data
 
