@@ -178,7 +178,7 @@ class Outcome:
 
 def _refusal(answer: dict[str, Any]) -> str:
     error = answer.get("error") or {}
-    fields = [d.get("field") for d in error.get("details") or () if isinstance(d, dict) and d.get("field")]
+    fields = [str(d["field"]) for d in error.get("details") or () if isinstance(d, dict) and d.get("field")]
     where = f" ({', '.join(fields)})" if fields else ""
     return f"{error.get('code')}: {error.get('message')}{where}"
 

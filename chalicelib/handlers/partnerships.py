@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from chalicelib.handlers.http import Api, ApiModel, Call, StrictModel, Versioned, omittable, text
+from chalicelib.handlers.http import Api, ApiModel, Call, StrictModel, Versioned, omittable
 from chalicelib.handlers.registrations import Code, Email, Name
 from chalicelib.lazy import lazy
 from chalicelib.rules.partnership import PartnershipDraft
@@ -23,7 +23,6 @@ api = Api(__name__, tag="partnerships")
 
 # Whether an ecosystem or country is known, and whether the account is valid, are rules (422 naming
 # them); this layer answers for shape and type only (400).
-_ACCOUNT_TEXT = text(64)
 _MAX_CONTACT_POINTS = 20
 
 
@@ -34,12 +33,12 @@ class PartnershipContactPointAdmin(StrictModel):
 
 class PartnershipDebtorAccountAdmin(StrictModel):
     holder: Name = Field(description="The account holder's name, as the bank knows it")
-    iban: _ACCOUNT_TEXT = Field(description="Checked like any IBAN (length, format, check digits)")  # type: ignore[valid-type]
-    bic: _ACCOUNT_TEXT = Field(description="8 or 11 characters, of the IBAN's country")  # type: ignore[valid-type]
+    iban: Code = Field(description="Checked like any IBAN (length, format, check digits)")
+    bic: Code = Field(description="8 or 11 characters, of the IBAN's country")
 
 
 class PartnershipAdminIn(StrictModel):
-    id: text(40) = Field(description="Lower-case words joined by '-', e.g. medic-nest; never changes")  # type: ignore[valid-type]
+    id: Code = Field(description="Lower-case words joined by '-', e.g. medic-nest; never changes")
     name: Name
     ecosystems: list[Code] = Field(max_length=20)
     countries: list[Code] = Field(max_length=60, description="Member countries, ISO 3166-1 alpha-2")

@@ -20,8 +20,9 @@ def _record(model: PartnershipModel) -> Partnership:
     return Partnership(
         id=model.id,
         name=model.name,
-        ecosystems=tuple(model.ecosystems or ()),
-        countries=tuple(model.countries or ()),
+        # str(): PynamoDB types a list of strings as a list of attributes.
+        ecosystems=tuple(str(e) for e in model.ecosystems or ()),
+        countries=tuple(str(c) for c in model.countries or ()),
         contact_points=tuple(
             ContactPoint(name=cp["name"], email=cp["email"]) for cp in (model.contact_points or ())
         ),
