@@ -15,6 +15,7 @@ from chalicelib.handlers import (
     matching,
     meta,
     ops,
+    partnerships,
     payments,
     reference,
     registrations,
@@ -34,7 +35,7 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
     app.register_blueprint(module.api.blueprint)
 
 

@@ -61,8 +61,9 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         grant(DOCUMENTS, "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),
     ),
     # The transfer: idempotency records (put, update, delete on failure), the SEPA file, the ledger.
+    # The debtor's account is the partnership's, read by the one Query partnerships are read with.
     "on_payment_instruction": (
-        grant(TABLES, _GET, _PUT, _UPDATE, _DELETE),
+        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:PutObject"),
     ),
     "on_payment_dead_letter": (grant(TABLES, _GET, _PUT),),

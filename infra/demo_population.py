@@ -34,8 +34,11 @@ def _ascii(name: str) -> str:
 
 
 def _partnership_for(country: str, rng: random.Random) -> str:
-    members = [p.id for p in reference.partnerships().values() if country in p.countries]
-    return rng.choice(members or sorted(reference.partnerships()))
+    # The seed's example partnerships: the population is made for them, before or without a table.
+    from infra.seed import example_partnerships
+
+    members = [p.id for p in example_partnerships() if country in p.countries]
+    return rng.choice(members or sorted(p.id for p in example_partnerships()))
 
 
 def demo_registrations(n: int, seed: int = 11) -> list[dict[str, Any]]:

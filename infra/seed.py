@@ -1,26 +1,60 @@
-"""Seed data: the partnerships from reference data (every stage) and a demo population (local only)."""
+"""Seed data: the example partnerships (local stack and tests) and a demo population (local only). The
+partnerships go through the admins' own use case, so the seed stores nothing an admin could not."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
-from chalicelib import reference
-from chalicelib.store.partnerships import PartnershipRecord, put_partnership
+from chalicelib.errors import Conflict
+from chalicelib.rules.partnership import ContactPoint, PartnershipDraft
+
+# Example data, invented for the demo (valid IBAN check digits): never read by the app.
+EXAMPLE_PARTNERSHIPS = Path(__file__).with_name("partnerships.json")
+
+
+def draft_from(item: dict[str, Any]) -> PartnershipDraft:
+    return PartnershipDraft(
+        id=item["id"],
+        name=item["name"],
+        ecosystems=tuple(item["ecosystems"]),
+        countries=tuple(item["countries"]),
+        contact_points=tuple(
+            ContactPoint(name=cp["name"], email=cp["email"]) for cp in item["contact_points"]
+        ),
+        debtor_account=dict(item["debtor_account"]),
+        finance_email=item.get("finance_email"),
+    )
+
+
+@cache
+def example_partnerships() -> tuple[PartnershipDraft, ...]:
+    return tuple(draft_from(item) for item in json.loads(EXAMPLE_PARTNERSHIPS.read_text(encoding="utf-8")))
 
 
 def seed_partnerships() -> int:
-    for p in reference.partnerships().values():
-        put_partnership(PartnershipRecord(p.id, p.name, p.ecosystems, p.countries))
-    return len(reference.partnerships())
+    """The example partnerships, created as an admin creates one (checked, audited); those that exist
+    already are left as they are."""
+    from chalicelib.services import partnerships
+
+    for draft in example_partnerships():
+        try:
+            partnerships.create(None, draft)
+        except Conflict:
+            continue
+    return len(example_partnerships())
 
 
 def seed_contact_points(idp: Any, user_pool_id: str, app_client_id: str) -> int:
-    """A Cognito user in the `partnership` group for each partnership's contact point (local only)."""
+    """A Cognito user in the `partnership` group for each stored partnership's contact point (local only)."""
+    from chalicelib.services import reference
     from infra.local.tokens import issue_token
 
     contacts = 0
-    for p in reference.partnerships().values():
+    for p in reference.partnerships(fresh=True):
         for contact in p.contact_points:
             issue_token(idp, user_pool_id, app_client_id, contact.email, "partnership", p.id)
             contacts += 1

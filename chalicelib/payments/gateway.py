@@ -7,7 +7,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from chalicelib.reference import BankAccount
+    from chalicelib.rules.banking import BankAccount
 
 
 class PaymentGateway(Protocol):
@@ -37,7 +37,7 @@ class SepaFileGateway:
             message_id=transfer_reference(payment),
             end_to_end_id=payment["reference"],
             amount_eur=int(payment["amount_eur"]),
-            debtor=Account(name=debtor.name, iban=debtor.iban, bic=debtor.bic),
+            debtor=Account(name=debtor.holder, iban=debtor.iban, bic=debtor.bic),
             creditor=Account(name=creditor["holder"], iban=creditor["iban"], bic=creditor.get("bic")),
             remittance=f"ClusterXchange lump sum {payment['reference']}",
             execution_date=day,

@@ -1,5 +1,6 @@
-"""Programme reference data (countries, lump sums, code lists, partnerships), read once from the JSON
-files beside this module and handed out as immutable objects."""
+"""Programme reference data (countries, lump sums, code lists), read once from the JSON files beside
+this module and handed out as immutable objects. Partnerships are not here: admins manage them in the
+partnerships table (services.partnerships)."""
 
 from __future__ import annotations
 
@@ -41,32 +42,6 @@ class LumpSumTable:
 
 
 @dataclass(frozen=True)
-class ContactPoint:
-    email: str
-    name: str
-
-
-@dataclass(frozen=True)
-class BankAccount:
-    """A partnership's account the lump sums are paid from (RULES.md "Who pays"): the holder's name, the
-    IBAN compact and upper-case, the BIC. Invented for the demo, with valid check digits."""
-
-    name: str
-    iban: str
-    bic: str
-
-
-@dataclass(frozen=True)
-class Partnership:
-    id: str
-    name: str
-    ecosystems: tuple[str, ...]
-    countries: tuple[str, ...]
-    contact_points: tuple[ContactPoint, ...]
-    bank_account: BankAccount
-
-
-@dataclass(frozen=True)
 class ReferenceData:
     """What the eligibility rules need, so that they stay pure and tests can pass their own data."""
 
@@ -76,7 +51,8 @@ class ReferenceData:
     ecosystems: frozenset[str]
     objectives: frozenset[str]
     languages: frozenset[str]
-    partnership_ids: frozenset[str]
+    # Which partnerships exist is the partnerships table's answer (services.reference), not a file's.
+    partnership_ids: frozenset[str] = frozenset()
 
 
 def _read(name: str) -> Any:
@@ -164,29 +140,6 @@ def languages() -> Mapping[str, str]:
 
 
 @cache
-def partnerships() -> Mapping[str, Partnership]:
-    return MappingProxyType(
-        {
-            item["id"]: Partnership(
-                id=item["id"],
-                name=item["name"],
-                ecosystems=tuple(item["ecosystems"]),
-                countries=tuple(item["countries"]),
-                contact_points=tuple(
-                    ContactPoint(email=cp["email"], name=cp["name"]) for cp in item["contact_points"]
-                ),
-                bank_account=BankAccount(
-                    name=item["bank_account"]["name"],
-                    iban=item["bank_account"]["iban"],
-                    bic=item["bank_account"]["bic"],
-                ),
-            )
-            for item in _read("partnerships.json")
-        }
-    )
-
-
-@cache
 def reference_data() -> ReferenceData:
     return ReferenceData(
         eligible_countries=eligible_countries(),
@@ -195,5 +148,4 @@ def reference_data() -> ReferenceData:
         ecosystems=frozenset(ecosystems()),
         objectives=frozenset(objectives()),
         languages=frozenset(languages()),
-        partnership_ids=frozenset(partnerships()),
     )

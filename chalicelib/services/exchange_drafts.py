@@ -15,6 +15,7 @@ from chalicelib.rules.contact_request import ACCEPTED as REQUEST_ACCEPTED
 from chalicelib.rules.exchange_flow import ExchangeStatus
 from chalicelib.rules.exchange_model import Facts, scheduled
 from chalicelib.services import exchanges
+from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import optimistic
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import exchanges as store
@@ -130,5 +131,5 @@ def _summary(registration: dict[str, Any]) -> dict[str, Any]:
 
 
 def _partnership(partnership_id: str) -> dict[str, Any]:
-    known = reference.partnerships().get(partnership_id)
+    known = reference_service.partnership(partnership_id)
     return {"id": partnership_id, "name": known.name if known else partnership_id}

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib import reference
 from chalicelib.observability import logger
 from chalicelib.rules.exchange_flow import FLOW, PARTNERSHIPS, ExchangeStatus, Party
 from chalicelib.rules.signing import SIGN_ACTION, current
+from chalicelib.services import reference as reference_service
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import mail
 from chalicelib.store import registrations as registration_store
@@ -60,7 +60,7 @@ def _addresses(doc: dict[str, Any], party: str) -> list[str]:
         registration = registration_store.get(doc[_PARTICIPANTS[Party(party)]]["registration_id"])
         email = ((registration or {}).get("representative") or {}).get("email")
         return [email] if email else []
-    partnership = reference.partnerships().get(doc["vop" if party == Party.VOP else "hop"])
+    partnership = reference_service.partnership(doc["vop" if party == Party.VOP else "hop"])
     return [cp.email for cp in partnership.contact_points[:1]] if partnership else []
 
 

@@ -31,6 +31,7 @@ from chalicelib.rules.exchange_model import Act, Exchange
 from chalicelib.rules.lump_sum import PAYMENT_DAYS, compute_lump_sum
 from chalicelib.rules.payment import FINANCE, LIFECYCLE, OPEN, SYSTEM, PaymentStatus
 from chalicelib.services import exchange_mail, exchanges
+from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.settings import get_settings
 from chalicelib.store import audit, files, mail, queues
@@ -203,11 +204,12 @@ def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
         return {"payment_id": payment_id, "status": payment["status"] if payment else None}
     booked = store.ledger_entry(payment_id)
     if booked is None:
-        partnership = reference.partnerships().get(payment["vop"])
-        if partnership is None or partnership.bank_account is None:
+        # Read from the table, not a container's cached list: an account an admin replaced is never paid from.
+        partnership = reference_service.partnership(payment["vop"], fresh=True)
+        if partnership is None or partnership.debtor_account is None:
             raise RuntimeError(f"no account to pay from for partnership {payment['vop']}")
         try:
-            key = ports.current().gateway.send(payment, partnership.bank_account)
+            key = ports.current().gateway.send(payment, partnership.debtor_account)
         except Exception as exc:
             _note_failure(payment_id, f"{type(exc).__name__}: {exc}")
             raise
@@ -216,7 +218,7 @@ def _instruct(instruction: dict[str, Any]) -> dict[str, Any]:
             "transfer_reference": transfer_reference(payment),
             "exchange_reference": payment["reference"],
             "amount_eur": payment["amount_eur"],
-            "debtor_iban": partnership.bank_account.iban,
+            "debtor_iban": partnership.debtor_account.iban,
             "creditor_iban": payment["creditor"]["iban"],
             "transfer_key": key,
             "booked_at": clock.now_iso(),

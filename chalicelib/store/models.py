@@ -143,7 +143,8 @@ class MetaModel(Model):
 
 
 class PartnershipModel(Model):
-    """The partnerships (seeded from reference data; contact points are Cognito users)."""
+    """The partnerships, created and edited by admins (the seed and the import go the same way); their
+    officers are Cognito users whose token names the partnership."""
 
     Meta = _meta("partnerships")
 
@@ -153,6 +154,13 @@ class PartnershipModel(Model):
     name = UnicodeAttribute()
     ecosystems = ListAttribute(of=UnicodeAttribute)
     countries = ListAttribute(of=UnicodeAttribute)
+    # Nullable: items written before partnerships were managed in the product carry none of these.
+    contact_points = JSONAttribute(null=True)  # [{"name", "email"}], the first one mailed
+    debtor_account = JSONAttribute(null=True)  # {"holder", "iban", "bic"}: what lump sums are paid from
+    finance_email = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    version = VersionAttribute(null=True)
 
 
 class BySenderIndex(GlobalSecondaryIndex["ContactRequestModel"]):

@@ -44,3 +44,23 @@ def decide(client: Any, token: str, registration_id: str, decision: str, reason:
         headers=auth(token),
         body=json.dumps({"decision": decision, "reason": reason}),
     )
+
+
+# A partnership as an admin creates one; the account is the IBAN standard's German example.
+PARTNERSHIP: dict[str, Any] = {
+    "id": "nordic-bio",
+    "name": "Nordic Bio",
+    "ecosystems": ["health", "agri_food"],
+    "countries": ["DK", "SE", "FI"],
+    "contact_points": [{"name": "Sofie Lund", "email": "sofie@nordic-bio.example"}],
+    "debtor_account": {
+        "holder": "Nordic Bio Partnership",
+        "iban": "DE89 3704 0044 0532 0130 00",
+        "bic": "COBADEFFXXX",
+    },
+    "finance_email": "finance@nordic-bio.example",
+}
+
+
+def partnership_body(**changes: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(PARTNERSHIP), **changes}

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from app import app
-from tests.api.helpers import registration
+from tests.api.helpers import partnership_body, registration
 from tests.api.population import Person, World, emulated_world, exchange_draft
 
 BASE_CALLERS = ("anonymous", "invalid_token", "participant", "partnership", "support", "finance", "admin")
@@ -297,6 +297,20 @@ ROWS: dict[tuple[str, str], Row] = {
         decision,
         sees=frozenset({"owner", "officer_own", "conflicted", "conflicted_on_other"}),
         fresh=True,
+    ),
+    # partnerships are the administrators' to manage; the list stays public
+    ("POST", "/v1/partnerships"): Row(
+        cells(403, anonymous=401, invalid_token=401, admin=201),
+        lambda scene, caller: Target(scene.host, body=partnership_body(id=f"new-{caller.replace('_', '-')}")),
+        sees=frozenset(),
+    ),
+    ("GET", "/v1/partnerships/{partnership_id}"): Row(
+        cells(403, anonymous=401, invalid_token=401, admin=200), host_queue, sees=frozenset()
+    ),
+    ("PATCH", "/v1/partnerships/{partnership_id}"): Row(
+        cells(403, anonymous=401, invalid_token=401, admin=200),
+        lambda scene, caller: Target(scene.host, params={"partnership_id": "epix"}, body={"name": "EPIX"}),
+        sees=frozenset(),
     ),
     ("GET", "/v1/partnerships/{partnership_id}/registrations"): Row(
         cells(403, anonymous=401, invalid_token=401, support=200, admin=200, officer_own=200, conflicted=200),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 
 from chalicelib import reference
+from chalicelib.services import reference as reference_service
 from chalicelib.store import catalogue
 from infra.seed import seed_demo_population, seed_partnerships
 
@@ -25,7 +26,7 @@ def test_demo_population_is_accepted_and_covers_every_country_ecosystem_and_type
     for d in accepted:
         org_type = reference.organisation_types()[d["organisation"]["type"]]
         assert "visitor" not in d["roles"] or org_type.may_visit
-        assert d["partnership_id"] in reference.partnerships()
+        assert d["partnership_id"] in reference_service.partnership_ids()
     # Each demo login is a Cognito user whose id is the registration's user
     user = idp.admin_get_user(UserPoolId=aws.user_pool_id, Username=logins[0])
     sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")

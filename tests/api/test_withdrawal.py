@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 
 import app as app_module
-from chalicelib import clock, reference
+from chalicelib import clock
 from chalicelib.rules.registration import pseudonym
+from chalicelib.services import reference as reference_service
 from chalicelib.store import contacts as contact_store
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import registrations as registration_store
@@ -65,7 +66,9 @@ def user_of(registration_id):
 
 
 def contact_point(partnership_id):
-    return reference.partnerships()[partnership_id].contact_points[0].email
+    partnership = reference_service.partnership(partnership_id)
+    assert partnership is not None
+    return partnership.contact_points[0].email
 
 
 def what_others_see(client, path, *tokens):

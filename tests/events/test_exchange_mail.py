@@ -19,9 +19,11 @@ def _mails_since(count):
 
 
 def _hop_address():
-    from chalicelib import reference
+    from chalicelib.services import reference
 
-    return reference.partnerships()["ce4big"].contact_points[0].email
+    partnership = reference.partnership("ce4big")
+    assert partnership is not None
+    return partnership.contact_points[0].email
 
 
 def test_each_party_is_told_when_the_exchange_starts_waiting_for_it(client, pair, aws):

@@ -12,13 +12,14 @@ import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from schwifty import BIC, IBAN
 from sepaxml.validation import ValidationError, try_valid_xml
 
-from chalicelib import reference
 from chalicelib.payments.sepa import SCHEMA, Account, Transfer, credit_transfer_xml
+from infra.seed import example_partnerships
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
@@ -265,10 +266,14 @@ def test_a_file_the_schema_refuses_is_a_value_error_that_quotes_no_iban(monkeypa
     assert DEBTOR.iban not in str(caught.value)
 
 
-@pytest.mark.parametrize("partnership_id", sorted(reference.partnerships()))
-def test_every_partnership_has_a_valid_sepa_account(partnership_id):
-    account = reference.partnerships()[partnership_id].bank_account
-    assert account.name.strip() == account.name != ""
+def _accounts():
+    return {p.id: SimpleNamespace(**p.debtor_account) for p in example_partnerships()}
+
+
+@pytest.mark.parametrize("partnership_id", sorted(p.id for p in example_partnerships()))
+def test_every_example_partnership_has_a_valid_sepa_account(partnership_id):
+    account = _accounts()[partnership_id]
+    assert account.holder.strip() == account.holder != ""
     iban = IBAN(account.iban, validate_bban=True)  # raises on a bad check digit, national ones too
     bic = BIC(account.bic)
     assert account.iban == iban.compact
@@ -280,15 +285,14 @@ def test_every_partnership_has_a_valid_sepa_account(partnership_id):
         assert iban.bic.compact[:8] == bic.compact[:8]
 
 
-def test_the_partnerships_accounts_are_distinct():
-    ibans = [p.bank_account.iban for p in reference.partnerships().values()]
+def test_the_example_partnerships_accounts_are_distinct():
+    ibans = [a.iban for a in _accounts().values()]
     assert len(set(ibans)) == len(ibans) == 6
 
 
-def test_each_partnership_can_pay_a_lump_sum():
-    for partnership in reference.partnerships().values():
-        held = partnership.bank_account
-        transfer = replace(TRANSFER, debtor=Account(name=held.name, iban=held.iban, bic=held.bic))
+def test_each_example_partnership_can_pay_a_lump_sum():
+    for held in _accounts().values():
+        transfer = replace(TRANSFER, debtor=Account(name=held.holder, iban=held.iban, bic=held.bic))
         root = parse(credit_transfer_xml(transfer))
         assert text(root, "p:CstmrCdtTrfInitn/p:PmtInf/p:DbtrAcct/p:Id/p:IBAN") == held.iban
 
