@@ -48,6 +48,7 @@ TAGS = {
     "exchanges": "Exchanges from draft to payment: agreements, signatures, uploads, closing report",
     "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
     "operations": "Operators: effects that kept failing, and retrying them",
+    "partnerships": "The programme's partnerships, managed by admins: countries, contact points, debtor",
 }
 
 _STATUS_TEXT = {

@@ -22,8 +22,16 @@ def partnership_problem(role: str, partnership_id: str | None, known: Iterable[s
 
 
 def issue_token(
-    idp: Any, pool_id: str, client_id: str, email: str, role: str, partnership_id: str | None = None
+    idp: Any,
+    pool_id: str,
+    client_id: str,
+    email: str,
+    role: str,
+    partnership_id: str | None = None,
+    also_roles: tuple[str, ...] = (),
 ) -> str:
+    """A token for `email` with `role` (and `also_roles`: one person holding two roles, as the tests of
+    conflicts of interest need) and no other role."""
     attributes = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
     if partnership_id:
         attributes.append({"Name": "custom:partnership_id", "Value": partnership_id})
@@ -47,12 +55,13 @@ def issue_token(
                     UserPoolId=pool_id, Username=email, UserAttributeNames=["custom:partnership_id"]
                 )
         for group in idp.admin_list_groups_for_user(UserPoolId=pool_id, Username=email)["Groups"]:
-            if group["GroupName"] != role:
+            if group["GroupName"] not in (role, *also_roles):
                 idp.admin_remove_user_from_group(
                     UserPoolId=pool_id, Username=email, GroupName=group["GroupName"]
                 )
     idp.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=LOCAL_PASSWORD, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=role)
+    for group_name in (role, *also_roles):
+        idp.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group_name)
     result = idp.admin_initiate_auth(
         UserPoolId=pool_id,
         ClientId=client_id,

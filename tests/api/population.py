@@ -80,9 +80,16 @@ class World:
 
     # --- low level --------------------------------------------------------------------------------
 
-    def token(self, email: str, role: str = "participant", partnership: str | None = None) -> str:
+    def token(
+        self,
+        email: str,
+        role: str = "participant",
+        partnership: str | None = None,
+        also: tuple[str, ...] = (),
+    ) -> str:
+        booted = self.booted
         return issue_token(
-            self._idp, self.booted.user_pool_id, self.booted.app_client_id, email, role, partnership
+            self._idp, booted.user_pool_id, booted.app_client_id, email, role, partnership, also
         )
 
     def request(self, method: str, path: str, token: str | None = None, payload: Any = None) -> Any:
@@ -159,7 +166,7 @@ class World:
             )
             assert decided.status_code == 200, decided.body
         if also_officer:
-            token = self.token(email, "partnership", partnership)
+            token = self.token(email, "partnership", partnership, also=("participant",))
         return Person(email, token, registration_id, first, last)
 
     def contact_request(self, sender: Person, recipient: Person) -> str:

@@ -161,15 +161,9 @@ def test_an_officer_may_not_accept_their_own_registration(client, token, aws):
     data = registration()
     data["representative"]["email"] = "eve@epix.example"
     reg = body(register(client, participant, data))
-    idp.admin_add_user_to_group(
-        UserPoolId=aws.user_pool_id, Username="eve@epix.example", GroupName="partnership"
+    both = issue_token(
+        idp, aws.user_pool_id, aws.app_client_id, "eve@epix.example", "participant", "epix", ("partnership",)
     )
-    idp.admin_update_user_attributes(
-        UserPoolId=aws.user_pool_id,
-        Username="eve@epix.example",
-        UserAttributes=[{"Name": "custom:partnership_id", "Value": "epix"}],
-    )
-    both = issue_token(idp, aws.user_pool_id, aws.app_client_id, "eve@epix.example", "participant")
     # When it decides on its own registration
     response = decide(client, both, reg["id"], "accept")
     # Then

@@ -22,8 +22,11 @@ from chalicelib.rules.eligibility import (
     check_representative,
     eighteenth_birthday,
 )
+from infra.seed import example_partnerships
 
-REF = reference_data()
+# Partnerships live in the table, not in the reference data: the rules are given the ids the service
+# reads there; here, those of the local stack's seed.
+REF = replace(reference_data(), partnership_ids=frozenset(p.id for p in example_partnerships()))
 TODAY = date(2027, 3, 1)
 HOST_ONLY_TYPES = ["large_company", "public_authority", "training_provider", "university"]
 

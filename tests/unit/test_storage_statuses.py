@@ -32,9 +32,20 @@ def _imported(path: Path) -> set[str]:
     return found
 
 
+# The typed records the store builds (a partnership, its bank account) are the domain's, defined in
+# chalicelib.rules; the store may build them, never read a rule or a status from there.
+RECORDS = {
+    "chalicelib.rules.partnership.Partnership",
+    "chalicelib.rules.partnership.ContactPoint",
+    "chalicelib.rules.banking.BankAccount",
+}
+
+
 def test_the_store_imports_no_rules():
-    importing = {
-        path.name: sorted(name for name in _imported(path) if name.startswith("chalicelib.rules"))
-        for path in sorted(STORE.glob("*.py"))
-    }
+    def rules_of(path: Path) -> list[str]:
+        names = {name for name in _imported(path) if name.startswith("chalicelib.rules")}
+        modules_of_records = {name.rsplit(".", 1)[0] for name in names & RECORDS}
+        return sorted(names - RECORDS - modules_of_records)
+
+    importing = {path.name: rules_of(path) for path in sorted(STORE.glob("*.py"))}
     assert {name: rules for name, rules in importing.items() if rules} == {}
