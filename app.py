@@ -42,7 +42,9 @@ for module in (reference, meta, registrations, matching, contacts, exchanges, pa
 def errors_and_correlation(event: Request, get_response: Any) -> Response:
     # API Gateway's request id (the local gateway adds one as API Gateway does); the invocation's id
     # stands in only where neither gives one.
-    request_id = (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
+    request_id = str(
+        (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
+    )
     # The API handler's entry, as every event function's (Chalice's app object is the Lambda handler, so
     # the invocation's context is bound here, around each request), with the request's id.
     respond = entry(lambda _event, _context: get_response(event), "api_handler", lambda _e, _c: request_id)
