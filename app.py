@@ -22,7 +22,7 @@ from chalicelib.handlers import (
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import cors_headers, reshape_chalice_error
-from chalicelib.observability import logger, metrics
+from chalicelib.observability import entry, function, metrics
 from chalicelib.settings import get_settings
 
 # configure_logs=False: Chalice would otherwise set the logger named after the app to ERROR (debug off),
@@ -43,10 +43,14 @@ for module in (reference, partnerships, meta, registrations, matching, contacts,
 def errors_and_correlation(event: Request, get_response: Any) -> Response:
     # API Gateway's request id (the local gateway adds one as API Gateway does); the invocation's id
     # stands in only where neither gives one.
-    request_id = (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
-    logger.set_correlation_id(request_id)
-    response = reshape_chalice_error(get_response(event))
-    response.headers["X-Request-Id"] = str(request_id)
+    request_id = str(
+        (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
+    )
+    # The API handler's entry, as every event function's (Chalice's app object is the Lambda handler, so
+    # the invocation's context is bound here, around each request), with the request's id.
+    respond = entry(lambda _event, _context: get_response(event), "api_handler", lambda _e, _c: request_id)
+    response = reshape_chalice_error(respond(event.to_original_event(), app.lambda_context))
+    response.headers["X-Request-Id"] = request_id
     # Every response, errors included, so a browser can read what went wrong.
     response.headers.update(cors_headers(event.headers.get("origin"), get_settings().allowed_origins))
     if response.status_code >= 500 and get_settings().metrics_enabled:
@@ -58,37 +62,44 @@ def errors_and_correlation(event: Request, get_response: Any) -> Response:
 # Event functions. Their event sources (streams, queues) are wired in infra/resources.py, which both
 # the deployment template and the local stack's event pump read.
 @app.lambda_function(name="on_registration_change")
+@function("on_registration_change")
 def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_registration_change(event, context)
 
 
 # The outbox's stream: every effect a committed change staged (mail, rendering, payments, queues).
 @app.lambda_function(name="deliver_effects")
+@function("deliver_effects")
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.deliver_effects(event, context)
 
 
 @app.lambda_function(name="on_document_uploaded")
+@function("on_document_uploaded")
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_document_uploaded(event, context)
 
 
 @app.lambda_function(name="on_payment_instruction")
+@function("on_payment_instruction")
 def on_payment_instruction(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_payment_instruction(event, context)
 
 
 @app.lambda_function(name="on_payment_dead_letter")
+@function("on_payment_dead_letter")
 def on_payment_dead_letter(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_payment_dead_letter(event, context)
 
 
 # Cognito's post-confirmation trigger (wired in infra.template): a self-signed-up user joins `participant`.
 @app.lambda_function(name="on_user_confirmed")
+@function("on_user_confirmed")
 def on_user_confirmed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_user_confirmed(event)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> None:
-    events.tick()
+    # Chalice hands a schedule's function its event object, which carries the invocation's context.
+    entry(lambda _event, _context: events.tick(), "tick")(event.to_dict(), event.context)

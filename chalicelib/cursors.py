@@ -14,7 +14,6 @@ import binascii
 import hashlib
 import hmac
 import json
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -38,12 +37,16 @@ def invalid_cursor(reason: str = "The cursor is not valid for this list.") -> In
     return InvalidInput(reason, code="INVALID_CURSOR", details=[{"field": "cursor", "message": reason}])
 
 
-@cache
 def _secret() -> bytes:
     settings = get_settings()
-    # Without a configured secret (local stack, tests) the key is derived from the stage's resource
-    # prefix: cursors stay valid across the stage's processes, and a stage's cursors fail on another.
-    return (settings.cursor_secret or f"clusterxchange-cursor:{settings.resource_prefix}").encode()
+    if settings.cursor_secret_id:
+        # Secrets Manager through Powertools' cache (chalicelib.store.aws), in AWS as in the local stack.
+        from chalicelib.store import aws
+
+        return aws.secret(settings.cursor_secret_id).encode()
+    # Only where no AWS is emulated (unit tests): derived from the stage's prefix, so a stage's cursors
+    # still fail on another.
+    return f"clusterxchange-cursor:{settings.resource_prefix}".encode()
 
 
 def _b64(raw: bytes) -> str:

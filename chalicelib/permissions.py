@@ -12,9 +12,11 @@ TABLES = "tables"  # every table of the app and its indexes
 DOCUMENTS = "documents"  # objects of the documents bucket (users' uploads)
 DOCUMENTS_BUCKET = "documents-bucket"  # the documents bucket itself (listing)
 ARTIFACTS = "artifacts"  # objects of the artifacts bucket (the service's own files)
+ARTIFACTS_BUCKET = "artifacts-bucket"  # the artifacts bucket itself
 MAIL = "mail"  # the SES identity mail is sent from
 USER_POOL = "user-pool"  # the Cognito user pool
 PAYMENTS_QUEUE = "payments-queue"  # the finance function's queue of payment instructions
+CURSOR_SECRET = "cursor-secret"  # the secret list cursors are signed with (chalicelib.cursors)
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,13 @@ _SEND = ("sqs:SendMessage",)  # the queue's URL is a setting
 PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # Every route. Uploads are presigned POSTs and downloads presigned GETs: the signer's role grants them.
     "api_handler": (
-        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
+        # DescribeTable and ListBucket (HeadBucket): the operators' readiness check only.
+        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE, "dynamodb:DescribeTable"),
         grant(DOCUMENTS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
         grant(ARTIFACTS, "s3:GetObject"),
+        grant(DOCUMENTS_BUCKET, "s3:ListBucket"),
+        grant(ARTIFACTS_BUCKET, "s3:ListBucket"),
+        grant(CURSOR_SECRET, "secretsmanager:GetSecretValue"),  # read once an hour (chalicelib.cursors)
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),

@@ -43,8 +43,10 @@ class Settings(BaseModel):
     tracing_enabled: bool = False
     # Where the catalogue builder keeps the index snapshot and the documents it was built from.
     catalogue_index_prefix: str = "index/"
-    # Signs list cursors (chalicelib.cursors). Set per stage in AWS; derived from the prefix when unset.
-    cursor_secret: str = ""
+    # The Secrets Manager secret (name or ARN) list cursors are signed with (chalicelib.cursors): the
+    # template makes one per stack, the local stack and the tests' emulator one each. Unset only in
+    # tests without AWS, where the key is derived from the prefix.
+    cursor_secret_id: str = ""
     # Web origins a browser may call the API from (CORS); per stage in AWS, never "*" there.
     allowed_origins: tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
 
@@ -88,7 +90,7 @@ _ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "metrics_namespace",
     "CXC_METRICS_ENABLED": "metrics_enabled",
     "CXC_TRACING_ENABLED": "tracing_enabled",
-    "CXC_CURSOR_SECRET": "cursor_secret",
+    "CXC_CURSOR_SECRET_ID": "cursor_secret_id",
     "CXC_ALLOWED_ORIGINS": "allowed_origins",
 }
 

@@ -18,7 +18,50 @@ class Queue:
     name: str
     dead_letter: str | None = None
     max_receive_count: int = 5
-    visibility_timeout: int = 60
+
+
+# What a failure queue keeps: SQS's longest, so a parked message outlives a long weekend and a holiday.
+# SQS counts a dead letter's age from its first send to the source queue, so the source's retention
+# (4 days by default) never cuts it short once it is here.
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+# AWS's rule for a queue a function reads: its visibility timeout at least six times the function's
+# timeout, so a batch being retried by Lambda is not handed to a second invocation meanwhile.
+VISIBILITY_PER_TIMEOUT = 6
+# A queue no function reads nor sends failures to (the documents' dead letters): read by people.
+UNREAD_VISIBILITY_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """A function's memory (MB, which also sets its CPU share) and timeout (s): docs/deployment.md
+    gives the measurement or reason behind each."""
+
+    memory: int
+    timeout: int
+
+
+# Per function, from what it does and the figures of docs/benchmarks.md (see docs/deployment.md).
+SIZING: dict[str, Sizing] = {
+    # Matching loads the catalogue snapshot (peak 291 MB RSS at 100,000 registrations) and its numpy
+    # maths wants the CPU; API Gateway gives up on an integration after 29 s.
+    "api_handler": Sizing(1024, 29),
+    # On every cold request's path: PyJWT's RS256 check and one JWKS fetch, nothing else.
+    "cognito_token": Sizing(512, 10),
+    # One UpdateItem a record, 25 records a batch.
+    "on_registration_change": Sizing(256, 30),
+    # Renders agreements (fpdf2 and fontTools' subsetting, CPU-bound) and sends mail, 10 items a batch.
+    "deliver_effects": Sizing(1024, 60),
+    # Opens every upload with pypdf or Pillow, 10 files a batch.
+    "on_document_uploaded": Sizing(1024, 60),
+    # One transfer an invocation: the SEPA file with its XSD validation, the ledger, idempotency.
+    "on_payment_instruction": Sizing(512, 60),
+    "on_payment_dead_letter": Sizing(256, 30),
+    # Cognito waits 5 s for a trigger and fails the user's confirmation after that.
+    "on_user_confirmed": Sizing(256, 5),
+    # Re-drives effects (as deliver_effects does) and rebuilds the catalogue snapshot (9.1 s to dump
+    # at 100,000 registrations on the benchmark machine).
+    "tick": Sizing(1024, 120),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +102,29 @@ class Resources:
     )
     # ObjectCreated notifications of the documents bucket go to this queue.
     documents_notification_queue: str = "documents"
+
+    def consumer(self, queue: str) -> str | None:
+        """The function mapped to a queue, if any."""
+        return next((s.function for s in self.event_sources if s.kind == "sqs" and s.source == queue), None)
+
+    def visibility_timeout(self, queue: str) -> int:
+        """Six times the longest timeout of the functions a queue is tied to: the one reading it, or
+        those whose stream failures it receives (the linter ties a failure destination to them too)."""
+        consumer = self.consumer(queue)
+        tied = [consumer] if consumer else [s.function for s in self.event_sources if s.on_failure == queue]
+        if not tied:
+            return UNREAD_VISIBILITY_TIMEOUT
+        return VISIBILITY_PER_TIMEOUT * max(SIZING[function].timeout for function in tied)
+
+    def failure_queues(self) -> set[str]:
+        """Every queue something fails into: a message there is work that did not happen."""
+        return {q.dead_letter for q in self.queues if q.dead_letter} | {
+            s.on_failure for s in self.event_sources if s.on_failure
+        }
+
+    def retention(self, queue: str) -> int | None:
+        """A failure queue's retention (seconds); None: SQS's default for a work queue."""
+        return FAILURE_RETENTION_SECONDS if queue in self.failure_queues() else None
 
     def queue_name(self, short: str) -> str:
         return f"{self.settings.resource_prefix}-{short}"

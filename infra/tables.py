@@ -12,7 +12,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.attributes import Attribute
+from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -44,6 +44,11 @@ class TableShape:
     attribute_types: tuple[tuple[str, str], ...]  # every key attribute of the table and its indexes
     indexes: tuple[IndexShape, ...]
     stream_view_type: str | None
+    ttl_attribute: str | None = None  # the model's TTLAttribute: DynamoDB deletes items past it
+
+    def time_to_live(self) -> dict[str, Any] | None:
+        """The TTL setting, in the shape both UpdateTimeToLive and CloudFormation take."""
+        return {"AttributeName": self.ttl_attribute, "Enabled": True} if self.ttl_attribute else None
 
     def key_schema(self) -> list[dict[str, str]]:
         return [{"AttributeName": name, "KeyType": kind} for name, kind in self.keys]
@@ -75,6 +80,8 @@ class TableShape:
             properties["StreamSpecification"] = {"StreamViewType": self.stream_view_type}
         properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
         properties["SSESpecification"] = {"SSEEnabled": True}
+        if self.ttl_attribute:
+            properties["TimeToLiveSpecification"] = self.time_to_live()
         return properties
 
 
@@ -111,4 +118,5 @@ def table_shape(model: type[Model], table_name: str) -> TableShape:
         attribute_types=tuple(sorted(types.items())),
         indexes=tuple(sorted(indexes, key=lambda index: index.name)),
         stream_view_type=getattr(model.Meta, "stream_view_type", None),
+        ttl_attribute=next((a.attr_name for a in attributes.values() if isinstance(a, TTLAttribute)), None),
     )

@@ -16,15 +16,16 @@ from typing import Any
 from chalicelib import permissions
 from chalicelib.settings import Settings, settings_from
 from chalicelib.store.queues import PAYMENTS
-from infra.resources import GATEWAY_RESPONSES, ROLES, Resources, gateway_response_headers
+from infra.resources import GATEWAY_RESPONSES, ROLES, SIZING, Resources, gateway_response_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _private_bucket(name: str) -> dict[str, Any]:
-    """A bucket's properties: named, no public access whatever a policy or ACL says, encrypted at rest."""
+def _private_bucket() -> dict[str, Any]:
+    """A bucket's properties: no public access whatever a policy or ACL says, encrypted at rest. No
+    name: S3's names are global, so CloudFormation makes one from the stack's (the functions are given
+    it), and a second programme's stack in another account cannot find its name taken."""
     return {
-        "BucketName": name,
         "PublicAccessBlockConfiguration": {
             "BlockPublicAcls": True,
             "IgnorePublicAcls": True,
@@ -66,6 +67,32 @@ def _retained(resource: dict[str, Any]) -> dict[str, Any]:
 
 # Requests a second the API takes, and the burst above that, before API Gateway answers 429 itself.
 THROTTLING = {"dev": (20, 40), "prod": (100, 200)}
+# Days a function's logs and the API's access logs are kept, per stage (CloudWatch's allowed values).
+LOG_RETENTION_DAYS = {"dev": 14, "prod": 365}
+# The API's access log, one JSON object a request: who, what, how it ended, how long it took.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "requestTime": "$context.requestTimeEpoch",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationLatency": "$context.integrationLatency",
+        "sourceIp": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "user": "$context.authorizer.principalId",
+        "authorizerError": "$context.authorizer.error",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+# AWS's managed policy for a function's X-Ray segments: X-Ray's write actions take no resource but "*",
+# so they are attached (only where tracing is on) rather than written into the function's own policy.
+XRAY_WRITE_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"
+
 # CloudWatch metric the payment work emits with the number of payments unpaid past their deadline.
 OVERDUE_PAYMENTS_METRIC = "OverduePayments"
 # ... and the effects dispatcher with each effect it gave up on (stuck: listed at GET /v1/ops/stuck).
@@ -86,6 +113,16 @@ def role_id(function: str) -> str:
     return _cfn_name(function) + "Role"
 
 
+def log_group_id(function: str) -> str:
+    return _cfn_name(function) + "LogGroup"
+
+
+def function_name(function: str) -> dict[str, str]:
+    """A function's name: the stack's name first, so the log group can be named before the function
+    exists (Lambda would otherwise create one, kept for ever, on the first invocation)."""
+    return {"Fn::Sub": f"${{AWS::StackName}}-{function}"}
+
+
 def _parameters(settings: Settings) -> dict[str, Any]:
     return {
         "MailSender": {
@@ -103,12 +140,6 @@ def _parameters(settings: Settings) -> dict[str, Any]:
             "Default": settings.finance_email,
             "Description": "The finance desk told of overdue payments",
         },
-        "CursorSecret": {
-            "Type": "String",
-            "NoEcho": True,
-            "MinLength": 32,
-            "Description": "Signs list cursors; a random string of 32 characters or more, kept per stage",
-        },
         "AlarmEmail": {
             "Type": "String",
             "Default": "",
@@ -119,7 +150,6 @@ def _parameters(settings: Settings) -> dict[str, Any]:
 
 def _arns(resources: Resources, tables: list[str], queue_ids: dict[str, str]) -> dict[str, list[Any]]:
     """The ARNs each target of chalicelib.permissions names."""
-    settings = resources.settings
     sub = "arn:${AWS::Partition}"
     return {
         permissions.TABLES: [
@@ -130,9 +160,11 @@ def _arns(resources: Resources, tables: list[str], queue_ids: dict[str, str]) ->
                 {"Fn::Sub": f"${{{logical}.Arn}}/index/*"},
             )
         ],
-        permissions.DOCUMENTS: [{"Fn::Sub": f"{sub}:s3:::{settings.documents_bucket}/*"}],
-        permissions.DOCUMENTS_BUCKET: [{"Fn::Sub": f"{sub}:s3:::{settings.documents_bucket}"}],
-        permissions.ARTIFACTS: [{"Fn::Sub": f"{sub}:s3:::{settings.artifacts_bucket}/*"}],
+        permissions.DOCUMENTS: [{"Fn::Sub": "${DocumentsBucket.Arn}/*"}],
+        permissions.DOCUMENTS_BUCKET: [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}],
+        permissions.ARTIFACTS: [{"Fn::Sub": "${ArtifactsBucket.Arn}/*"}],
+        permissions.ARTIFACTS_BUCKET: [{"Fn::GetAtt": ["ArtifactsBucket", "Arn"]}],
+        permissions.CURSOR_SECRET: [{"Ref": "CursorSecret"}],  # a secret's Ref is its ARN
         permissions.MAIL: [
             {"Fn::Sub": f"{sub}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/${{MailIdentity}}"}
         ],
@@ -145,9 +177,12 @@ def _statements(grants: list[permissions.Grant], arns: dict[str, list[Any]]) -> 
     return [{"Effect": "Allow", "Action": sorted(g.actions), "Resource": arns[g.on]} for g in grants]
 
 
-_STACK_LOG_GROUPS = (
-    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/${AWS::StackName}-*"
-)
+def _assumed_by(service: str) -> dict[str, Any]:
+    """A role's trust policy: the AWS service that works with it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
 
 
 def _lambda_service_statements(
@@ -157,10 +192,10 @@ def _lambda_service_statements(
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            # The stack's functions' log groups (CloudFormation names a function "<stack>-<id>-<suffix>");
-            # the function's own name would make a cycle (function -> role -> function).
-            "Resource": {"Fn::Sub": _STACK_LOG_GROUPS},
+            # Its own log group only, which the stack creates (so no CreateLogGroup): the group is named
+            # from the stack, not from the function, so naming it makes no cycle.
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": [log_group_id(function), "Arn"]},
         }
     ]
     for source in resources.event_sources:
@@ -204,16 +239,23 @@ def _lambda_service_statements(
 
 
 def _functions(resources: Resources, table_ids: dict[str, str], queue_ids: dict[str, str]) -> dict[str, Any]:
-    """Per function: the settings it reads from its environment, and its role (one per function)."""
+    """Per function: its name, size, log group, tracing, the settings it reads from its environment, and
+    its role (one per function)."""
     out: dict[str, Any] = {}
     arns = _arns(resources, sorted(table_ids.values()), queue_ids)
+    settings = resources.settings
+    tracing = settings.tracing_enabled
     for function, grants in permissions.PERMISSIONS.items():
         triggered_by_pool = function in COGNITO_TRIGGERS
         variables: dict[str, Any] = {
             "CXC_MAIL_SENDER": {"Ref": "MailSender"},
             "CXC_FINANCE_EMAIL": {"Ref": "FinanceEmail"},
-            "CXC_CURSOR_SECRET": {"Ref": "CursorSecret"},
+            "CXC_CURSOR_SECRET_ID": {"Ref": "CursorSecret"},
             "CXC_PAYMENTS_QUEUE_URL": {"Ref": queue_ids[PAYMENTS]},  # a queue's Ref is its URL
+            "CXC_DOCUMENTS_BUCKET": {"Ref": "DocumentsBucket"},
+            "CXC_ARTIFACTS_BUCKET": {"Ref": "ArtifactsBucket"},
+            # Powertools' own switch, kept equal to ours (chalicelib.observability reads ours).
+            "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
         }
         if not triggered_by_pool:
             variables.update(
@@ -225,22 +267,31 @@ def _functions(resources: Resources, table_ids: dict[str, str], queue_ids: dict[
                     },
                 }
             )
-        out[function_id(function)] = {"Properties": {"Environment": {"Variables": variables}}}
+        sizing = SIZING[function]
+        out[function_id(function)] = {
+            "Properties": {
+                "FunctionName": function_name(function),
+                "MemorySize": sizing.memory,
+                "Timeout": sizing.timeout,
+                "LoggingConfig": {"LogGroup": {"Ref": log_group_id(function)}},
+                "Tracing": "Active" if tracing else "PassThrough",
+                "Environment": {"Variables": variables},
+            }
+        }
+        out[log_group_id(function)] = {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
+                "RetentionInDays": LOG_RETENTION_DAYS.get(settings.stage, LOG_RETENTION_DAYS["dev"]),
+            },
+        }
         on_pool = [g for g in grants if g.on == permissions.USER_POOL] if triggered_by_pool else []
         inline = [g for g in grants if g not in on_pool]
         out[role_id(function)] = {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
+                "AssumeRolePolicyDocument": _assumed_by("lambda.amazonaws.com"),
+                "ManagedPolicyArns": [{"Fn::Sub": XRAY_WRITE_POLICY}] if tracing else [],
                 "Policies": [
                     {
                         "PolicyName": function,
@@ -274,6 +325,15 @@ def _user_pool(settings: Settings) -> dict[str, Any]:
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "UserPoolName": f"{settings.resource_prefix}-users",
+                # Cognito's own sender allows 50 mails a day; the service's SES identity has no such cap.
+                "EmailConfiguration": {
+                    "EmailSendingAccount": "DEVELOPER",
+                    "From": {"Ref": "MailSender"},
+                    "SourceArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+                        ":identity/${MailIdentity}"
+                    },
+                },
                 "UsernameAttributes": ["email"],
                 "AutoVerifiedAttributes": ["email"],
                 "Schema": [{"Name": "partnership_id", "AttributeDataType": "String", "Mutable": True}],
@@ -345,11 +405,8 @@ def _alarms(resources: Resources, queue_ids: dict[str, str], stage: str) -> dict
             },
         },
     }
-    # Every queue something fails into: a message there is work that did not happen.
-    failure_queues = {q.dead_letter for q in resources.queues if q.dead_letter} | {
-        s.on_failure for s in resources.event_sources if s.on_failure
-    }
-    for queue in sorted(failure_queues):
+    # Every queue something fails into, consumed or not: a message there is work that did not happen.
+    for queue in sorted(resources.failure_queues()):
         out[queue_ids[queue] + "Alarm"] = _alarm(
             f"Messages in {resources.queue_name(queue)}: records that failed every retry",
             {
@@ -400,6 +457,94 @@ def _alarms(resources: Resources, queue_ids: dict[str, str], stage: str) -> dict
     return out
 
 
+def _api_logs(stage: str) -> dict[str, Any]:
+    """The API's access log group, and the account's role API Gateway writes logs with (one setting per
+    account and region: every stack that sets it sets the same managed policy)."""
+    return {
+        "ApiAccessLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                "RetentionInDays": LOG_RETENTION_DAYS.get(stage, LOG_RETENTION_DAYS["dev"]),
+            },
+        },
+        "ApiGatewayLogsRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": _assumed_by("apigateway.amazonaws.com"),
+                "ManagedPolicyArns": [
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                        "AmazonAPIGatewayPushToCloudWatchLogs"
+                    }
+                ],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}},
+        },
+    }
+
+
+def _metric_widget(title: str, metrics: list[list[Any]], x: int, y: int, stat: str = "Sum") -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "metrics": metrics,
+            "stat": stat,
+            "period": 300,
+            "region": "${AWS::Region}",
+            "view": "timeSeries",
+        },
+    }
+
+
+def _dashboard(resources: Resources, stage: str) -> dict[str, Any]:
+    """One page for an operator: the API's traffic and errors, each function's errors, duration and
+    throttles, the queues' depth and the service's own metrics (stuck effects, overdue payments)."""
+    settings = resources.settings
+    api_dimensions = ["ApiName", settings.service_name, "Stage", stage]
+    functions = sorted(permissions.PERMISSIONS)
+
+    def per_function(metric: str) -> list[list[Any]]:
+        return [["AWS/Lambda", metric, "FunctionName", f"${{AWS::StackName}}-{f}"] for f in functions]
+
+    queues = [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", resources.queue_name(q.name)]
+        for q in resources.queues
+    ]
+    own = [
+        [settings.metrics_namespace, name, "service", settings.service_name]
+        for name in (STUCK_EFFECTS_METRIC, OVERDUE_PAYMENTS_METRIC, "ServerErrors")
+    ]
+    widgets = [
+        _metric_widget(
+            "API requests and errors",
+            [["AWS/ApiGateway", metric, *api_dimensions] for metric in ("Count", "4XXError", "5XXError")],
+            0,
+            0,
+        ),
+        _metric_widget(
+            "API latency (p95, ms)", [["AWS/ApiGateway", "Latency", *api_dimensions]], 12, 0, "p95"
+        ),
+        _metric_widget("Function errors", per_function("Errors"), 0, 6),
+        _metric_widget("Function duration (p95, ms)", per_function("Duration"), 12, 6, stat="p95"),
+        _metric_widget("Function throttles", per_function("Throttles"), 0, 12),
+        _metric_widget("Queue depth (failure queues should be 0)", queues, 12, 12, stat="Maximum"),
+        _metric_widget("Stuck effects, overdue payments, server errors", own, 0, 18, stat="Maximum"),
+    ]
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardBody": {"Fn::Sub": json.dumps({"widgets": widgets})}},
+    }
+
+
 def build(resources: Resources) -> dict[str, Any]:
     settings = resources.settings
     stage = settings.stage
@@ -418,9 +563,12 @@ def build(resources: Resources) -> dict[str, Any]:
         queue_ids[queue.name] = logical
         properties: dict[str, Any] = {
             "QueueName": resources.queue_name(queue.name),
-            "VisibilityTimeout": queue.visibility_timeout,
+            "VisibilityTimeout": resources.visibility_timeout(queue.name),
             "SqsManagedSseEnabled": True,
         }
+        retention = resources.retention(queue.name)
+        if retention:
+            properties["MessageRetentionPeriod"] = retention
         if queue.dead_letter:
             properties["RedrivePolicy"] = {
                 "deadLetterTargetArn": {"Fn::GetAtt": [queue_ids[queue.dead_letter], "Arn"]},
@@ -440,8 +588,11 @@ def build(resources: Resources) -> dict[str, Any]:
                         "Principal": {"Service": "s3.amazonaws.com"},
                         "Action": "sqs:SendMessage",
                         "Resource": {"Fn::GetAtt": [notification_queue, "Arn"]},
+                        # The bucket's name is made by CloudFormation after this policy exists (the
+                        # bucket checks its notification's target when created): the account, then.
                         "Condition": {
-                            "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{settings.documents_bucket}"}
+                            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                            "ArnLike": {"aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}},
                         },
                     }
                 ]
@@ -453,7 +604,7 @@ def build(resources: Resources) -> dict[str, Any]:
             "Type": "AWS::S3::Bucket",
             "DependsOn": "DocumentsQueuePolicy",
             "Properties": {
-                **_private_bucket(settings.documents_bucket),
+                **_private_bucket(),
                 # Browsers upload with a presigned POST and may read with presigned GETs.
                 "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD", "POST"),
                 "NotificationConfiguration": {
@@ -469,8 +620,11 @@ def build(resources: Resources) -> dict[str, Any]:
             "Type": "AWS::S3::Bucket",
             # Generated agreements are downloaded with presigned GETs, which a web app may fetch.
             "Properties": {
-                **_private_bucket(settings.artifacts_bucket),
+                **_private_bucket(),
                 "CorsConfiguration": _bucket_cors(settings, "GET", "HEAD"),
+                # Transfer files and signed agreements are records: an overwrite or a delete keeps the
+                # version before it.
+                "VersioningConfiguration": {"Status": "Enabled"},
             },
         }
     )
@@ -504,24 +658,32 @@ def build(resources: Resources) -> dict[str, Any]:
             "Properties": mapping,
         }
 
-    for kind, (status, body) in GATEWAY_RESPONSES.items():
-        out[_cfn_name(kind.lower()) + "GatewayResponse"] = {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {
-                "RestApiId": {"Ref": "RestAPI"},
-                "ResponseType": kind,
-                "StatusCode": str(status),
-                "ResponseTemplates": {"application/json": body},
-                "ResponseParameters": {
-                    f"gatewayresponse.header.{name}": f"'{value}'"
-                    for name, value in gateway_response_headers(settings).items()
-                },
+    # In the API's own definition, not as AWS::ApiGateway::GatewayResponse resources: SAM imports the
+    # definition in overwrite mode, which would drop responses defined beside it on the API's next
+    # update, and CloudFormation would not know (they are its resources, not the definition's).
+    gateway_responses = {
+        kind: {
+            "statusCode": str(status),
+            "responseTemplates": {"application/json": body},
+            "responseParameters": {
+                f"gatewayresponse.header.{name}": f"'{value}'"
+                for name, value in gateway_response_headers(settings).items()
             },
         }
+        for kind, (status, body) in GATEWAY_RESPONSES.items()
+    }
 
     rate, burst = THROTTLING.get(stage, THROTTLING["dev"])
+    out.update(_api_logs(stage))
     out["RestAPI"] = {
+        "DependsOn": "ApiGatewayAccount",
         "Properties": {
+            "DefinitionBody": {"x-amazon-apigateway-gateway-responses": gateway_responses},
+            "TracingEnabled": settings.tracing_enabled,
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                "Format": ACCESS_LOG_FORMAT,
+            },
             "MethodSettings": [
                 {
                     "ResourcePath": "/*",
@@ -529,11 +691,22 @@ def build(resources: Resources) -> dict[str, Any]:
                     "ThrottlingRateLimit": rate,
                     "ThrottlingBurstLimit": burst,
                 }
-            ]
-        }
+            ],
+        },
     }
     out.update(_functions(resources, table_ids, queue_ids))
     out.update(_alarms(resources, queue_ids, stage))
+    out["CursorSecret"] = _retained(
+        {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Description": "Signs the API's list cursors; made once, kept across deploys",
+                # Made once, when the stack is created; an update of the stack never makes another.
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        }
+    )
+    out["Dashboard"] = _dashboard(resources, stage)
     return {
         "Parameters": _parameters(settings),
         "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
@@ -542,6 +715,9 @@ def build(resources: Resources) -> dict[str, Any]:
             "UserPoolId": {"Value": {"Ref": "UserPool"}},
             "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
             "DocumentsBucketName": {"Value": {"Ref": "DocumentsBucket"}},
+            "ArtifactsBucketName": {"Value": {"Ref": "ArtifactsBucket"}},
+            "CursorSecretArn": {"Value": {"Ref": "CursorSecret"}},
+            "DashboardName": {"Value": {"Ref": "Dashboard"}},
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }

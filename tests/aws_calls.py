@@ -65,7 +65,12 @@ def iam_actions(service: str, operation: str, params: dict[str, Any], presigned:
         return {f"dynamodb:{kind}Item" for item in params.get("TransactItems", ()) for kind in item}
     if service == "dynamodb" and operation == "TransactGetItems":
         return {"dynamodb:GetItem"}
-    s3_actions = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+    s3_actions = {
+        "HeadObject": "GetObject",
+        "HeadBucket": "ListBucket",
+        "ListObjectsV2": "ListBucket",
+        "ListObjects": "ListBucket",
+    }
     if service == "s3" and operation in s3_actions:
         return {f"s3:{s3_actions[operation]}"}
     return {f"{service}:{operation}"}
@@ -83,6 +88,8 @@ def target(action: str, params: dict[str, Any]) -> str:
         bucket = params.get("Bucket")
         if action == "s3:ListBucket" and bucket == settings.documents_bucket:
             return permissions.DOCUMENTS_BUCKET
+        if action == "s3:ListBucket" and bucket == settings.artifacts_bucket:
+            return permissions.ARTIFACTS_BUCKET
         named = {
             settings.documents_bucket: permissions.DOCUMENTS,
             settings.artifacts_bucket: permissions.ARTIFACTS,
@@ -95,6 +102,7 @@ def target(action: str, params: dict[str, Any]) -> str:
         "dynamodb": permissions.TABLES,
         "ses": permissions.MAIL,
         "cognito-idp": permissions.USER_POOL,
+        "secretsmanager": permissions.CURSOR_SECRET,  # the one secret the code reads
     }.get(service, service)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 from chalicelib.errors import DomainError
-from chalicelib.observability import logger
+from chalicelib.observability import logger, record_correlation
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
@@ -51,14 +51,34 @@ def _process(
     )
 
 
+def object_id(raw: dict[str, Any]) -> str | None:
+    """What a stream or queue record is about, for the logs' correlation id: a stream record's key (a
+    registration's id, an outbox item's id, which names its object), an upload's object key, a payment
+    instruction's payment. Ids only: a record's content is never logged."""
+    keys = (raw.get("dynamodb") or {}).get("Keys")
+    if keys:
+        return next((str(next(iter(value.values()))) for value in keys.values()), None)
+    try:
+        body = json.loads(raw.get("body") or "")
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    if body.get("Records"):
+        return unquote_plus(str(body["Records"][0].get("s3", {}).get("object", {}).get("key", ""))) or None
+    return str(body["payment_id"]) if body.get("payment_id") else None
+
+
 def _reported(handle: Callable[[R], None]) -> Callable[[R], None]:
     """The event functions' edge, as handlers.http is the routes': a refusal (a domain error) or a
     failure is logged with the record's id, never its content, and re-raised, so the batch processor
-    reports the record as failed (retried, then parked on the dead-letter or failure queue)."""
+    reports the record as failed (retried, then parked on the dead-letter or failure queue). Every line
+    logged while a record is handled carries its object's id as the correlation id."""
 
     @functools.wraps(handle)
     def run(record: R) -> None:
         record_id = record.raw_event.get("eventID") or record.raw_event.get("messageId")
+        record_correlation(object_id(record.raw_event) or record_id)
         try:
             handle(record)
         except DomainError as exc:

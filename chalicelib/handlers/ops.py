@@ -12,8 +12,10 @@ from chalicelib.lazy import lazy
 # route table (every function imports app.py) loads none of them.
 if TYPE_CHECKING:
     from chalicelib.services import effects as service
+    from chalicelib.services import readiness
 else:
     service = lazy("chalicelib.services.effects")
+    readiness = lazy("chalicelib.services.readiness")
 
 api = Api(__name__, tag="operations")
 
@@ -38,6 +40,28 @@ class StuckEffectOut(ApiModel):
 class StuckEffectList(ApiModel):
     items: list[StuckEffectOut]
     next_cursor: str | None = None
+
+
+class CheckOut(ApiModel):
+    name: str
+    ok: bool
+    detail: str | None = None
+
+
+class ReadinessOut(ApiModel):
+    ready: bool
+    checks: list[CheckOut]
+
+
+# Operators' (admin, support) only: it tells which tables and buckets exist and how far behind the
+# outbox is. A failed check answers 503 NOT_READY, its details naming each check that failed.
+@api.route(
+    "/v1/ops/ready",
+    summary="Readiness: the tables and buckets answer and the outbox is not backed up",
+    roles=("admin", "support"),
+)
+def ready(call: Call) -> ReadinessOut:
+    return ReadinessOut.model_validate(readiness.check())
 
 
 @api.route("/v1/ops/stuck", summary="Effects that kept failing, most recent first", roles=("admin",))

@@ -25,6 +25,25 @@ def client(service: str) -> Any:
     return boto3.session.Session().client(service, **kwargs)
 
 
+# A secret's value is read again after this long: one GetSecretValue an hour per container, and a
+# rotated secret reaches every container within the hour.
+SECRET_MAX_AGE_SECONDS = 3600
+
+
+@cache
+def _secrets() -> Any:
+    # Powertools' Parameters (with its cache) loads with the first secret read, not with the app.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client("secretsmanager"))
+
+
+def secret(secret_id: str) -> str:
+    """A Secrets Manager secret's string, cached for SECRET_MAX_AGE_SECONDS."""
+    return str(_secrets().get(secret_id, max_age=SECRET_MAX_AGE_SECONDS))
+
+
 def reset_clients() -> None:
-    """Forget cached clients (tests start a fresh emulator per test)."""
+    """Forget cached clients and what they read (tests start a fresh emulator per test)."""
     client.cache_clear()
+    _secrets.cache_clear()

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
     VersionAttribute,
@@ -359,7 +360,8 @@ class IdempotencyModel(Model):
     Meta = _meta("idempotency")
 
     id = UnicodeAttribute(hash_key=True)
-    expiration = NumberAttribute(null=True)
+    # Powertools writes the record's expiry here; as the table's TTL, DynamoDB deletes expired records.
+    expiration = TTLAttribute(null=True)
 
 
 class OutboxDueIndex(GlobalSecondaryIndex["OutboxModel"]):
@@ -390,6 +392,9 @@ class OutboxModel(Model):
     lease_until = UnicodeAttribute(null=True)
     last_error = UnicodeAttribute(null=True)
     done_at = UnicodeAttribute(null=True)
+    # The table's TTL: a delivered item is kept DONE_KEPT_FOR (chalicelib.store.outbox) for support to
+    # read, then DynamoDB deletes it. Never set on a pending or stuck item.
+    expires_at = TTLAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
 

@@ -21,10 +21,17 @@ from chalicelib.store.models import OutboxModel
 
 PENDING, STUCK = "pending", "stuck"
 REDRIVE_AFTER = timedelta(minutes=2)
+# How long a delivered item stays readable (what was sent, when, after how many attempts) before the
+# table's TTL deletes it: long enough for a participant's question about a mail to reach support.
+DONE_KEPT_FOR = timedelta(days=30)
 
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(moment: str) -> datetime:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,7 @@ def done(item: Item, token: str, now: str) -> None:
                 OutboxModel.lease.remove(),
                 OutboxModel.lease_until.remove(),
                 OutboxModel.done_at.set(now),
+                OutboxModel.expires_at.set(_parse(now) + DONE_KEPT_FOR),
                 OutboxModel.updated_at.set(now),
             ],
             condition=OutboxModel.lease == token,
@@ -198,6 +206,14 @@ def due(now: str, limit: int) -> list[str]:
     """Ids of pending items due by `now`, oldest due first (one Query of the sparse index)."""
     query = OutboxModel.by_queue.query(PENDING, range_key_condition=OutboxModel.next_at <= now, limit=limit)
     return [m.id for m in query]
+
+
+def overdue_count(before: str, limit: int) -> int:
+    """How many pending items were due before `before`, up to `limit` (a COUNT Query of the sparse
+    index: only pending and stuck items are in it, so it never reads the delivered ones)."""
+    return int(
+        OutboxModel.by_queue.count(PENDING, range_key_condition=OutboxModel.next_at < before, limit=limit)
+    )
 
 
 def _since(model: OutboxModel) -> tuple[str, str]:

@@ -17,6 +17,7 @@ class Bootstrapped:
     queue_urls: dict[str, str] = field(default_factory=dict)  # queue short name -> URL
     queue_arns: dict[str, str] = field(default_factory=dict)
     buckets: list[str] = field(default_factory=list)
+    cursor_secret_id: str = ""  # the secret list cursors are signed with (the template's CursorSecret)
 
 
 def _clients(endpoint_url: str | None, region: str) -> dict[str, Any]:
@@ -25,14 +26,21 @@ def _clients(endpoint_url: str | None, region: str) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"region_name": region}
     if endpoint_url:
         kwargs["endpoint_url"] = endpoint_url
-    return {name: boto3.client(name, **kwargs) for name in ("dynamodb", "s3", "sqs", "ses", "cognito-idp")}
+    return {
+        name: boto3.client(name, **kwargs)
+        for name in ("dynamodb", "s3", "sqs", "ses", "cognito-idp", "secretsmanager")
+    }
 
 
 def create_tables(resources: Resources, dynamodb: Any) -> dict[str, str]:
     arns: dict[str, str] = {}
     prefix = resources.settings.resource_prefix + "-"
-    for args in resources.table_definitions():
+    for table in resources.tables():
+        args = table.create_table_args()
         description = dynamodb.create_table(**args)["TableDescription"]
+        ttl = table.time_to_live()
+        if ttl:  # CreateTable takes no TTL: a second call, as CloudFormation makes it
+            dynamodb.update_time_to_live(TableName=table.name, TimeToLiveSpecification=ttl)
         if "LatestStreamArn" in description:
             arns[args["TableName"].removeprefix(prefix)] = description["LatestStreamArn"]
     return arns
@@ -42,7 +50,10 @@ def create_queues(resources: Resources, sqs: Any) -> tuple[dict[str, str], dict[
     urls: dict[str, str] = {}
     arns: dict[str, str] = {}
     for queue in resources.queues:  # dead-letter queues are listed before the queues that use them
-        attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+        attributes = {"VisibilityTimeout": str(resources.visibility_timeout(queue.name))}
+        retention = resources.retention(queue.name)
+        if retention:
+            attributes["MessageRetentionPeriod"] = str(retention)
         if queue.dead_letter:
             attributes["RedrivePolicy"] = json.dumps(
                 {
@@ -85,6 +96,14 @@ def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
     )
 
 
+def create_cursor_secret(resources: Resources, secretsmanager: Any) -> str:
+    """The secret list cursors are signed with, random as the template's (made once per emulator)."""
+    import secrets
+
+    name = f"{resources.settings.resource_prefix}-cursor-secret"
+    return str(secretsmanager.create_secret(Name=name, SecretString=secrets.token_hex(32))["ARN"])
+
+
 def create_user_pool(resources: Resources, idp: Any) -> tuple[str, str]:
     pool = idp.create_user_pool(
         PoolName=f"{resources.settings.resource_prefix}-users",
@@ -117,4 +136,7 @@ def bootstrap(resources: Resources, endpoint_url: str | None = None) -> Bootstra
     clients["ses"].verify_email_identity(EmailAddress=settings.mail_sender)
     pool_id, client_id = create_user_pool(resources, clients["cognito-idp"])
     buckets = [settings.documents_bucket, settings.artifacts_bucket]  # as create_bucket made them
-    return Bootstrapped(pool_id, client_id, stream_arns, queue_urls, queue_arns, buckets)
+    secret_id = create_cursor_secret(resources, clients["secretsmanager"])
+    return Bootstrapped(
+        pool_id, client_id, stream_arns, queue_urls, queue_arns, buckets=buckets, cursor_secret_id=secret_id
+    )

@@ -59,6 +59,7 @@ def emulated_aws(jwks_base_url: str, patch: pytest.MonkeyPatch) -> Iterator[Boot
         patch.setenv("CXC_USER_POOL_ID", booted.user_pool_id)
         patch.setenv("CXC_PAYMENTS_QUEUE_URL", booted.queue_urls["payments"])
         patch.setenv("CXC_APP_CLIENT_ID", booted.app_client_id)
+        patch.setenv("CXC_CURSOR_SECRET_ID", booted.cursor_secret_id)
         patch.setenv("CXC_JWKS_URL", f"{jwks_base_url}/{booted.user_pool_id}/.well-known/jwks.json")
         get_settings.cache_clear()
         restore_clock = ports.install(clock=FakeClock())

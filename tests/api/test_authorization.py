@@ -498,6 +498,10 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/v1/payments/{payment_id}/retry"): Row(
         cells(403, anonymous=401, invalid_token=401, finance=404), on_payment({}), sees=frozenset()
     ),
+    # readiness is for the people who run the service (every table and bucket answers in the scene)
+    ("GET", "/v1/ops/ready"): Row(
+        cells(403, anonymous=401, invalid_token=401, support=200, admin=200), about_host, sees=frozenset()
+    ),
     # the effects that keep failing are the administrators' (nothing is stuck in the scene)
     ("GET", "/v1/ops/stuck"): Row(
         cells(403, anonymous=401, invalid_token=401, admin=200), about_host, sees=frozenset()

@@ -63,6 +63,7 @@ def main() -> None:
                 "CXC_USER_POOL_ID": booted.user_pool_id,
                 "CXC_PAYMENTS_QUEUE_URL": booted.queue_urls["payments"],
                 "CXC_APP_CLIENT_ID": booted.app_client_id,
+                "CXC_CURSOR_SECRET_ID": booted.cursor_secret_id,
                 "CXC_JWKS_URL": f"http://127.0.0.1:{port}/{booted.user_pool_id}/.well-known/jwks.json",
             }
         )

