@@ -83,6 +83,15 @@ def _add(found: dict[type[DomainError], set[str]], error: type[DomainError], cod
         codes.add(code)
 
 
+def _dispatch_table(call: ast.Call, scope: dict[str, Any]) -> dict[Any, Any] | None:
+    """The module-level dict a `TABLE.get(key)` call reads, if that is what `call` is."""
+    func = call.func
+    if not (isinstance(func, ast.Attribute) and func.attr == "get"):
+        return None
+    table = _resolve(func.value, scope)
+    return table if isinstance(table, dict) else None
+
+
 @cache
 def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
     try:
@@ -101,6 +110,13 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
         if not isinstance(node, ast.Call):
             continue
         target = _resolve(node.func, scope)
+        table = _dispatch_table(node, scope)
+        if table is not None:
+            # A dispatch table (`_CHANGES.get(action)`, then called): any of its functions may run.
+            for callee in (f for f in table.values() if inspect.isfunction(f) and _ours(f) and f not in seen):
+                for error, codes in _analyse(callee, seen | {function}).items():
+                    found.setdefault(error, set()).update(codes)
+            continue
         if isinstance(target, type) and issubclass(target, DomainError):
             _add(found, target, _literal_code(node, target))
         elif target is RuleViolation:

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib import clock
 from chalicelib.auth import Principal
-from chalicelib.errors import DomainError, InvalidInput, NotFound
+from chalicelib.errors import DomainError, NotFound, RuleBroken
 from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus
 from chalicelib.rules.exchange_guards import EVIDENCE, SIGNED_SCAN
 from chalicelib.rules.exchange_model import Act, Exchange
@@ -43,8 +43,11 @@ def request_upload(
     row = uploads.row("exchange")
     file_type = row.rule.requested_type(content_type, size)
     if kind == SIGNED_SCAN and document not in KINDS:
-        raise InvalidInput(
+        # The body is well formed (document is optional: evidence names none): a rule of the upload's
+        # kind, answered as rules are (422), not as bad input.
+        raise RuleBroken(
             "A signed scan names the document it signs.",
+            code="DOCUMENT_REQUIRED",
             details=[{"field": "document", "message": f"one of {', '.join(KINDS)}"}],
         )
     try:

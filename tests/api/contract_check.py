@@ -1,8 +1,8 @@
 """Every response an API test gets is checked against the served document: a JSON body with a documented
 status must match that status's schema, with additional properties refused everywhere. A field the
 code answers but the document leaves out (what a generated client would then drop) fails the test
-that met it, so the whole API suite checks every route it drives. (Whether an error's code is one the
-response lists in `x-error-codes` is not checked yet: the static analysis of raises misses some.)
+that met it, so the whole API suite checks every route it drives; so does an error whose code is not
+one its response lists in `x-error-codes` (what a client switching on the code would not expect).
 
 Statuses the document does not list (a test's deliberate 500, an unknown route's 404) are left to the
 tests that cause them.
@@ -64,6 +64,13 @@ def _validator(path: str, method: str, status: str) -> Draft202012Validator | No
     )
 
 
+@cache
+def _error_codes(path: str, method: str, status: str) -> frozenset[str] | None:
+    answer = _document()["paths"][path][method.lower()]["responses"].get(status) or {}
+    listed = answer.get("x-error-codes")
+    return frozenset(listed) if listed is not None else None
+
+
 def operation_of(method: str, path: str) -> str | None:
     bare = path.split("?", 1)[0]
     for pattern, documented_method, documented_path in _operations():
@@ -80,6 +87,11 @@ def check(method: str, path: str, status: int, content_type: str | None, raw: by
     if validator is None:
         return
     data = json.loads(raw)
+    codes = _error_codes(documented, method, str(status))
+    code = (data.get("error") or {}).get("code") if status >= 400 and isinstance(data, dict) else None
+    assert codes is None or code is None or code in codes, (
+        f"{method} {path} answered {status} {code}, which its document does not list ({sorted(codes or ())})"
+    )
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     assert not errors, f"{method} {path} answered {status} outside its documented schema: " + "; ".join(
         f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in errors[:5]

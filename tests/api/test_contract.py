@@ -5,6 +5,7 @@ run on every API test's responses) catching a field the document leaves out."""
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 from chalicelib.handlers.http import ROUTE_DOCS
 from chalicelib.openapi import TAGS, ComponentCollision, _Schemas
 from infra.seed import seed_partnerships
+from tests.api import contract_check
 from tests.api.contract_check import _document, strict
 from tests.api.helpers import body
 
@@ -83,3 +85,15 @@ def test_the_strict_check_catches_a_field_the_document_leaves_out(client):
         {"$ref": "#/components/schemas/PartnershipList", "components": strict(lacking)}
     )
     assert not check.is_valid(answer)
+
+
+def test_an_error_code_the_document_does_not_list_is_caught():
+    # Given the served document's codes for a refused edit of an exchange's draft
+    listed = contract_check._error_codes("/v1/exchanges/{exchange_id}", "PATCH", "422")
+    assert listed is not None and "INVALID_IBAN" in listed  # the model's edit checks the account
+    # Then an answer with a listed code passes, and one with a code the document lacks fails
+    answer = json.dumps({"error": {"code": "INVALID_IBAN", "message": "x", "details": []}}).encode()
+    contract_check.check("PATCH", f"/v1/exchanges/exc_{'0' * 32}", 422, "application/json", answer)
+    unlisted = json.dumps({"error": {"code": "NOT_A_CODE", "message": "x", "details": []}}).encode()
+    with pytest.raises(AssertionError, match="does not list"):
+        contract_check.check("PATCH", f"/v1/exchanges/exc_{'0' * 32}", 422, "application/json", unlisted)

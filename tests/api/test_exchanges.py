@@ -611,3 +611,16 @@ def test_a_bank_account_given_in_an_attempt_that_lost_a_race_is_given_by_the_ret
     # Then the retry wrote it
     assert lost and edited.status_code == 200, edited.body
     assert body(get(client, path, pair.visitor))["bank_account"]["iban"] == IBAN
+
+
+def test_a_signed_scan_that_names_no_document_is_a_rule_not_bad_input(client, pair):
+    # Given a draft, and a well-formed upload request for a signed scan that names no document
+    exchange = body(post(client, "/v1/exchanges", pair.visitor, draft(pair.request_id)))
+    scan = {"kind": "signed_scan", "filename": "s.pdf", "content_type": "application/pdf", "size": 2000}
+    # Then it is refused as the rule it breaks (422), naming the field, and nothing is awaited
+    refused = post(
+        client, f"/v1/exchanges/{exchange['id']}/uploads", pair.visitor, {**scan, "document": None}
+    )
+    assert refused.status_code == 422, refused.body
+    error = body(refused)["error"]
+    assert (error["code"], error["details"][0]["field"]) == ("DOCUMENT_REQUIRED", "document")
