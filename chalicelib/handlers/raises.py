@@ -113,8 +113,8 @@ def _analyse(function: Callable[..., Any], seen: frozenset[Any]) -> Found:
         table = _dispatch_table(node, scope)
         if table is not None:
             # A dispatch table (`_CHANGES.get(action)`, then called): any of its functions may run.
-            for callee in (f for f in table.values() if inspect.isfunction(f) and _ours(f) and f not in seen):
-                for error, codes in _analyse(callee, seen | {function}).items():
+            for listed in (f for f in table.values() if inspect.isfunction(f) and _ours(f) and f not in seen):
+                for error, codes in _analyse(listed, seen | {function}).items():
                     found.setdefault(error, set()).update(codes)
             continue
         if isinstance(target, type) and issubclass(target, DomainError):
