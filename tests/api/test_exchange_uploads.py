@@ -158,7 +158,7 @@ def test_the_host_side_never_gets_the_financial_agreement(client, pair, aws):
 @pytest.mark.parametrize(
     ("changes", "status", "code"),
     [
-        ({"document": None}, 400, "VALIDATION_ERROR"),
+        ({"document": None}, 422, "DOCUMENT_REQUIRED"),  # a rule of the kind: the body is well formed
         ({"content_type": "text/html"}, 422, "UNSUPPORTED_FILE_TYPE"),
         ({"size": 10 * 1024 * 1024 + 1}, 413, "FILE_TOO_LARGE"),
         ({"kind": "evidence", "document": None}, 409, "INVALID_STATUS"),
