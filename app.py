@@ -39,17 +39,25 @@ for module in (reference, partnerships, meta, registrations, matching, contacts,
     app.register_blueprint(module.api.blueprint)
 
 
-@app.middleware("http")
-def errors_and_correlation(event: Request, get_response: Any) -> Response:
+def _request_id(event: Request) -> str:
     # API Gateway's request id (the local gateway adds one as API Gateway does); the invocation's id
     # stands in only where neither gives one.
-    request_id = str(
-        (event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", "")
-    )
-    # The API handler's entry, as every event function's (Chalice's app object is the Lambda handler, so
-    # the invocation's context is bound here, around each request), with the request's id.
-    respond = entry(lambda _event, _context: get_response(event), "api_handler", lambda _e, _c: request_id)
-    response = reshape_chalice_error(respond(event.to_original_event(), app.lambda_context))
+    return str((event.context or {}).get("requestId") or getattr(app.lambda_context, "aws_request_id", ""))
+
+
+# The API handler's entry, as every event function's (Chalice's app object is the Lambda handler, so the
+# invocation's context is bound around each request), with the request's id. Built once: the logger's and
+# tracer's wrappers are made at import, not again for every request. It is given (request, get_response)
+# and answers get_response(request); a lambda, so every app.py function keeps the name of its Lambda.
+_api_entry = entry(
+    lambda call, _context: call[1](call[0]), "api_handler", lambda call, _context: _request_id(call[0])
+)
+
+
+@app.middleware("http")
+def errors_and_correlation(event: Request, get_response: Any) -> Response:
+    request_id = _request_id(event)
+    response = reshape_chalice_error(_api_entry((event, get_response), app.lambda_context))
     response.headers["X-Request-Id"] = request_id
     # Every response, errors included, so a browser can read what went wrong.
     response.headers.update(cors_headers(event.headers.get("origin"), get_settings().allowed_origins))
@@ -99,7 +107,10 @@ def on_user_confirmed(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.on_user_confirmed(event)
 
 
+_tick_entry = entry(lambda _event, _context: events.tick(), "tick")
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> None:
     # Chalice hands a schedule's function its event object, which carries the invocation's context.
-    entry(lambda _event, _context: events.tick(), "tick")(event.to_dict(), event.context)
+    _tick_entry(event.to_dict(), event.context)

@@ -265,8 +265,8 @@ class Exchange:
         """Signatures on the current version of the document for the act's parties that sign it and have
         not yet: in the tool (the hash the signer read), or by an accepted scan (`upload`, its entry as
         settled, whose uploader signs)."""
-        kind = str(act.args["document"])
-        entry = current(self.as_document(), kind)
+        kind, doc = str(act.args["document"]), self.as_document()
+        entry = current(doc, kind)
         assert entry is not None  # the table's guards: generated, and this is its hash
         upload = act.args.get("upload")
         new = tuple(
@@ -279,9 +279,7 @@ class Exchange:
                 at=act.at,
                 scan=str(upload["id"]) if upload else None,
             )
-            for party in sorted(
-                (act.parties & FLOW.collected(act.action)) - signed_by(self.as_document(), kind)
-            )
+            for party in sorted((act.parties & FLOW.collected(act.action)) - signed_by(doc, kind))
         )
         signed = replace(self, signatures=(*self.signatures, *new))
         return signed.with_upload(upload) if upload else signed

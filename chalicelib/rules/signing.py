@@ -19,7 +19,7 @@ COMMITMENT_TO_QUALITY = "commitment_to_quality"
 FINANCIAL_AGREEMENT = "financial_agreement"
 KINDS = (COMMITMENT_TO_QUALITY, FINANCIAL_AGREEMENT)
 SIGN_ACTION = {kind: f"sign_{kind}" for kind in KINDS}
-_KIND_OF_ACTION = {action: kind for kind, action in SIGN_ACTION.items()}
+KIND_OF_ACTION = {action: kind for kind, action in SIGN_ACTION.items()}
 
 
 def current(doc: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
@@ -57,13 +57,13 @@ def carried(
             (
                 t
                 for t in FLOW.rows_from(status)
-                if t.action in _KIND_OF_ACTION and t.collect and t.to is not None
+                if t.action in KIND_OF_ACTION and t.collect and t.to is not None
             ),
             None,
         )
         if step is None:
             return status, acted
-        already = signed_by(doc, _KIND_OF_ACTION[step.action]) & step.collect
+        already = signed_by(doc, KIND_OF_ACTION[step.action]) & step.collect
         if already:
             acted[step.action] = sorted(already | set(acted.get(step.action, ())))
         if not already or not step.collect <= already:

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.observability import logger
 from chalicelib.rules.exchange_flow import FLOW, PARTNERSHIPS, ExchangeStatus, Party
-from chalicelib.rules.signing import SIGN_ACTION, current
+from chalicelib.rules.signing import KIND_OF_ACTION, current
 from chalicelib.services import reference as reference_service
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import mail
@@ -48,7 +48,7 @@ def awaited(doc: Mapping[str, Any] | None) -> set[tuple[str, str]]:
             continue
         if action == "grant_extension" and not extension_asked:
             continue
-        kind = next((k for k, a in SIGN_ACTION.items() if a == action), None)
+        kind = KIND_OF_ACTION.get(action)
         if kind is not None and current(doc, kind) is None:
             continue
         waiting.add((party, action))

@@ -15,7 +15,7 @@ from pydantic import Field
 from chalicelib import clock, cursors, reference
 from chalicelib.auth import Principal
 from chalicelib.errors import Forbidden, NotFound, RuleBroken, version_conflict
-from chalicelib.rules.exchange_flow import FLOW, IN_TRANSACTION, ExchangeStatus, Party, date_step
+from chalicelib.rules.exchange_flow import FLOW, ExchangeStatus, Party, date_step
 from chalicelib.rules.exchange_model import Act, Exchange, ExchangeParties, Facts
 from chalicelib.rules.registration import ACCEPTED
 from chalicelib.services import exchange_mail
@@ -212,9 +212,10 @@ def audit_entry(
 def caused(
     before: Mapping[str, Any] | None, after: Mapping[str, Any], named: tuple[str, ...]
 ) -> tuple[Effect, ...]:
-    """The outbox items a write of the exchange stages: the effects its step names (those not taken in
-    the transaction itself), and the mail every write causes (who it newly waits for, what they are told)."""
-    return (*(Effect(e) for e in named if e not in IN_TRANSACTION), *exchange_mail.told(before, after))
+    """The outbox items a write of the exchange stages: the effects its step names (`Change.effects`:
+    those not taken in the transaction itself), and the mail every write causes (who it newly waits
+    for, what they are told)."""
+    return (*(Effect(e) for e in named), *exchange_mail.told(before, after))
 
 
 SCHEDULER = "system:scheduler"
