@@ -207,6 +207,10 @@ def tick() -> None:
     moved = exchanges.advance_by_dates(clock.today())
     if moved:
         logger.info("exchanges moved by their dates", extra={"count": moved})
+    # After the steps: a stay that started today is past its day-before notice.
+    from chalicelib.services import reminders
+
+    reminders.send_due(clock.today())
     overdue = payments.mark_overdue(clock.today())
     if overdue:
         logger.warning("payments overdue", extra={"count": overdue})

@@ -258,6 +258,11 @@ class ExchangeOut(ApiModel):
     extension: ExtensionOut | None = Field(None, description="The last extension asked for, and its decision")
     report: ReportOut | None = Field(None, description="The VO's closing report and the VOP's decision")
     host_feedback: HostFeedbackOut | None = None
+    reminded_at: str | None = Field(
+        None,
+        description="The day of the last reminder to act: signatures outstanding 7 days, or the closing "
+        "report not filed 14 days after the end date",
+    )
     actions: list[str] = Field(description="What the caller may do now (the flow table's answer)")
     created_at: str
     updated_at: str

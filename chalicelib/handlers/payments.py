@@ -46,6 +46,7 @@ class PaymentOut(ApiModel):
     status: PaymentStatus
     due_by: str
     overdue: bool
+    reminded_at: str | None = Field(None, description="The day finance was told it is overdue")
     paid_at: str | None = None
     bank_reference: str | None = None
     transfer_reference: str | None = None

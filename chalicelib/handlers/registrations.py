@@ -305,6 +305,9 @@ class RegistrationOut(ApiModel):
     cv: CvOut | None
     decision: DecisionOut | None
     erased_at: str | None = None
+    reminded_at: str | None = Field(
+        None, description="The day its partnership was reminded that it waits for a decision (14 days on)"
+    )
     created_at: str
     updated_at: str
     version: int

@@ -2,8 +2,9 @@
 and uploads, and the rest of what the parties wrote (the agreed content, notes, report). Each act is a
 pure method that returns the new exchange; `decide` asks the flow table (who, when, the row's guards),
 `apply` makes the act's own change and `moved` takes the step: the status, the collected acts, the
-signatures carried over, the agreed facts fixed at validation and the effects the row names. The
-service layer only loads, calls and saves (services.exchanges `act`). Pure: no AWS, no clock.
+signatures carried over, the agreed facts fixed at validation, the day a reminder falls due and the
+effects the row names. The service layer only loads, calls and saves (services.exchanges `act`).
+Pure: no AWS, no clock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from chalicelib.rules.exchange_flow import (
 )
 from chalicelib.rules.exchange_guards import EXTENSION_GRANTED, EXTENSION_REFUSED, EXTENSION_REQUESTED
 from chalicelib.rules.lifecycle import Step
+from chalicelib.rules.reminders import Due, exchange_remind_on
 from chalicelib.rules.signing import SIGN_ACTION, carried, current, signed_by
 
 Document = Mapping[str, Any]  # a registration or an upload entry, as the store reads it
@@ -369,7 +371,8 @@ class Exchange:
     def moved(self, step: Step[ExchangeStatus], act: Act, before: Exchange) -> Change:
         """The act's step taken on the changed exchange (`self`, from `before`): the new status; a new
         validation fixes what the lump sum depends on; the collective acts start afresh in a new status,
-        except signatures already on a current document, which count without being asked again."""
+        except signatures already on a current document, which count without being asked again; a new
+        status (or signing round) sets the day its reminder falls due, or clears it (rules.reminders)."""
         moved = replace(self, status=step.status, updated_at=act.at)
         if step.status == ExchangeStatus.VALIDATED and before.status != ExchangeStatus.VALIDATED:
             moved = replace(moved, validated_at=act.at)  # the agreements are rendered for this validation
@@ -382,12 +385,21 @@ class Exchange:
         doc = moved.as_document()
         status, acted = carried(moved.status, doc["acted"], doc)
         moved = replace(moved, status=status, acted={k: tuple(v) for k, v in acted.items()})
+        if moved.status != before.status or moved.validated_at != before.validated_at:
+            # A new condition to remind of (or none): entering a status, or a new signing round.
+            moved = moved._with(remind_on=exchange_remind_on(moved.status, act.at, moved.content))
         return Change(
             exchange=moved,
             effects=tuple(e for e in step.effects if e not in IN_TRANSACTION),
             take_visit=TAKE_VISIT in step.effects,
             release_visit=RELEASE_VISIT in step.effects,
         )
+
+    def reminded(self, due: Due, today: date) -> Exchange:
+        """The exchange once its reminder due today is staged: nothing more to remind of in this
+        condition, and the day shown on it when the reminder nudges someone to act."""
+        shown = {"reminded_at": today.isoformat()} if due.nudge else {}
+        return self._with(remind_on=None, **shown)
 
     def _agreed(self, before: Exchange, act: Act) -> AgreedFacts:
         """What the lump sum depends on, fixed with the content the parties sign: an amendment of an

@@ -46,6 +46,8 @@ HANDLERS: dict[str, str] = {
     "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
     "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",
     "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
+    "remind_registration": "chalicelib.services.registrations:deliver_reminder",
+    "remind_exchange": "chalicelib.services.exchange_mail:deliver_reminder",
 }
 
 

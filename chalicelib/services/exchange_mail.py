@@ -3,15 +3,17 @@
 notifications module. Who must act next is the flow table's answer for the state, so the mail never
 disagrees with `actions`. A party is told once when the exchange starts waiting for it (a redelivery, or
 a later change that leaves it waiting, sends nothing more), and only while the exchange still waits for
-it."""
+it. The reminders the scheduled function finds due (services.reminders) are delivered here too."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
-from chalicelib import notifications
+from chalicelib import clock, notifications
 from chalicelib.notifications import Recipient
+from chalicelib.rules import reminders
 from chalicelib.rules.exchange_flow import FLOW, PARTNERSHIPS, ExchangeStatus, Party
 from chalicelib.rules.signing import KIND_OF_ACTION, current
 from chalicelib.services import reference as reference_service
@@ -128,7 +130,7 @@ def _context(doc: Mapping[str, Any], notice: str, action: str | None = None) -> 
         return {"reason": notes.get("cancel_reason")}
     if notice == "extension_requested":
         return {"end_date": (doc.get("extension") or {}).get("end_date")}
-    if notice == "signature_needed" and action is not None:
+    if notice in ("signature_needed", reminders.SIGNATURE_REMINDER) and action is not None:
         return {"document": _DOCUMENT_NAMES[KIND_OF_ACTION[action]]}
     if notice == "draft_to_confirm":
         confirmed = (doc.get("acted") or {}).get("submit") or []
@@ -160,3 +162,28 @@ def deliver(item: Item) -> None:
     for (notice, action), waiting in by_notice.items():
         key = f"exchange#{doc['id']}#{version}#{action}"
         tell(doc, tuple(waiting), notice, _context(doc, notice, action), key)
+
+
+def deliver_reminder(item: Item) -> None:
+    """The `remind_exchange` effect: the reminder the scheduled function found due (rules.reminders), from
+    the exchange as it is now and only while its condition holds: a signature of those who still have
+    to give it (none once signed or cancelled), the closing report while it is not filed, the stay on
+    the day before it starts. One mail per address and condition, however often it is staged or
+    delivered."""
+    doc = exchange_store.get(item.subject_id)
+    args = item.args
+    if doc is None or doc["status"] != args.get("status") or reminders.condition(doc) != args.get("condition"):
+        return  # the condition ended (signed, cancelled, started, a new signing round...)
+    notice = str(args["notice"])
+    key = f"exchange#{doc['id']}#{notice}#{args['condition']}"
+    if notice == reminders.STARTS_TOMORROW:
+        if clock.today() < date.fromisoformat(doc["start_date"]):
+            tell(doc, (Party.VO, Party.HO), notice, {}, key)
+        return
+    by_action: dict[str, list[str]] = {}
+    for party, action in sorted(awaited(doc)):
+        if action in reminders.ASKS.get(notice, ()):
+            by_action.setdefault(action, []).append(party)
+    for action, waiting in by_action.items():
+        context = {**_context(doc, notice, action), "since": args.get("since")}
+        tell(doc, tuple(waiting), notice, context, key)

@@ -177,14 +177,22 @@ def commit(
     return Exchange.from_document(saved)
 
 
-def record(exchange: Exchange, changed: Exchange, name: str, actor: str, fields: tuple[str, ...]) -> Exchange:
+def record(
+    exchange: Exchange,
+    changed: Exchange,
+    name: str,
+    actor: str,
+    fields: tuple[str, ...],
+    effects: tuple[Effect, ...] = (),
+) -> Exchange:
     """Record what a system function learnt of the exchange (an upload's verdict, a withdrawal's
-    pseudonyms) without a step of the flow: the status stays; written with its audit entry and the
-    mail it causes. Raises StaleVersion as `commit` does."""
+    pseudonyms, a reminder sent) without a step of the flow: the status stays; written with its audit
+    entry, the mail it causes and `effects`. Raises StaleVersion as `commit` does."""
     before = exchange.as_document()
     updated = replace(changed, updated_at=clock.now_iso()).as_document()
     entry = audit_entry(updated, name, before["status"], actor, None, fields)
-    return Exchange.from_document(store.replace(updated, entry, effects=caused(before, updated, ())))
+    staged = (*caused(before, updated, ()), *effects)
+    return Exchange.from_document(store.replace(updated, entry, effects=staged))
 
 
 def audit_entry(

@@ -464,7 +464,9 @@ def mark_overdue(today: date) -> int:
             payment = store.get(payment_id)
             if payment is None or payment.get("overdue_since") or payment["status"] not in OPEN:
                 return False
-            updated = {**payment, "overdue_since": today.isoformat(), "updated_at": clock.now_iso()}
+            day = today.isoformat()
+            # The notice is finance's reminder of it: its day is shown on the payment.
+            updated = {**payment, "overdue_since": day, "reminded_at": day, "updated_at": clock.now_iso()}
             entry = _entry(updated, "overdue", "system:scheduler", None, payment["status"])
             store.replace(updated, entry, (Effect(TELL_OVERDUE),))
             return True

@@ -22,6 +22,7 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules import registration as lifecycle
 from chalicelib.rules.eligibility import RegistrationFacts, check_registration
 from chalicelib.rules.registration import LIFECYCLE, RegistrationStatus
+from chalicelib.rules.reminders import registration_remind_on
 from chalicelib.services import cv
 from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
@@ -32,7 +33,7 @@ from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
 # Fields the API never shows: the owner's user id and the bookkeeping of other features.
-_INTERNAL_FIELDS = ("user_id", "exchanges")
+_INTERNAL_FIELDS = ("user_id", "exchanges", "remind_on")
 _MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH merges these key by key
 _REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
 _SUPERVISORS = ("support", "admin")
@@ -195,6 +196,9 @@ def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         "decision": None,
         "exchanges": None,
         "erased_at": None,
+        # Its partnership is reminded of it on this day if it still waits for the decision.
+        "remind_on": registration_remind_on(now),
+        "reminded_at": None,
         "created_at": now,
         "updated_at": now,
         "version": None,
@@ -556,6 +560,23 @@ def deliver_received(item: Item) -> None:
         partnership_recipients(str(doc["partnership_id"])),
         {"registration": _view(doc)},
         f"registration#{doc['id']}#{item.subject_version}",
+        f"/registrations/{doc['id']}",
+    )
+
+
+def deliver_reminder(item: Item) -> None:
+    """The `remind_registration` effect: the partnership is reminded of a registration that has waited
+    too long for its decision, while it still waits (one decided or withdrawn since reminds nobody);
+    once, however often delivered."""
+    doc = store.get(item.subject_id)
+    if doc is None or doc["status"] != lifecycle.PENDING or not doc.get("reminded_at"):
+        return
+    waited = date.fromisoformat(doc["reminded_at"]) - date.fromisoformat(str(doc["created_at"])[:10])
+    notifications.send(
+        "registration_reminder",
+        partnership_recipients(str(doc["partnership_id"])),
+        {"registration": {**_view(doc), "days_waiting": waited.days}},
+        f"registration#{doc['id']}#reminder",
         f"/registrations/{doc['id']}",
     )
 

@@ -15,7 +15,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import audit, batch, outbox, paging
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import ExchangeModel, MetaModel, RegistrationModel
+from chalicelib.store.models import EXCHANGE_REMINDED, ExchangeModel, MetaModel, RegistrationModel
 from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
@@ -79,6 +79,8 @@ def to_document(model: ExchangeModel) -> dict[str, Any]:
         "report": model.report,
         "host_feedback": model.host_feedback,
         "uploads": dict(model.uploads or {}),
+        "remind_on": model.remind_on,
+        "reminded_at": model.reminded_at,
         "created_at": model.created_at,
         "updated_at": model.updated_at,
         "version": model.version,
@@ -104,13 +106,21 @@ def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
     return to_document(ExchangeModel.from_raw_data(image))
 
 
+def _remind_on(doc: dict[str, Any]) -> str | None:
+    # A reminder is of a condition of these statuses: a status change ends it, whatever writes it.
+    return doc.get("remind_on") if doc["status"] in EXCHANGE_REMINDED else None
+
+
 def _due_on(doc: dict[str, Any]) -> str | None:
-    # Derived here, from the status and the dates, so no write can leave the scheduler's index stale.
+    # Derived here, from the status and the dates, so no write can leave the scheduler's index stale:
+    # the first date to come, of the next step's and the reminder's.
+    step = None
     if doc["status"] == "ready":
-        return str(doc["start_date"])
-    if doc["status"] == "in_progress":
-        return (date.fromisoformat(doc["end_date"]) + timedelta(days=1)).isoformat()
-    return None
+        step = str(doc["start_date"])
+    elif doc["status"] == "in_progress":
+        step = (date.fromisoformat(doc["end_date"]) + timedelta(days=1)).isoformat()
+    dates = [d for d in (step, _remind_on(doc)) if d]
+    return min(dates) if dates else None
 
 
 def _to_model(doc: dict[str, Any]) -> ExchangeModel:
@@ -141,6 +151,8 @@ def _to_model(doc: dict[str, Any]) -> ExchangeModel:
         uploads=doc.get("uploads") or None,
         due="date" if due_on else None,
         due_on=due_on,
+        remind_on=_remind_on(doc),
+        reminded_at=doc.get("reminded_at"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         **version,
@@ -284,7 +296,8 @@ def all_for_user(user_id: str) -> list[dict[str, Any]]:
 
 
 def due_by(day: date, limit: int = 100) -> list[str]:
-    """Ids of the exchanges whose date-driven step is due on or before `day` (one Query, no Scan)."""
+    """Ids of the exchanges whose date-driven step or reminder is due on or before `day`, the earliest
+    first (one Query, no Scan)."""
     return [
         m.id
         for m in ExchangeModel.by_due.query(

@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import get_settings
@@ -76,6 +76,15 @@ class CatalogueIndex(GlobalSecondaryIndex["RegistrationModel"]):
 # models whose keys they shape, so that the store imports no rules (which own the lifecycles);
 # tests/unit/test_storage_statuses.py checks each is the rules' own. Stored keys hold these strings.
 REGISTRATION_ACCEPTED = "accepted"  # catalogue_key is set only while a registration is accepted
+REGISTRATION_PENDING = "pending"  # remind_on is kept only while a registration is pending
+
+
+class RegistrationRemindersIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    """Sparse: only pending registrations not yet reminded of, by the day their reminder falls due."""
+
+    Meta = _meta("registrations", index_name="reminders", projection=KeysOnlyProjection())
+    remind = UnicodeAttribute(hash_key=True)
+    remind_on = UnicodeAttribute(range_key=True)
 
 
 class RegistrationModel(Model):
@@ -96,6 +105,11 @@ class RegistrationModel(Model):
     decision = JSONAttribute(null=True)
     exchanges = JSONAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)
+    # The day its partnership is reminded of it, while pending and not yet reminded (sparse index), and
+    # the day it was (shown).
+    remind = UnicodeAttribute(null=True)
+    remind_on = UnicodeAttribute(null=True)
+    reminded_at = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -103,6 +117,7 @@ class RegistrationModel(Model):
     by_user = ByUserIndex()
     by_partnership = ByPartnershipIndex()
     catalogue = CatalogueIndex()
+    reminders = RegistrationRemindersIndex()
 
 
 class AuditModel(Model):
@@ -216,8 +231,13 @@ def _exchange_index(name: str, hash_key: str) -> type[_ExchangeIndex]:
     return type(f"Exchanges{name.title().replace('_', '')}Index", (_ExchangeIndex,), attrs)
 
 
+# An exchange in one of these may have a reminder to come (its `remind_on`); in any other it has none.
+EXCHANGE_REMINDED = frozenset({"validated", "signed", "ready", "completed"})
+
+
 class ExchangesDueIndex(GlobalSecondaryIndex["ExchangeModel"]):
-    """Sparse: only exchanges waiting for a date (ready: the start; in progress: the day after the end)."""
+    """Sparse: only exchanges waiting for a date, by the first to come: a step (ready: the start; in
+    progress: the day after the end) or a reminder (`remind_on`)."""
 
     Meta = _meta("exchanges", index_name="due", projection=IncludeProjection(["status"]))
     due = UnicodeAttribute(hash_key=True)
@@ -257,8 +277,10 @@ class ExchangeModel(Model):
     report = JSONAttribute(null=True)  # the VO's closing report
     host_feedback = JSONAttribute(null=True)  # the HO's feedback (optional)
     uploads = JSONAttribute(null=True)  # {upload id: signed scan or evidence grant and its verdict}
-    due = UnicodeAttribute(null=True)  # "date" while a date-driven step is pending (sparse index)
+    due = UnicodeAttribute(null=True)  # "date" while a date-driven step or reminder is to come (sparse)
     due_on = UnicodeAttribute(null=True)
+    remind_on = UnicodeAttribute(null=True)  # the day the current condition's reminder falls due
+    reminded_at = UnicodeAttribute(null=True)  # the day the last reminder to act was sent (shown)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -320,6 +342,7 @@ class PaymentModel(Model):
     # The day the scheduled check found it unpaid past its due date; kept once paid. Whether it is
     # overdue now is not stored: it follows from its status and due date.
     overdue_since = UnicodeAttribute(null=True)
+    reminded_at = UnicodeAttribute(null=True)  # the day finance was told it is overdue (shown)
     transfer_reference = UnicodeAttribute(null=True)
     transfer_key = UnicodeAttribute(null=True)
     bank_reference = UnicodeAttribute(null=True)

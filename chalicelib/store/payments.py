@@ -35,6 +35,7 @@ def to_document(model: PaymentModel) -> dict[str, Any]:
         "creditor": model.creditor,
         "due_by": model.due_by,
         "overdue_since": model.overdue_since,
+        "reminded_at": model.reminded_at,
         "transfer_reference": model.transfer_reference,
         "transfer_key": model.transfer_key,
         "bank_reference": model.bank_reference,
@@ -64,6 +65,7 @@ def _to_model(doc: dict[str, Any]) -> PaymentModel:
         # Derived on every write, so the overdue check's sparse index can never hold a paid payment.
         open="open" if doc["status"] in PAYMENT_OPEN else None,
         overdue_since=doc.get("overdue_since"),
+        reminded_at=doc.get("reminded_at"),
         transfer_reference=doc.get("transfer_reference"),
         transfer_key=doc.get("transfer_key"),
         bank_reference=doc.get("bank_reference"),

@@ -6,13 +6,20 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.store import audit, batch, outbox
 from chalicelib.store.audit import AuditEntry
-from chalicelib.store.models import CATALOGUE_SHARDS, REGISTRATION_ACCEPTED, MetaModel, RegistrationModel
+from chalicelib.store.models import (
+    CATALOGUE_SHARDS,
+    REGISTRATION_ACCEPTED,
+    REGISTRATION_PENDING,
+    MetaModel,
+    RegistrationModel,
+)
 from chalicelib.store.outbox import Effect
 from chalicelib.store.writes import StaleVersion, transaction
 
@@ -79,6 +86,8 @@ def to_document(model: RegistrationModel) -> dict[str, Any]:
         "decision": model.decision,
         "exchanges": model.exchanges,
         "erased_at": model.erased_at,
+        "remind_on": model.remind_on,
+        "reminded_at": model.reminded_at,
     }
 
 
@@ -98,6 +107,8 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         "hosting": doc.get("hosting"),
     }
     status = doc["status"]
+    # A reminder is for a pending registration: a decision or a withdrawal ends it, whoever writes it.
+    remind_on = doc.get("remind_on") if status == REGISTRATION_PENDING else None
     # A new registration has no version yet: the first save sets 1 (on condition it does not exist).
     version = {"version": doc["version"]} if doc.get("version") is not None else {}
     return RegistrationModel(
@@ -115,6 +126,9 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         decision=doc.get("decision"),
         exchanges=doc.get("exchanges"),
         erased_at=doc.get("erased_at"),
+        remind="date" if remind_on else None,
+        remind_on=remind_on,
+        reminded_at=doc.get("reminded_at"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         **version,
@@ -199,6 +213,16 @@ def replace(
     return to_document(model)
 
 
+def reminders_due(day: date) -> list[str]:
+    """Ids of the pending registrations whose reminder falls due on or before `day`, earliest first (a
+    Query of the sparse index, read to its end: a registration leaves it when it is reminded of or
+    decided)."""
+    query = RegistrationModel.reminders.query(
+        "date", range_key_condition=RegistrationModel.remind_on <= day.isoformat()
+    )
+    return [m.id for m in query]
+
+
 def list_by_partnership(
     partnership_id: str, status: str | None, limit: int, after: tuple[str, str] | None
 ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
@@ -238,3 +262,4 @@ def find_for_user(user_id: str) -> dict[str, Any] | None:
     for item in RegistrationModel.by_user.query(user_id, limit=1):
         return to_document(item)
     return None
+

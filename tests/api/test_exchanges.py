@@ -400,7 +400,9 @@ def test_the_dates_move_a_ready_exchange_through_its_stay(client, pair, aws):
     assert tick_on("2027-04-12") == "in_progress"
     assert tick_on("2027-04-16") == "in_progress"
     assert tick_on("2027-04-17") == "completed"
-    assert exchange_store.due_by(__import__("datetime").date(2030, 1, 1)) == []  # nothing left to do
+    # Nothing left to do by the dates but the closing report's reminder, 14 days after the end
+    assert exchange_store.due_by(__import__("datetime").date(2027, 4, 29)) == []
+    assert exchange_store.due_by(__import__("datetime").date(2027, 4, 30)) == [path.rsplit("/", 1)[1]]
     history = [e["action"] for e in body(get(client, f"{path}/history", pair.vop))["items"]][-2:]
     assert history == ["exchange.start", "exchange.complete"]
 

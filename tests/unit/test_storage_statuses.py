@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 import chalicelib.store
-from chalicelib.rules import contact_request, payment, registration
+from chalicelib.rules import contact_request, payment, registration, reminders
 from chalicelib.store import models
 
 STORE = Path(chalicelib.store.__file__).parent
@@ -19,6 +19,8 @@ def test_the_storage_statuses_are_the_rules_definitions():
     assert models.REGISTRATION_ACCEPTED == registration.ACCEPTED
     assert models.CONTACT_REQUEST_PENDING == contact_request.PENDING
     assert frozenset(payment.OPEN) == models.PAYMENT_OPEN
+    assert models.REGISTRATION_PENDING == registration.PENDING
+    assert frozenset(reminders.EXCHANGE_REMINDERS) == models.EXCHANGE_REMINDED
 
 
 def _imported(path: Path) -> set[str]:
