@@ -2,11 +2,15 @@
 
     python -m infra.admin bootstrap --stack cxc-prod --email you@programme.eu
     python -m infra.admin import-partnerships --stack cxc-prod --csv partnerships.csv --token ID_TOKEN
+    python -m infra.admin backfill-reminders --prefix cxc-prod --region eu-west-1
 
 `bootstrap` makes the first admin in the stack's user pool (found from the stack's outputs), who then
 signs in and manages everything else through the API. `import-partnerships` sends each row of a CSV to
 the admin routes (create, or edit when the id exists), so an import is checked and audited like any
-admin's edit and can be run again after fixing a refused row.
+admin's edit and can be run again after fixing a refused row. `backfill-reminders`, once after the
+deployment that brought reminders, gives what was stored before (pending registrations, exchanges
+awaiting signatures, a report or their stay, overdue payments) the day its reminder falls due, through
+the tables' existing indexes, with the operator's AWS credentials; it is safe to run again.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import sys
 import urllib.error
@@ -227,6 +232,31 @@ def http_sender(api_url: str, token: str) -> Send:
     return send
 
 
+# --- the reminders' backfill -------------------------------------------------------------------------
+
+
+def backfill_reminders(prefix: str | None, region: str | None, out: TextIO) -> int:
+    """Run the backfill (chalicelib.services.reminders) on the stage's tables: those the environment
+    names, or `prefix`'s (the stage's CXC_RESOURCE_PREFIX, e.g. cxc-prod). The models name their tables
+    when first imported, so a prefix is given before that, in a process of its own."""
+    if prefix or region:
+        from chalicelib.settings import get_settings
+
+        models = sys.modules.get("chalicelib.store.models")
+        named = models.RegistrationModel.Meta.table_name if models is not None else None
+        if named is not None and prefix and named != f"{prefix}-registrations":
+            raise AdminError("the tables are named already in this process: run the command on its own")
+        os.environ.update({k: v for k, v in (("CXC_RESOURCE_PREFIX", prefix), ("AWS_REGION", region)) if v})
+        get_settings.cache_clear()
+    from chalicelib import clock
+    from chalicelib.services import reminders
+
+    done = reminders.backfill(clock.today())
+    for what, count in done.items():
+        print(f"{what}: {count} given their reminder's day", file=out)
+    return 0
+
+
 # --- the command line ---------------------------------------------------------------------------------
 
 
@@ -256,8 +286,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             command.add_argument("--csv", required=True, type=Path, help="columns: " + ",".join(CSV_COLUMNS))
             command.add_argument("--token", required=True, help="an admin's ID token")
             command.add_argument("--api", help=f"the API's base URL (default: the stack's {API_URL_OUTPUT})")
+    backfill = commands.add_parser(
+        "backfill-reminders", help="give items stored before reminders existed their reminder's day"
+    )
+    backfill.add_argument("--prefix", help="the stage's resource prefix, e.g. cxc-prod (CXC_RESOURCE_PREFIX)")
+    backfill.add_argument("--region", help="the stack's region (default: AWS_REGION)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "backfill-reminders":
+            return backfill_reminders(args.prefix, args.region, out)
         cloudformation, idp = _clients(args)
         if args.command == "bootstrap":
             print(next_steps(bootstrap(cloudformation, idp, args.stack, args.email), args.stack), file=out)

@@ -102,7 +102,7 @@ def exchange_reminder(doc: Mapping[str, Any], today: date) -> Due | None:
         return None
     if notice == STARTS_TOMORROW and _day(doc["start_date"]) != today + timedelta(days=1):
         return None
-    args: dict[str, Any] = {"notice": notice, "status": str(doc["status"]), "condition": condition(doc)}
+    args: dict[str, Any] = {"notice": notice, "condition": condition(doc)}
     if notice == SIGNATURE_REMINDER:
         args["since"] = waiting_since(str(remind_on))
     return Due(notice, notice in NUDGES, args)

@@ -172,7 +172,8 @@ def deliver_reminder(item: Item) -> None:
     delivered."""
     doc = exchange_store.get(item.subject_id)
     args = item.args
-    if doc is None or doc["status"] != args.get("status") or reminders.condition(doc) != args.get("condition"):
+    # The condition names the status and its round: none other is reminded of.
+    if doc is None or reminders.condition(doc) != args.get("condition"):
         return  # the condition ended (signed, cancelled, started, a new signing round...)
     notice = str(args["notice"])
     key = f"exchange#{doc['id']}#{notice}#{args['condition']}"

@@ -65,7 +65,8 @@ def remind_registrations(today: date) -> int:
             doc = registration_store.get(registration_id)
             if doc is None or doc["status"] != PENDING or not _due(doc.get("remind_on"), today):
                 return False  # decided, withdrawn or reminded of meanwhile
-            updated = {**doc, "remind_on": None, "reminded_at": today.isoformat(), "updated_at": clock.now_iso()}
+            day, now = today.isoformat(), clock.now_iso()
+            updated = {**doc, "remind_on": None, "reminded_at": day, "updated_at": now}
             entry = _registration_entry(updated, "reminded", SCHEDULER, "reminded_at")
             registration_store.replace(updated, entry, effects=(Effect(reminders.REMIND_REGISTRATION),))
             return True
@@ -120,8 +121,13 @@ def remind_exchanges(today: date) -> int:
 # --- the backfill -------------------------------------------------------------------------------------
 
 
-def _pages(read: Callable[[tuple[str, str] | None], tuple[list[Any], tuple[str, str] | None]]) -> Iterator[Any]:
-    after: tuple[str, str] | None = None
+Cursor = tuple[str, str] | None
+Page = Callable[[Cursor], tuple[list[dict[str, Any]], Cursor]]
+
+
+def _pages(read: Page) -> Iterator[dict[str, Any]]:
+    """Every item of a list read page by page (`read` answers a page and the cursor of the next)."""
+    after: Cursor = None
     while True:
         items, after = read(after)
         yield from items
@@ -144,10 +150,11 @@ def backfill(today: date) -> dict[str, int]:
 def _backfill_registrations() -> int:
     done = 0
     for partnership_id in sorted(reference_service.partnership_ids()):
-        pending = _pages(
-            lambda after, p=partnership_id: registration_store.list_by_partnership(p, PENDING, 100, after)
-        )
-        for found in pending:
+
+        def page(after: Cursor, partnership_id: str = partnership_id) -> tuple[list[dict[str, Any]], Cursor]:
+            return registration_store.list_by_partnership(partnership_id, PENDING, 100, after)
+
+        for found in _pages(page):
             if found.get("remind_on") or found.get("reminded_at"):
                 continue
 
@@ -157,7 +164,8 @@ def _backfill_registrations() -> int:
                     return False
                 remind_on = reminders.registration_remind_on(doc["created_at"])
                 updated = {**doc, "remind_on": remind_on, "updated_at": clock.now_iso()}
-                registration_store.replace(updated, _registration_entry(updated, "remind", BACKFILL, "remind_on"))
+                entry = _registration_entry(updated, "remind", BACKFILL, "remind_on")
+                registration_store.replace(updated, entry)
                 return True
 
             done += optimistic(attempt, "The registration")
@@ -167,10 +175,11 @@ def _backfill_registrations() -> int:
 def _backfill_exchanges(today: date) -> int:
     done = 0
     for status in reminders.EXCHANGE_REMINDERS:
-        found_all = _pages(
-            lambda after, s=str(status): exchange_store.list_by([("kind", "exchange")], s, 100, after)
-        )
-        for found in found_all:
+
+        def page(after: Cursor, status: str = str(status)) -> tuple[list[dict[str, Any]], Cursor]:
+            return exchange_store.list_by([("kind", "exchange")], status, 100, after)
+
+        for found in _pages(page):
             if found.get("remind_on") or found.get("reminded_at"):
                 continue
 
@@ -192,8 +201,11 @@ def _backfill_exchanges(today: date) -> int:
 
 def _backfill_payments(today: date) -> int:
     done = 0
-    every = _pages(lambda after: payment_store.list_by(("kind", "payment"), None, None, 100, after, today))
-    for found in every:
+
+    def page(after: Cursor) -> tuple[list[dict[str, Any]], Cursor]:
+        return payment_store.list_by(("kind", "payment"), None, None, 100, after, today)
+
+    for found in _pages(page):
         if not found.get("overdue_since") or found.get("reminded_at"):
             continue
 

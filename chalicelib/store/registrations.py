@@ -262,4 +262,3 @@ def find_for_user(user_id: str) -> dict[str, Any] | None:
     for item in RegistrationModel.by_user.query(user_id, limit=1):
         return to_document(item)
     return None
-
