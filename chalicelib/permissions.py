@@ -75,8 +75,9 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     ),
     "on_payment_dead_letter": (grant(TABLES, _GET, _PUT),),
     "on_user_confirmed": (grant(USER_POOL, "cognito-idp:AdminAddUserToGroup"),),
-    # Besides its own steps, the schedule re-drives effects the outbox's stream did not deliver, so it
-    # may do what the dispatcher does.
+    # Besides its own steps (the dates' steps, the reminders found through the sparse indexes and
+    # recorded with their effects, overdue payments), the schedule re-drives effects the outbox's stream
+    # did not deliver, so it may do what the dispatcher does.
     "tick": (
         grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:GetObject", "s3:PutObject"),  # the last build's documents, the new build

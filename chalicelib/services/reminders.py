@@ -32,7 +32,6 @@ from chalicelib.store.outbox import Effect
 
 SCHEDULER = exchanges.SCHEDULER
 BACKFILL = "system:backfill"
-_EXCHANGES_A_RUN = 500  # of the due index's earliest; the rest the next run
 
 
 def send_due(today: date) -> int:
@@ -93,7 +92,7 @@ def _anyone_asked(doc: dict[str, Any], notice: str) -> bool:
 
 def remind_exchanges(today: date) -> int:
     reminded = 0
-    for exchange_id in exchange_store.due_by(today, limit=_EXCHANGES_A_RUN):
+    for exchange_id in exchange_store.due_by(today):
 
         def attempt(exchange_id: str = exchange_id) -> bool:
             doc = exchange_store.get(exchange_id)

@@ -295,9 +295,10 @@ def all_for_user(user_id: str) -> list[dict[str, Any]]:
     return [to_document(m) for m in ordered]
 
 
-def due_by(day: date, limit: int = 100) -> list[str]:
+def due_by(day: date, limit: int | None = None) -> list[str]:
     """Ids of the exchanges whose date-driven step or reminder is due on or before `day`, the earliest
-    first (one Query, no Scan)."""
+    first (one Query, no Scan), every one unless `limit` says: a reminder that waits for its document
+    stays in the index, and must not hold back a stay that starts today."""
     return [
         m.id
         for m in ExchangeModel.by_due.query(
