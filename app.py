@@ -14,6 +14,7 @@ from chalicelib.handlers import (
     exchanges,
     matching,
     meta,
+    notifications,
     ops,
     partnerships,
     payments,
@@ -35,7 +36,18 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (
+    reference,
+    partnerships,
+    meta,
+    notifications,
+    registrations,
+    matching,
+    contacts,
+    exchanges,
+    payments,
+    ops,
+):
     app.register_blueprint(module.api.blueprint)
 
 

@@ -238,3 +238,10 @@ def find_for_user(user_id: str) -> dict[str, Any] | None:
     for item in RegistrationModel.by_user.query(user_id, limit=1):
         return to_document(item)
     return None
+
+
+def all_of_partnership_in(partnership_id: str, status: str) -> list[dict[str, Any]]:
+    """Every registration of the partnership in this status, oldest first (one Query, read to its end)."""
+    condition = RegistrationModel.queue_key.startswith(f"{status}#")
+    query = RegistrationModel.by_partnership.query(partnership_id, range_key_condition=condition)
+    return [to_document(m) for m in query]

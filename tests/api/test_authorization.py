@@ -245,6 +245,13 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/reference/organisation-types"): PUBLIC,
     ("GET", "/v1/partnerships"): PUBLIC,
     ("GET", "/v1/me"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    # every signed-in caller's own preferences (keyed by its own address: there is no one else's to ask for)
+    ("GET", "/v1/me/notifications"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    ("PATCH", "/v1/me/notifications"): Row(
+        cells(200, anonymous=401, invalid_token=401),
+        lambda scene, caller: Target(scene.host, body={"optional": False}),
+        sees=frozenset(),
+    ),
     # a participant's own registration: the others' are out of reach, and roles are refused
     ("POST", "/v1/registrations"): Row(
         participants_only(participant=201, owner=409, non_owner=409, conflicted=409),
