@@ -19,6 +19,7 @@ from chalicelib.handlers import (
     payments,
     reference,
     registrations,
+    support,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import cors_headers, reshape_chalice_error
@@ -35,7 +36,18 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (
+    reference,
+    partnerships,
+    meta,
+    registrations,
+    matching,
+    contacts,
+    exchanges,
+    payments,
+    ops,
+    support,
+):
     app.register_blueprint(module.api.blueprint)
 
 

@@ -291,3 +291,10 @@ def due_by(day: date, limit: int = 100) -> list[str]:
             "date", range_key_condition=ExchangeModel.due_on <= day.isoformat(), limit=limit
         )
     ]
+
+
+def by_reference(reference: str) -> dict[str, Any] | None:
+    """The exchange a reference names (CXC-2027-000123), if any: one Query of the reference index (keys
+    only), then the exchange itself, read consistently. A reference is unique (the year's counter)."""
+    found = next(iter(ExchangeModel.by_reference.query(reference, limit=1)), None)
+    return get(found.id) if found is not None else None
