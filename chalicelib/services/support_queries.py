@@ -123,7 +123,7 @@ def ask(
     """A new open query; with a screenshot announced, the upload form for it (PNG or JPEG), checked after
     upload like every upload. A reference must be one of an exchange the asker is a party to (VO, HO, or
     an officer of its VOP or HOP): any other is refused alike, known or not (422 UNKNOWN_REFERENCE)."""
-    row = uploads.row("support")
+    row = uploads.row("screenshot")
     file_type = (
         row.rule.requested_type(str(screenshot["content_type"]), int(screenshot["size"]))
         if screenshot

@@ -267,7 +267,7 @@ def table() -> tuple[Row, ...]:
         ),
         # A support query's screenshot.
         Row(
-            kind="support",
+            kind="screenshot",
             prefix="support/",
             owner=r"sq_[0-9a-f]{32}",
             rule=FileRule("A screenshot", (PNG, JPEG), 10 * MB),
