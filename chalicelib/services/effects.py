@@ -45,6 +45,7 @@ HANDLERS: dict[str, str] = {
     "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
     "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",
     "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
+    "tell_support_answered": "chalicelib.services.support_queries:deliver_answered",
 }
 
 
