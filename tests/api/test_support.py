@@ -24,7 +24,7 @@ from tests.api.helpers import body
 from tests.api.test_exchanges import draft, get, post
 from tests.events import test_cv_check
 from tests.events.helpers import run_effects
-from tests.events.test_cv_check import BUCKET, PNG, content, deliver, keys
+from tests.events.test_cv_check import PNG, content, deliver, keys
 from tests.fakes import RecordingMailer
 
 # Fixtures: an accepted visitor (ada@acme.example, epix) and host (hans@bdc.example, ce4big) with an
@@ -159,7 +159,7 @@ def test_a_question_with_a_screenshot_is_answered_and_the_asker_mailed_once(
     # And the asker gets exactly one mail with the answer, however often the outbox's stream is replayed
     run_effects(aws)
     run_effects(aws)
-    [(to, subject, text)] = answer_mails(mailer)
+    [(_, subject, text)] = answer_mails(mailer)
     assert "Fixed: the dates now read 12 to 16 April." in text
     assert f"/support-queries/{created['id']}" in text
     # And the asker sees the answer, not which officer wrote it
@@ -383,7 +383,8 @@ def test_support_lists_every_query_newest_first_by_status_and_category_page_by_p
     def listed(tok, query=""):
         found, cursor = [], None
         while True:
-            page = body(get(client, f"/v1/support-queries?limit=2{query}" + (f"&cursor={cursor}" if cursor else ""), tok))
+            more = f"&cursor={cursor}" if cursor else ""
+            page = body(get(client, f"/v1/support-queries?limit=2{query}{more}", tok))
             found += [q["id"] for q in page["items"]]
             cursor = page["next_cursor"]
             if not cursor:
