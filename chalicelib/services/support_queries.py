@@ -289,12 +289,14 @@ def deliver_answered(item: Item) -> None:
         "support_answered",
         [notifications.Recipient(query["asker_email"], ASKER)],
         context={
-            "query_id": query["id"],
-            "category": query["category"],
-            "reference": query.get("reference"),
-            "question": query["message"],
-            "answer": answer["message"],
-            "answered_at": answer["at"],
+            "query": {
+                "id": query["id"],
+                "category": query["category"],
+                "reference": query.get("reference"),
+                "question": query["message"],
+                "answer": answer["message"],
+                "asked_on": str(query["created_at"])[:10],
+            }
         },
         key=f"support-query#{query['id']}#{item.subject_version}",
         link=f"/support-queries/{query['id']}",
