@@ -203,6 +203,11 @@ def list_for(
     return [view(principal, doc) for doc in items], next_cursor
 
 
+def asked_by(principal: Principal) -> list[dict[str, Any]]:
+    """Every query the caller asked, as they see it, newest first (their export)."""
+    return [view(principal, doc) for doc in store.all_for_asker(principal.user_id)]
+
+
 def reply(principal: Principal, query_id: str, message: str, version: int | None) -> dict[str, Any]:
     """Support's answer (mailed to the asker) or the asker's follow-up (the query is open again), kept
     with who wrote it and when."""

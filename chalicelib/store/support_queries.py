@@ -135,3 +135,9 @@ def list_by(
     )
     page, next_after = paging.page_of(paging.after_cursor(query, after, limit), limit)
     return [to_document(m) for m in page], next_after
+
+
+def all_for_asker(user_id: str) -> list[dict[str, Any]]:
+    """Every query the user asked, newest first: a Query of the asker's index, read to its end (the
+    user's export)."""
+    return [to_document(m) for m in SupportQueryModel.by_asker.query(user_id, scan_index_forward=False)]

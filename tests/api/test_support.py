@@ -423,3 +423,19 @@ def test_no_personal_data_in_the_logs(client, pair, aws, support, mailer, caplog
     run_effects(aws)
     logged = json.dumps([r.__dict__ for r in caplog.records], default=str)
     assert "ada@acme.example" not in logged and "call me" not in logged
+
+
+def test_the_askers_export_holds_its_questions_and_nobody_elses(client, pair, token):
+    # Given a question of the visitor, and one of a signed-in user without a registration
+    query = asked(client, pair.visitor, message="What do you keep about me?")
+    newcomer = token("newcomer@example.org")
+    theirs = asked(client, newcomer, message="Can I register twice?")
+    # Then each one's export (GDPR access) holds its own question, as its asker sees it
+    export = body(get(client, "/v1/registrations/me/export", pair.visitor))
+    assert [(q["id"], q["message"]) for q in export["support_queries"]] == [
+        (query["id"], "What do you keep about me?")
+    ]
+    assert [
+        q["id"] for q in body(get(client, "/v1/registrations/me/export", newcomer))["support_queries"]
+    ] == [theirs["id"]]
+    assert body(get(client, "/v1/registrations/me/export", pair.host))["support_queries"] == []
