@@ -20,6 +20,7 @@ from chalicelib.handlers import (
     payments,
     reference,
     registrations,
+    support,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import cors_headers, reshape_chalice_error
@@ -47,6 +48,7 @@ for module in (
     exchanges,
     payments,
     ops,
+    support,
 ):
     app.register_blueprint(module.api.blueprint)
 

@@ -76,6 +76,8 @@ NOTICES: dict[str, Notice] = {
     "payment_instructed": Notice("the lump sum was instructed to the bank", ("VO", "VOP"), True),
     "payment_paid": Notice("the lump sum was paid", ("VO", "VOP"), True),
     "payment_overdue": Notice("a lump sum is unpaid past its due date", ("finance",), True),
+    # An answer to what the asker asked: sent whatever their preferences (it is what they are waiting for).
+    "support_answered": Notice("the support office answered a query", ("asker",), True),
     "digest": Notice("a business day begins: what waits for the partnership", ("partnership",), True),
 }
 

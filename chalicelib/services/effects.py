@@ -48,6 +48,7 @@ HANDLERS: dict[str, str] = {
     "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
     "send_digest": "chalicelib.services.preferences:deliver_digest",
     "tell_cv_rejected": "chalicelib.services.cv:deliver_rejected",
+    "tell_support_answered": "chalicelib.services.support_queries:deliver_answered",
 }
 
 

@@ -311,8 +311,10 @@ def export_mine(principal: Principal) -> dict[str, Any]:
     """Everything held about the caller (GDPR access): the registration with its personal data, its
     audit trail and the CV's metadata with a short-lived link; the contact requests it sent and
     received, the exchanges it is the visitor or the host of (signatures, documents, its uploads, the
-    bank account it gave), the payments to it with their ledger entries; each with its audit trail.
-    Queries of the tables' indexes, by the registration's and the user's ids (no Scan)."""
+    bank account it gave), the payments to it with their ledger entries; each with its audit trail; and
+    the questions it asked the support office. Queries of the tables' indexes, by the registration's and
+    the user's ids (no Scan)."""
+    from chalicelib.services import support_queries
     from chalicelib.services.contacts import public_view as request_view
     from chalicelib.store import contacts as contact_store
     from chalicelib.store import exchanges as exchange_store
@@ -328,6 +330,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             "contact_requests": [],
             "exchanges": [],
             "payments": [],
+            "support_queries": support_queries.asked_by(principal),
             "exported_at": now,
         }
     user_id = principal.user_id
@@ -365,6 +368,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             }
             for payment, booked in payments
         ],
+        "support_queries": support_queries.asked_by(principal),
         "exported_at": now,
     }
 

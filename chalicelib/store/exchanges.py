@@ -303,3 +303,10 @@ def of_partnership_in(partnership_id: str, statuses: frozenset[str]) -> list[dic
         query = index.query(partnership_id, filter_condition=ExchangeModel.status.is_in(*sorted(statuses)))
         found.update((m.id, m) for m in query)
     return [to_document(m) for m in sorted(found.values(), key=lambda m: (m.created_at, m.id))]
+
+
+def by_reference(reference: str) -> dict[str, Any] | None:
+    """The exchange a reference names (CXC-2027-000123), if any: one Query of the reference index (keys
+    only), then the exchange itself, read consistently. A reference is unique (the year's counter)."""
+    found = next(iter(ExchangeModel.by_reference.query(reference, limit=1)), None)
+    return get(found.id) if found is not None else None
