@@ -9,9 +9,11 @@ from chalice.app import Request
 
 from chalicelib import ports
 from chalicelib.handlers import (
+    alumni,
     contacts,
     events,
     exchanges,
+    exports,
     matching,
     meta,
     ops,
@@ -35,7 +37,19 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (
+    reference,
+    partnerships,
+    meta,
+    registrations,
+    matching,
+    contacts,
+    exchanges,
+    payments,
+    ops,
+    exports,
+    alumni,
+):
     app.register_blueprint(module.api.blueprint)
 
 
