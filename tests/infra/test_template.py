@@ -115,6 +115,7 @@ def test_large_exports_expire_from_the_artifacts_bucket_and_only_the_api_writes_
     assert rule["Status"] == "Enabled" and rule["Prefix"] == settings.exports_prefix == "exports/"
     assert 1 <= rule["ExpirationInDays"] <= 7
     assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+
     def on(arn: dict[str, Any], function: str) -> list[dict[str, Any]]:
         return [
             s
