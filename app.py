@@ -9,9 +9,11 @@ from chalice.app import Request
 
 from chalicelib import ports
 from chalicelib.handlers import (
+    alumni,
     contacts,
     events,
     exchanges,
+    exports,
     matching,
     meta,
     notifications,
@@ -49,6 +51,8 @@ for module in (
     payments,
     ops,
     support,
+    exports,
+    alumni,
 ):
     app.register_blueprint(module.api.blueprint)
 

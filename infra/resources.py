@@ -24,6 +24,9 @@ class Queue:
 # SQS counts a dead letter's age from its first send to the source queue, so the source's retention
 # (4 days by default) never cuts it short once it is here.
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+# Days a large export stays in the artifacts bucket (its link expires long before): the bucket's lifecycle
+# rule, in the template and the local stack alike.
+EXPORTS_KEPT_DAYS = 3
 # AWS's rule for a queue a function reads: its visibility timeout at least six times the function's
 # timeout, so a batch being retried by Lambda is not handed to a second invocation meanwhile.
 VISIBILITY_PER_TIMEOUT = 6

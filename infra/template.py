@@ -16,7 +16,14 @@ from typing import Any
 from chalicelib import permissions
 from chalicelib.settings import Settings, settings_from
 from chalicelib.store.queues import PAYMENTS
-from infra.resources import GATEWAY_RESPONSES, ROLES, SIZING, Resources, gateway_response_headers
+from infra.resources import (
+    EXPORTS_KEPT_DAYS,
+    GATEWAY_RESPONSES,
+    ROLES,
+    SIZING,
+    Resources,
+    gateway_response_headers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,6 +59,19 @@ def _bucket_cors(settings: Settings, *methods: str) -> dict[str, Any]:
                 "MaxAge": 3600,
             }
         ]
+    }
+
+
+def exports_expiry(settings: Settings) -> dict[str, Any]:
+    """The artifacts bucket's rule for large exports: expired EXPORTS_KEPT_DAYS after they are written,
+    their versions (the bucket is versioned) the day after; S3 then clears the delete markers too."""
+    return {
+        "Id": "ExpireExports",
+        "Status": "Enabled",
+        "Prefix": settings.exports_prefix,
+        "ExpirationInDays": EXPORTS_KEPT_DAYS,
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
     }
 
 
@@ -164,6 +184,7 @@ def _arns(resources: Resources, tables: list[str], queue_ids: dict[str, str]) ->
         permissions.DOCUMENTS_BUCKET: [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}],
         permissions.ARTIFACTS: [{"Fn::Sub": "${ArtifactsBucket.Arn}/*"}],
         permissions.ARTIFACTS_BUCKET: [{"Fn::GetAtt": ["ArtifactsBucket", "Arn"]}],
+        permissions.EXPORTS: [{"Fn::Sub": f"${{ArtifactsBucket.Arn}}/{resources.settings.exports_prefix}*"}],
         permissions.CURSOR_SECRET: [{"Ref": "CursorSecret"}],  # a secret's Ref is its ARN
         permissions.MAIL: [
             {"Fn::Sub": f"{sub}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/${{MailIdentity}}"}
@@ -625,6 +646,8 @@ def build(resources: Resources) -> dict[str, Any]:
                 # Transfer files and signed agreements are records: an overwrite or a delete keeps the
                 # version before it.
                 "VersioningConfiguration": {"Status": "Enabled"},
+                # Large exports are handed out once, by a short-lived link: kept a few days, then gone.
+                "LifecycleConfiguration": {"Rules": [exports_expiry(settings)]},
             },
         }
     )

@@ -350,6 +350,7 @@ class RegistrationHeld(RegistrationOut):
 
     user_id: str
     exchanges: dict[str, Any] | None = None
+    alumni: dict[str, Any] | None = Field(None, description="The caller's alumni directory entry, if listed")
 
 
 class PartyHeld(ApiModel):

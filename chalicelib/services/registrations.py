@@ -31,8 +31,9 @@ from chalicelib.store.audit import AuditEntry
 from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
-# Fields the API never shows: the owner's user id and the bookkeeping of other features.
-_INTERNAL_FIELDS = ("user_id", "exchanges")
+# Fields the API never shows: the owner's user id and the bookkeeping of other features (the alumni
+# entry is shown at /v1/me/alumni).
+_INTERNAL_FIELDS = ("user_id", "exchanges", "alumni")
 _MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH merges these key by key
 _REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
 _SUPERVISORS = ("support", "admin")

@@ -283,6 +283,15 @@ def all_for_user(user_id: str) -> list[dict[str, Any]]:
     return [to_document(m) for m in ordered]
 
 
+def all_under(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every exchange found under any of `keys` ((index key, value): everyone's, or a partnership as VOP
+    and as HOP), each once: Queries of those indexes read to their end (an export's, not a list's)."""
+    found: dict[str, ExchangeModel] = {}
+    for key, value in keys:
+        found.update((m.id, m) for m in _INDEXES[key].query(value))
+    return [to_document(m) for m in found.values()]
+
+
 def due_by(day: date, limit: int = 100) -> list[str]:
     """Ids of the exchanges whose date-driven step is due on or before `day` (one Query, no Scan)."""
     return [

@@ -72,10 +72,25 @@ class CatalogueIndex(GlobalSecondaryIndex["RegistrationModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
+class AlumniIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    """Sparse: only registrations listed in the alumni directory, by country, then organisation name.
+    Projects what an entry shows is read from: never the `personal` attribute."""
+
+    Meta = _meta(
+        "registrations",
+        index_name="alumni",
+        projection=IncludeProjection(["status", "profile", "exchanges", "alumni"]),
+    )
+    alumni_key = UnicodeAttribute(hash_key=True)
+    alumni_sort = UnicodeAttribute(range_key=True)
+
+
 # The statuses the storage derives sparse-index keys and write conditions from, declared here, by the
 # models whose keys they shape, so that the store imports no rules (which own the lifecycles);
 # tests/unit/test_storage_statuses.py checks each is the rules' own. Stored keys hold these strings.
 REGISTRATION_ACCEPTED = "accepted"  # catalogue_key is set only while a registration is accepted
+# alumni_key: set only while a registration has an alumni entry and is accepted (a withdrawal ends both).
+ALUMNI_LISTED = "listed"
 
 
 class RegistrationModel(Model):
@@ -96,6 +111,11 @@ class RegistrationModel(Model):
     decision = JSONAttribute(null=True)
     exchanges = JSONAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)
+    # The alumni directory entry while its owner opts in: {id, public_contact, created_at, updated_at,
+    # version}; what it shows of the organisation is read from the profile, so an edit shows at once.
+    alumni = JSONAttribute(null=True)
+    alumni_key = UnicodeAttribute(null=True)  # ALUMNI_LISTED while listed (sparse index)
+    alumni_sort = UnicodeAttribute(null=True)  # "<country>#<folded name>#<entry id>"
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -103,6 +123,7 @@ class RegistrationModel(Model):
     by_user = ByUserIndex()
     by_partnership = ByPartnershipIndex()
     catalogue = CatalogueIndex()
+    alumni_directory = AlumniIndex()
 
 
 class AuditModel(Model):

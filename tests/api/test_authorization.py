@@ -242,6 +242,10 @@ def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
 
 
 NOT_ACCEPTED = Cell(403, "NOT_ACCEPTED")
+NO_COMPLETED_EXCHANGE = Cell(422, "NO_COMPLETED_EXCHANGE")
+# The participants of the scene with a registration, and the callers who are officers or admins.
+REGISTERED = ("owner", "non_owner", "conflicted")
+OFFICERS_AND_ADMIN = ("partnership", "admin", "officer_own", "officer_other", "conflicted")
 # An exchange's parties (and support and admin) read it; for anyone else it does not exist.
 EXCHANGE_READERS = cells(
     404, anonymous=401, invalid_token=401, support=200, admin=200, owner=200, officer_own=200, conflicted=200,
@@ -581,6 +585,30 @@ ROWS: dict[tuple[str, str], Row] = {
         sees=SUPPORT_QUERY_READERS,
         fresh=True,
     ),
+    # exports: admins (every exchange) and partnership officers (their own); a CSV holds no personal data
+    ("GET", "/v1/exports/exchanges.csv"): Row(
+        cells(403, anonymous=401, invalid_token=401, **dict.fromkeys(OFFICERS_AND_ADMIN, 200)),
+        about_host,
+        sees=frozenset(),
+    ),
+    # the alumni directory: accepted participants, partnerships, support and admin read it
+    ("GET", "/v1/alumni"): Row(
+        cells(200, anonymous=401, invalid_token=401, participant=NOT_ACCEPTED, finance=403),
+        about_host,
+        sees=frozenset(),
+    ),
+    # a participant's own entry; nobody in the scene has a completed exchange, so nobody joins
+    ("GET", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, Cell(404, "NOT_IN_DIRECTORY"))),
+        about_host,
+    ),
+    ("PUT", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, NO_COMPLETED_EXCHANGE)),
+        lambda scene, caller: Target(scene.host, body={"public_contact": "alumni@example.org"}),
+    ),
+    ("DELETE", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, 204)), about_host
+    ),
 }
 
 
@@ -649,7 +677,9 @@ def test_who_may_call_what(world, method, path, caller):
     # Then
     text = response.body.decode("utf-8", "replace")
     assert response.status_code == cell.status, text
-    payload = json.loads(text) if text else None
+    content_type = {k.lower(): v for k, v in (response.headers or {}).items()}.get("content-type", "")
+    # A JSON body is read; a text one (a CSV export) is checked for leaks as it is
+    payload = json.loads(text) if text and content_type.startswith("application/json") else None
     if cell.status >= 400:
         assert _is_error_body(payload), text
     code = cell.code or REFUSAL_CODES.get(cell.status)

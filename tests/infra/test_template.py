@@ -106,6 +106,35 @@ def test_buckets_are_private_encrypted_kept_and_documents_reach_the_check(packag
     assert "NotificationConfiguration" not in artifacts
 
 
+def test_large_exports_expire_from_the_artifacts_bucket_and_only_the_api_writes_them_there(packaged):
+    stage, _, sam = packaged
+    settings = _settings(stage)
+    artifacts = sam["Resources"]["ArtifactsBucket"]["Properties"]
+    (rule,) = artifacts["LifecycleConfiguration"]["Rules"]
+    # Only the exports prefix, kept a few days; the versioned bucket's old versions go too
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == settings.exports_prefix == "exports/"
+    assert 1 <= rule["ExpirationInDays"] <= 7
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+
+    def on(arn: dict[str, Any], function: str) -> list[dict[str, Any]]:
+        return [
+            s
+            for s in _policy_statements(sam, function)
+            if arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        ]
+
+    exports_arn = {"Fn::Sub": "${ArtifactsBucket.Arn}/exports/*"}
+    for function in permissions.PERMISSIONS:
+        writes = on(exports_arn, function)
+        if function == "api_handler":
+            assert [sorted(s["Action"]) for s in writes] == [["s3:GetObject", "s3:PutObject"]]
+            # and it writes nowhere else in the artifacts bucket
+            elsewhere = on({"Fn::Sub": "${ArtifactsBucket.Arn}/*"}, function)
+            assert elsewhere and all("s3:PutObject" not in s["Action"] for s in elsewhere)
+        else:
+            assert writes == [], function
+
+
 def test_allowed_origins_are_per_stage_and_never_any_in_prod(packaged):
     stage, _, _ = packaged
     origins = _settings(stage).allowed_origins
@@ -272,6 +301,9 @@ DEFAULT_IS_RIGHT_IN_AWS = {
     "region": "Lambda sets AWS_REGION itself",
     "jwks_url": "derived from the issuer",
     "catalogue_index_prefix": "a folder inside the artifacts bucket, the same in every stage",
+    "exports_prefix": "a folder inside the artifacts bucket, the same in every stage",
+    "export_inline_rows": "the bound the contract states (1,000 rows)",
+    "export_inline_bytes": "the bound the contract states (about 1 MB, under Lambda's 6 MB answer)",
     "metrics_enabled": "on",
 }
 # Cognito invokes these with the pool's id in the event; they cannot name the pool (a cycle).
