@@ -49,6 +49,7 @@ TAGS = {
     "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
     "operations": "Operators: effects that kept failing, and retrying them",
     "partnerships": "The programme's partnerships, managed by admins: countries, contact points, debtor",
+    "statistics": "Figures of the programme and of each partnership: registrations, exchanges, lump sums",
 }
 
 _STATUS_TEXT = {

@@ -16,7 +16,14 @@ from typing import Any
 from chalicelib import permissions
 from chalicelib.settings import Settings, settings_from
 from chalicelib.store.queues import PAYMENTS
-from infra.resources import GATEWAY_RESPONSES, ROLES, SIZING, Resources, gateway_response_headers
+from infra.resources import (
+    GATEWAY_RESPONSES,
+    ROLES,
+    SIZING,
+    EventSource,
+    Resources,
+    gateway_response_headers,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,6 +114,13 @@ COGNITO_TRIGGERS = {"on_user_confirmed": "PostConfirmation"}
 def function_id(function: str) -> str:
     """The logical id Chalice gives a Lambda function."""
     return "APIHandler" if function == "api_handler" else _cfn_name(function)
+
+
+def mapping_id(source: EventSource, resources: Resources) -> str:
+    """An event source mapping's logical id: the function's name, and the source's when the function
+    reads several (a function's only mapping keeps the id it always had)."""
+    several = sum(s.function == source.function for s in resources.event_sources) > 1
+    return _cfn_name(source.function) + (_cfn_name(source.source) if several else "") + "Mapping"
 
 
 def role_id(function: str) -> str:
@@ -653,7 +667,7 @@ def build(resources: Resources) -> dict[str, Any]:
                 }
         else:
             mapping["EventSourceArn"] = {"Fn::GetAtt": [queue_ids[source.source], "Arn"]}
-        out[_cfn_name(source.function) + "Mapping"] = {
+        out[mapping_id(source, resources)] = {
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": mapping,
         }
