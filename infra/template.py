@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from chalicelib import permissions
@@ -24,8 +23,7 @@ from infra.resources import (
     Resources,
     gateway_response_headers,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
+from infra.stages import stage_environment
 
 
 def _private_bucket() -> dict[str, Any]:
@@ -735,20 +733,6 @@ def build(resources: Resources) -> dict[str, Any]:
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    """The environment .chalice/config.json gives every function of a stage."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return {
-        **config.get("environment_variables", {}),
-        **config["stages"][stage].get("environment_variables", {}),
-    }
-
-
-def stages() -> list[str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return sorted(config["stages"])
 
 
 def build_for_stage(stage: str) -> dict[str, Any]:
