@@ -41,6 +41,7 @@ HANDLERS: dict[str, str] = {
     "queue_instruction": "chalicelib.services.payments:deliver_instruction",
     "tell_instructed": "chalicelib.services.payments:deliver_instructed_notice",
     "tell_overdue": "chalicelib.services.payments:deliver_overdue_notice",
+    "tell_registration_received": "chalicelib.services.registrations:deliver_received",
     "tell_registration_decision": "chalicelib.services.registrations:deliver_decision",
     "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
     "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",

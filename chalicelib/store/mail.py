@@ -15,7 +15,7 @@ def _sent_key(notice_key: str) -> str:
     return f"mail-sent#{notice_key}"
 
 
-def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
+def send_once(notice_key: str, to: str, subject: str, body: str, html: str | None = None) -> bool:
     """Send unless a notice with this key went out already; True when this call sent it.
 
     The mark is written after sending: a crash in between re-sends on redelivery (at least once),
@@ -26,7 +26,7 @@ def send_once(notice_key: str, to: str, subject: str, body: str) -> bool:
         return False
     except DoesNotExist:
         pass
-    ports.current().mailer.send(to, subject, body)
+    ports.current().mailer.send(to, subject, body, html)
     _mark_sent(notice_key)
     return True
 

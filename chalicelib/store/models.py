@@ -402,6 +402,32 @@ class OutboxModel(Model):
     by_queue = OutboxDueIndex()
 
 
+class DigestIndex(GlobalSecondaryIndex["PreferenceModel"]):
+    """Sparse: only the addresses that chose the daily digest, by the partnership it lists."""
+
+    Meta = _meta("preferences", index_name="digest", projection=AllProjection())
+    digest_partnership = UnicodeAttribute(hash_key=True)
+
+
+class PreferenceModel(Model):
+    """What an address chooses to receive (GET/PATCH /v1/me/notifications): keyed by the address, since
+    that is what a message goes to. No item: everything, one mail per event."""
+
+    Meta = _meta("preferences")
+
+    address = UnicodeAttribute(hash_key=True)  # lower-cased
+    user_id = UnicodeAttribute()  # who chose (the address's signed-in owner)
+    optional = BooleanAttribute(default=True)  # the non-essential messages
+    digest = UnicodeAttribute(default="none")  # "none" | "daily"
+    # The partnership whose digest the address gets, only while it chose it (the sparse index).
+    digest_partnership = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_digest = DigestIndex()
+
+
 class StatisticsModel(Model):
     """The statistics' counter items (one per scope: the programme, each partnership), each counter a
     number attribute of its own moved with ADD by the counting function (its names are the rules', so
@@ -427,5 +453,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LedgerModel,
     IdempotencyModel,
     OutboxModel,
+    PreferenceModel,
     StatisticsModel,
 )
