@@ -22,6 +22,7 @@ from chalicelib.handlers import (
     payments,
     reference,
     registrations,
+    statistics,
     support,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
@@ -53,6 +54,7 @@ for module in (
     support,
     exports,
     alumni,
+    statistics,
 ):
     app.register_blueprint(module.api.blueprint)
 
@@ -98,6 +100,13 @@ def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any
 @function("deliver_effects")
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.deliver_effects(event, context)
+
+
+# The statistics' counters, from the registrations', exchanges' and payments' streams.
+@app.lambda_function(name="count_statistics")
+@function("count_statistics")
+def count_statistics(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.count_statistics(event, context)
 
 
 @app.lambda_function(name="on_document_uploaded")

@@ -52,6 +52,7 @@ TAGS = {
     "support": "The support office: questions (with a screenshot), answers mailed to the asker, closing",
     "exports": "The programme's data as CSV files: exchanges (admins; a partnership its own)",
     "alumni": "The opt-in directory of participants of completed exchanges, and the caller's entry",
+    "statistics": "Figures of the programme and of each partnership: registrations, exchanges, lump sums",
 }
 
 _STATUS_TEXT = {

@@ -66,6 +66,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),
     ),
+    # Each stream record's change: its marker put and the counter items updated, in one transaction.
+    "count_statistics": (grant(TABLES, _PUT, _UPDATE),),
     "on_document_uploaded": (
         grant(TABLES, _GET, _PUT),
         grant(DOCUMENTS, "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),

@@ -2,11 +2,15 @@
 
     python -m infra.admin bootstrap --stack cxc-prod --email you@programme.eu
     python -m infra.admin import-partnerships --stack cxc-prod --csv partnerships.csv --token ID_TOKEN
+    python -m infra.admin recount-stats --stage prod
 
 `bootstrap` makes the first admin in the stack's user pool (found from the stack's outputs), who then
 signs in and manages everything else through the API. `import-partnerships` sends each row of a CSV to
 the admin routes (create, or edit when the id exists), so an import is checked and audited like any
-admin's edit and can be run again after fixing a refused row.
+admin's edit and can be run again after fixing a refused row. `recount-stats` works the statistics'
+counters out again from the stored registrations, exchanges and payments (read through their indexes)
+and writes them afresh, after a stream record was given up on (one on the stream-failures queue); run
+it while nothing changes, with credentials that may read those tables and write the statistics'.
 """
 
 from __future__ import annotations
@@ -227,6 +231,37 @@ def http_sender(api_url: str, token: str) -> Send:
     return send
 
 
+# --- the statistics' recount -----------------------------------------------------------------------------
+
+
+def recount_statistics(out: TextIO) -> int:
+    """The recount, on the tables the settings name (the app's code reads them when first imported)."""
+    from chalicelib.services import statistics
+
+    read = statistics.recount()
+    print(
+        f"Statistics recounted from {read['registrations']} registrations, {read['exchanges']} exchanges, "
+        f"{read['payments']} payments.",
+        file=out,
+    )
+    return 0
+
+
+def _use_stage(args: argparse.Namespace) -> None:
+    """The stage's table names (and the region and emulator asked for), set before the app's settings
+    are first read: this process has imported none of the app yet."""
+    import os
+
+    from infra.stages import stage_environment
+
+    if args.stage:
+        os.environ.update(stage_environment(args.stage))
+    if args.region:
+        os.environ["AWS_REGION"] = args.region
+    if args.endpoint_url:
+        os.environ["CXC_AWS_ENDPOINT_URL"] = args.endpoint_url
+
+
 # --- the command line ---------------------------------------------------------------------------------
 
 
@@ -256,7 +291,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             command.add_argument("--csv", required=True, type=Path, help="columns: " + ",".join(CSV_COLUMNS))
             command.add_argument("--token", required=True, help="an admin's ID token")
             command.add_argument("--api", help=f"the API's base URL (default: the stack's {API_URL_OUTPUT})")
+    recount = commands.add_parser("recount-stats", help="work the statistics' counters out again")
+    recount.add_argument("--stage", help="the stage whose tables to count (default: the environment's)")
+    recount.add_argument("--region", help="the tables' region (default: the stage's or the environment's)")
+    recount.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # an emulator, for trying it out
     args = parser.parse_args(argv)
+    if args.command == "recount-stats":
+        _use_stage(args)
+        return recount_statistics(out)
     try:
         cloudformation, idp = _clients(args)
         if args.command == "bootstrap":

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from chalicelib import permissions
@@ -21,11 +20,11 @@ from infra.resources import (
     GATEWAY_RESPONSES,
     ROLES,
     SIZING,
+    EventSource,
     Resources,
     gateway_response_headers,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
+from infra.stages import stage_environment
 
 
 def _private_bucket() -> dict[str, Any]:
@@ -127,6 +126,13 @@ COGNITO_TRIGGERS = {"on_user_confirmed": "PostConfirmation"}
 def function_id(function: str) -> str:
     """The logical id Chalice gives a Lambda function."""
     return "APIHandler" if function == "api_handler" else _cfn_name(function)
+
+
+def mapping_id(source: EventSource, resources: Resources) -> str:
+    """An event source mapping's logical id: the function's name, and the source's when the function
+    reads several (a function's only mapping keeps the id it always had)."""
+    several = sum(s.function == source.function for s in resources.event_sources) > 1
+    return _cfn_name(source.function) + (_cfn_name(source.source) if several else "") + "Mapping"
 
 
 def role_id(function: str) -> str:
@@ -676,7 +682,7 @@ def build(resources: Resources) -> dict[str, Any]:
                 }
         else:
             mapping["EventSourceArn"] = {"Fn::GetAtt": [queue_ids[source.source], "Arn"]}
-        out[_cfn_name(source.function) + "Mapping"] = {
+        out[mapping_id(source, resources)] = {
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": mapping,
         }
@@ -744,20 +750,6 @@ def build(resources: Resources) -> dict[str, Any]:
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    """The environment .chalice/config.json gives every function of a stage."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return {
-        **config.get("environment_variables", {}),
-        **config["stages"][stage].get("environment_variables", {}),
-    }
-
-
-def stages() -> list[str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return sorted(config["stages"])
 
 
 def build_for_stage(stage: str) -> dict[str, Any]:

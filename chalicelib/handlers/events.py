@@ -132,6 +132,15 @@ def _effect_record(record: DynamoDBRecord) -> None:
 
 
 @_reported
+def _statistics_record(record: DynamoDBRecord) -> None:
+    """The statistics' counters moved by the change the record carries, once however often it arrives."""
+    from chalicelib.services import statistics
+
+    old_image, new_image = _images(record)
+    statistics.count_record(str(record.raw_event["eventSourceARN"]), old_image, new_image)
+
+
+@_reported
 def _document_record(record: SQSRecord) -> None:
     from chalicelib.services import uploads
 
@@ -166,6 +175,10 @@ def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any
 
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _process(event, context, _effect_record, "DynamoDBStreams")
+
+
+def count_statistics(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _process(event, context, _statistics_record, "DynamoDBStreams")
 
 
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -332,7 +332,8 @@ class PaymentModel(Model):
     """One exchange's lump sum, from its computation to the bank's execution. Its id is derived from the
     exchange's, so a conditional put makes one payment per exchange, ever."""
 
-    Meta = _meta("payments")
+    # Old and new images: the statistics count each change of a payment (paid, overdue) from its stream.
+    Meta = _meta("payments", stream_view_type="NEW_AND_OLD_IMAGES")
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="payment")
@@ -507,6 +508,20 @@ class SupportQueryModel(Model):
     every = EverySupportQueryIndex()
 
 
+class StatisticsModel(Model):
+    """The statistics' counter items (one per scope: the programme, each partnership), each counter a
+    number attribute of its own moved with ADD by the counting function (its names are the rules', so
+    they are not declared here); and the markers of the stream records counted, which expire.
+    chalicelib.store.statistics reads and writes them."""
+
+    Meta = _meta("statistics")
+
+    pk = UnicodeAttribute(hash_key=True)  # "stats#all", "stats#partnership#<id>", "counted#..."
+    updated_at = UnicodeAttribute(null=True)
+    # The table's TTL: set on markers only (a few days, longer than a stream keeps a record).
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
@@ -520,4 +535,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OutboxModel,
     PreferenceModel,
     SupportQueryModel,
+    StatisticsModel,
 )

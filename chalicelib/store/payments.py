@@ -48,6 +48,11 @@ def to_document(model: PaymentModel) -> dict[str, Any]:
     }
 
 
+def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream record's raw DynamoDB-JSON image as a document."""
+    return to_document(PaymentModel.from_raw_data(image))
+
+
 def _to_model(doc: dict[str, Any]) -> PaymentModel:
     version = {"version": doc["version"]} if doc.get("version") is not None else {}
     return PaymentModel(

@@ -609,6 +609,26 @@ ROWS: dict[tuple[str, str], Row] = {
     ("DELETE", "/v1/me/alumni"): Row(
         participants_only(participant=404, **dict.fromkeys(REGISTERED, 204)), about_host
     ),
+    # statistics: the programme's for admin and support; a partnership's for its officers too, and
+    # another partnership's officers are told it does not exist. Counts only: nobody's data in them.
+    ("GET", "/v1/stats"): Row(
+        cells(403, anonymous=401, invalid_token=401, support=200, admin=200), about_host, sees=frozenset()
+    ),
+    ("GET", "/v1/partnerships/{partnership_id}/stats"): Row(
+        cells(
+            403,
+            anonymous=401,
+            invalid_token=401,
+            partnership=404,
+            officer_other=404,
+            support=200,
+            admin=200,
+            officer_own=200,
+            conflicted=200,  # as an officer of epix
+        ),
+        host_queue,
+        sees=frozenset(),
+    ),
 }
 
 

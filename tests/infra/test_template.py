@@ -70,7 +70,7 @@ def test_queues_have_dead_letter_queues_and_mappings_report_partial_failures(pac
     mappings = _of_type(sam, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == len(resources.event_sources)
     for source in resources.event_sources:
-        mapping = mappings[template._cfn_name(source.function) + "Mapping"]["Properties"]
+        mapping = mappings[template.mapping_id(source, resources)]["Properties"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["BatchSize"] == source.batch_size
         assert mapping["FunctionName"] == {"Ref": template.function_id(source.function)}
@@ -78,6 +78,30 @@ def test_queues_have_dead_letter_queues_and_mappings_report_partial_failures(pac
             assert mapping["MaximumRetryAttempts"] == source.max_retries
             destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]
             assert destination == {"Fn::GetAtt": [template._cfn_name(source.on_failure) + "Queue", "Arn"]}
+
+
+def test_the_statistics_count_three_streams_beside_their_other_consumers(packaged):
+    _, _, sam = packaged
+    mappings = _of_type(sam, "AWS::Lambda::EventSourceMapping").values()
+
+    def streams_of(function):
+        return {
+            m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+            for m in mappings
+            if m["Properties"]["FunctionName"] == {"Ref": template.function_id(function)}
+        }
+
+    # Every change of what is counted reaches the counting function, from each table's stream
+    assert streams_of("count_statistics") == {"RegistrationsTable", "ExchangesTable", "PaymentsTable"}
+    # and the registrations' stream still feeds the catalogue
+    assert streams_of("on_registration_change") == {"RegistrationsTable"}
+    tables = _of_type(sam, "AWS::DynamoDB::Table")
+    for table in ("RegistrationsTable", "ExchangesTable", "PaymentsTable"):
+        stream = tables[table]["Properties"]["StreamSpecification"]
+        assert stream == {"StreamViewType": "NEW_AND_OLD_IMAGES"}, table
+    # The counters' table lets its markers expire
+    statistics = tables["StatisticsTable"]["Properties"]
+    assert statistics["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_buckets_are_private_encrypted_kept_and_documents_reach_the_check(packaged):
