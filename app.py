@@ -10,6 +10,7 @@ from chalice.app import Request
 from chalicelib import ports
 from chalicelib.handlers import (
     contacts,
+    docs,
     events,
     exchanges,
     matching,
@@ -35,7 +36,18 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (
+    reference,
+    partnerships,
+    meta,
+    registrations,
+    matching,
+    contacts,
+    exchanges,
+    payments,
+    ops,
+    docs,
+):
     app.register_blueprint(module.api.blueprint)
 
 

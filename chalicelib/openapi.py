@@ -5,6 +5,8 @@ an empty body is read as `{}`, strings are stripped before their length is check
 and those that reorder text are refused in every string of a body or query, and Chalice answers 415
 to any other content type.
 Each error status lists the codes the route answers it with (RouteDoc.error_codes), as an enum.
+A success is JSON (the route's response model) unless the route names another media type (RouteDoc.
+media_type: the documentation page and its files are text/html, text/css and text/javascript).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ TAGS = {
     "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
     "operations": "Operators: effects that kept failing, and retrying them",
     "partnerships": "The programme's partnerships, managed by admins: countries, contact points, debtor",
+    "docs": "This document as an interactive page (Swagger UI), and the files the page loads",
 }
 
 _STATUS_TEXT = {
@@ -255,6 +258,9 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
         ok: dict[str, Any] = {"description": "Success"}
         if doc.response:
             ok["content"] = {"application/json": {"schema": schemas.ref(doc.response)}}
+        elif doc.media_type != "application/json":
+            # A page, script or stylesheet: text of the route's type (its errors are JSON as any route's).
+            ok["content"] = {doc.media_type: {"schema": {"type": "string"}}}
         responses[str(doc.status)] = ok
         error_codes = {status: set(codes) for status, codes in doc.error_codes.items()}
     else:

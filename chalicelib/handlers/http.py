@@ -126,6 +126,9 @@ class RouteDoc:
     response: type[BaseModel] | None
     status: int
     handler: Callable[..., Any] | None = field(default=None, compare=False)
+    # What a success answers: JSON (the response model's), or a text type (a page, its script and
+    # style), which the handler's Response carries with its own headers.
+    media_type: str = "application/json"
 
     @functools.cached_property
     def error_codes(self) -> dict[int, list[str]]:
@@ -413,6 +416,7 @@ class Api:
         public: bool = False,
         roles: tuple[str, ...] = (),
         status: int = 200,
+        media_type: str = "application/json",
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(handler)
@@ -420,7 +424,18 @@ class Api:
             response = _model_of(hints, "return")
             takes = set(inspect.signature(handler).parameters)
             ROUTE_DOCS[(path, method)] = RouteDoc(
-                path, method, summary, self.tag, public, roles, body, query, response, status, handler
+                path,
+                method,
+                summary,
+                self.tag,
+                public,
+                roles,
+                body,
+                query,
+                response,
+                status,
+                handler,
+                media_type,
             )
             headers = JSON_HEADERS if public else PRIVATE_HEADERS
 

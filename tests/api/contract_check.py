@@ -2,7 +2,9 @@
 status must match that status's schema, with additional properties refused everywhere. A field the
 code answers but the document leaves out (what a generated client would then drop) fails the test
 that met it, so the whole API suite checks every route it drives; so does an error whose code is not
-one its response lists in `x-error-codes` (what a client switching on the code would not expect).
+one its response lists in `x-error-codes` (what a client switching on the code would not expect), and
+a body of a media type its status does not list (a page, a script or a stylesheet is documented as
+such; everything else is JSON).
 
 Statuses the document does not list (a test's deliberate 500, an unknown route's 404) are left to the
 tests that cause them.
@@ -71,6 +73,14 @@ def _error_codes(path: str, method: str, status: str) -> frozenset[str] | None:
     return frozenset(listed) if listed is not None else None
 
 
+@cache
+def _media_types(path: str, method: str, status: str) -> frozenset[str] | None:
+    """The media types the document gives the status's body (None where it describes no body)."""
+    answer = _document()["paths"][path][method.lower()]["responses"].get(status) or {}
+    content = answer.get("content")
+    return frozenset(content) if content is not None else None
+
+
 def operation_of(method: str, path: str) -> str | None:
     bare = path.split("?", 1)[0]
     for pattern, documented_method, documented_path in _operations():
@@ -81,7 +91,15 @@ def operation_of(method: str, path: str) -> str | None:
 
 def check(method: str, path: str, status: int, content_type: str | None, raw: bytes) -> None:
     documented = operation_of(method, path)
-    if documented is None or not raw or not (content_type or "").startswith("application/json"):
+    if documented is None or not raw:
+        return
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    listed = _media_types(documented, method, str(status))
+    assert listed is None or media_type in listed, (
+        f"{method} {path} answered {status} as {media_type or 'no type'}, which its document does not list "
+        f"({sorted(listed or ())})"
+    )
+    if media_type != "application/json":
         return
     validator = _validator(documented, method, str(status))
     if validator is None:

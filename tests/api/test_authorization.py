@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib import api_docs
 from tests.api.helpers import partnership_body, registration
 from tests.api.population import Person, World, emulated_world, exchange_draft
 
@@ -221,6 +222,9 @@ def cells(default: int | Cell | None = None, /, **expect: int | Cell) -> dict[st
 
 
 PUBLIC = Row(cells(200), about_host, sees=frozenset())
+DOCS_FILE = Row(
+    cells(200), lambda scene, caller: Target(scene.host, params={"build": api_docs.build()}), sees=frozenset()
+)
 
 
 def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
@@ -244,6 +248,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/reference/ecosystems"): PUBLIC,
     ("GET", "/v1/reference/organisation-types"): PUBLIC,
     ("GET", "/v1/partnerships"): PUBLIC,
+    # the documentation page and its files: public, as the document is
+    ("GET", "/v1/docs"): PUBLIC,
+    ("GET", "/v1/docs/{build}/swagger-ui.css"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/swagger-ui-bundle.js"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/init.js"): DOCS_FILE,
     ("GET", "/v1/me"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
     # a participant's own registration: the others' are out of reach, and roles are refused
     ("POST", "/v1/registrations"): Row(
@@ -600,7 +609,8 @@ def test_who_may_call_what(world, method, path, caller):
     # Then
     text = response.body.decode("utf-8", "replace")
     assert response.status_code == cell.status, text
-    payload = json.loads(text) if text else None
+    is_json = (response.headers.get("Content-Type") or "").startswith("application/json")
+    payload = json.loads(text) if text and is_json else None
     if cell.status >= 400:
         assert _is_error_body(payload), text
     code = cell.code or REFUSAL_CODES.get(cell.status)
