@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib import api_docs
 from infra import template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +51,6 @@ PRUNED = {
     "*/tests": "libraries' own test suites (numpy's are most of them)",
     "*/*/tests": "the same, one level down",
 }
-
-# Folders of which the functions load only the files named, the rest left out: of Swagger UI's
-# distribution (11 MiB: source maps, other bundles, a sample page), the two files the API docs page serves.
-KEPT_ONLY = {f"swagger_ui_bundle/vendor/swagger-ui-{api_docs.SWAGGER_UI_VERSION}": api_docs.SWAGGER_UI_FILES}
 
 # Left as sources, to keep the zip well under the limits: large libraries that no function loads at
 # start or on most invocations (fontTools: an agreement's rendering, once per validation; numpy, mostly
@@ -166,17 +161,6 @@ def _install_dependencies(target: Path) -> None:
     pruned = [path for pattern in PRUNED for path in target.glob(pattern) if path.is_dir()]
     for leftover in (target / "bin", *target.glob("*/__pycache__"), *pruned):
         shutil.rmtree(leftover, ignore_errors=True)
-    for folder, kept in KEPT_ONLY.items():
-        present = {path.name: path for path in (target / folder).iterdir()}
-        if missing := sorted(set(kept) - set(present)):
-            raise FileNotFoundError(f"{folder} has no {', '.join(missing)}: the wheel moved them")
-        for name, path in present.items():
-            if name in kept:
-                continue
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
     for name in PROVIDED_BY_RUNTIME:  # directories emptied by the RECORDs above
         shutil.rmtree(target / name, ignore_errors=True)
 

@@ -1,10 +1,11 @@
 """The interactive API documentation: Swagger UI over the served OpenAPI document. Owns the page, the
 files it loads and the headers that let a browser run it under a strict Content-Security-Policy.
 
-Swagger UI's files come from a pinned wheel (swagger-ui-bundle-v2 in requirements.txt), byte for byte
-the files of swagger-ui-dist's release of the same version (tests/api/test_docs.py holds their
-digests); the page and its initialiser are ours, here. The page loads nothing but these files and the
-document, all from this API and by relative URLs, so it works under API Gateway's stage prefix too.
+Swagger UI's files are the ones Powertools ships for its own offline Swagger page (aws-lambda-powertools
+is pinned in requirements.txt and in every function's package already): byte for byte swagger-ui-dist's
+release (tests/api/test_docs.py holds their digests, so a Powertools upgrade that brings another
+release is seen). The page and its initialiser are ours, here. The page loads nothing but these files
+and the document, all from this API and by relative URLs, so it works under API Gateway's stage prefix.
 
 The files' URLs name their build (a digest of their contents), so a browser may keep them for good:
 a new release changes the URL, never what an old URL answers. The page names the build and is
@@ -20,10 +21,15 @@ from importlib import resources
 
 from chalicelib.errors import NotFound
 
-# The release of Swagger UI that the pinned wheel ships (its folder is named after it), and the files of
-# it the page loads: the deployment package leaves the rest of the wheel out (infra/package.py).
+# The release of Swagger UI that the pinned Powertools ships, and where: the files the page serves under
+# each name. Read from the package's folder, without importing Powertools' event handler (which the app
+# does not use): its own Swagger page has an inline script, which the policy below forbids.
 SWAGGER_UI_VERSION = "5.31.0"
-SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
+SWAGGER_UI_FOLDER = ("event_handler", "openapi", "swagger_ui")
+SWAGGER_UI_FILES = {
+    "swagger-ui.css": "swagger-ui.min.css",
+    "swagger-ui-bundle.js": "swagger-ui-bundle.min.js",
+}
 
 # The page runs its own scripts and styles only (no inline ones, no eval), shows images of its own or
 # data: URLs (Swagger UI's stylesheet draws its icons as data: SVGs), and talks to this API only (the
@@ -73,23 +79,28 @@ class File:
 
 
 def _swagger_ui(name: str) -> str:
-    assert name in SWAGGER_UI_FILES, name  # the package ships no other
-    folder = resources.files("swagger_ui_bundle") / "vendor" / f"swagger-ui-{SWAGGER_UI_VERSION}"
-    return (folder / name).read_text(encoding="utf-8")
+    folder = resources.files("aws_lambda_powertools").joinpath(*SWAGGER_UI_FOLDER)
+    return folder.joinpath(SWAGGER_UI_FILES[name]).read_text(encoding="utf-8")
 
 
 def _ours(name: str) -> str:
     return (resources.files(__name__) / name).read_text(encoding="utf-8")
 
 
-# What the page loads, by the name its URL ends with. Read on first use (1.7 MB): a cold start of a
-# function that serves no page reads none of it.
+# What the page loads, by the name its URL ends with: Swagger UI's files and our initialiser.
+MEDIA_TYPES = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "init.js": "text/javascript",
+}
+
+
+# Read on first use (1.7 MB): a cold start of a function that serves no page reads none of it.
 @cache
 def files() -> dict[str, File]:
     return {
-        "swagger-ui.css": File("text/css", _swagger_ui("swagger-ui.css")),
-        "swagger-ui-bundle.js": File("text/javascript", _swagger_ui("swagger-ui-bundle.js")),
-        "init.js": File("text/javascript", _ours("init.js")),
+        name: File(media_type, _swagger_ui(name) if name in SWAGGER_UI_FILES else _ours(name))
+        for name, media_type in MEDIA_TYPES.items()
     }
 
 

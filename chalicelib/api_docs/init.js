@@ -22,6 +22,8 @@ window.addEventListener("DOMContentLoaded", function () {
         spec: spec,
         dom_id: "#swagger-ui",
         deepLinking: true,
+        // A box that narrows the list by tag: the API has dozens of routes.
+        filter: true,
         // The base layout: the standalone one's top bar draws its logo with an inline <style>.
         presets: [SwaggerUIBundle.presets.apis],
         layout: "BaseLayout",

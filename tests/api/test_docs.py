@@ -23,9 +23,10 @@ from chalicelib import api_docs
 from tests.api import contract_check
 from tests.api.contract_check import _document, checked
 
-# SHA-256 of the files of swagger-ui-dist 5.31.0 as published on npm (the release the pinned
-# swagger-ui-bundle-v2 wheel repackages): the page serves Swagger UI's own files, unchanged. A new
-# release of the wheel must be checked against the same release of swagger-ui-dist before these move.
+# SHA-256 of the files of swagger-ui-dist 5.31.0 as published on npm, which the pinned Powertools ships
+# (renamed .min.js and .min.css): the page serves Swagger UI's own files, unchanged. When a Powertools
+# upgrade brings another release, check its files against that release of swagger-ui-dist, then move
+# these and api_docs.SWAGGER_UI_VERSION together.
 SWAGGER_UI_DIST_SHA256 = {
     "swagger-ui-bundle.js": "93b7b0862a80e2786f85b560be7693c2344354ffa7e7e224f850a54349724c31",
     "swagger-ui.css": "9e576f8322132c76949da47f9bb53c891373c303ea3a761ff548ffc9de50a98c",
@@ -158,6 +159,7 @@ def test_every_file_the_page_names_is_served_as_text_of_its_type_and_kept_for_go
 
 
 def test_swagger_uis_files_are_its_releases_own(client):
+    assert api_docs.SWAGGER_UI_VERSION == "5.31.0"
     build = api_docs.build()
     for name, digest in SWAGGER_UI_DIST_SHA256.items():
         # When
