@@ -15,11 +15,13 @@ from chalicelib.handlers import (
     exchanges,
     matching,
     meta,
+    notifications,
     ops,
     partnerships,
     payments,
     reference,
     registrations,
+    support,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import cors_headers, reshape_chalice_error
@@ -40,12 +42,14 @@ for module in (
     reference,
     partnerships,
     meta,
+    notifications,
     registrations,
     matching,
     contacts,
     exchanges,
     payments,
     ops,
+    support,
     docs,
 ):
     app.register_blueprint(module.api.blueprint)

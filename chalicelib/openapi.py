@@ -51,6 +51,7 @@ TAGS = {
     "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
     "operations": "Operators: effects that kept failing, and retrying them",
     "partnerships": "The programme's partnerships, managed by admins: countries, contact points, debtor",
+    "support": "The support office: questions (with a screenshot), answers mailed to the asker, closing",
     "docs": "This document as an interactive page (Swagger UI), and the files the page loads",
 }
 

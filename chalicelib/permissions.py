@@ -56,8 +56,9 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
     # and queued, mail; a withdrawal's: the participant's exchanges and contact requests found by their
     # indexes, cancelled (the visit guard given back) or pseudonymised, pending ones closed (their pair
     # guards deleted); each outbox item claimed and marked (UpdateItem).
+    # Mail reads its recipients' preferences in one BatchGetItem.
     "deliver_effects": (
-        grant(TABLES, _GET, _QUERY, _PUT, _UPDATE, _DELETE),
+        grant(TABLES, _GET, _BATCH_GET, _QUERY, _PUT, _UPDATE, _DELETE),
         grant(ARTIFACTS, "s3:PutObject"),
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),

@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
 
 class Mailer(Protocol):
-    """Sends one plain-text message. Sends it every time it is asked: sending a notice once is the
-    store's (`store.mail.send_once`), so a fake mailer records exactly what the app sent."""
+    """Sends one message: its plain text, and its HTML alternative when given. Sends it every time it is
+    asked: sending a notice once is the store's (`store.mail.send_once`), so a fake mailer records
+    exactly what the app sent."""
 
-    def send(self, to: str, subject: str, body: str) -> None: ...
+    def send(self, to: str, subject: str, body: str, html: str | None = None) -> None: ...
 
 
 class Clock(Protocol):

@@ -29,6 +29,8 @@ class Settings(BaseModel):
     token_issuer: str = ""
     jwks_url: str = ""
     mail_sender: str = "no-reply@clusterxchange.example"
+    # The web app's base URL: every message links to the object it is about there (per stage).
+    web_app_url: str = "http://localhost:3000"
     # Where overdue payments are reported (the programme's finance desk).
     finance_email: str = "finance@clusterxchange.example"
     # The payments queue's URL (the template passes it; the local stack and the tests set it too).
@@ -83,6 +85,7 @@ _ENV = {
     "CXC_JWKS_URL": "jwks_url",
     "CXC_MAIL_SENDER": "mail_sender",
     "CXC_FINANCE_EMAIL": "finance_email",
+    "CXC_WEB_APP_URL": "web_app_url",
     "CXC_PAYMENTS_QUEUE_URL": "payments_queue_url",
     "CXC_CLOCK_FILE": "clock_file",
     "LOG_LEVEL": "log_level",

@@ -43,12 +43,14 @@ def fake_clock() -> FakeClock:
 
 @dataclass
 class RecordingMailer:
-    """Sends nothing; keeps (to, subject, body) of every message the app sent."""
+    """Sends nothing; keeps (to, subject, text) of every message the app sent, and its HTML apart."""
 
     sent: list[tuple[str, str, str]] = field(default_factory=list)
+    html: list[str | None] = field(default_factory=list)
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, html: str | None = None) -> None:
         self.sent.append((to, subject, body))
+        self.html.append(html)
 
 
 class FlakyGateway:

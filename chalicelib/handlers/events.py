@@ -198,7 +198,7 @@ def on_user_confirmed(event: dict[str, Any]) -> dict[str, Any]:
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
     from chalicelib import clock
-    from chalicelib.services import catalogue, effects, exchanges, payments
+    from chalicelib.services import catalogue, effects, exchanges, payments, preferences
 
     # First what earlier changes caused and nothing delivered yet (a stream that failed or gave up).
     redriven = effects.redrive()
@@ -210,6 +210,9 @@ def tick() -> None:
     overdue = payments.mark_overdue(clock.today())
     if overdue:
         logger.warning("payments overdue", extra={"count": overdue})
+    digests = preferences.stage_digests(clock.today())
+    if digests:
+        logger.info("daily digests staged", extra={"count": digests})
     rebuilt = catalogue.rebuild_index_if_stale()
     if rebuilt:
         logger.info("catalogue index rebuilt", extra={"entries": rebuilt})

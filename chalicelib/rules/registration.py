@@ -27,6 +27,10 @@ _LIVE = (PENDING, ACCEPTED, REJECTED)
 # the effects dispatcher, which reads the registration as stored.
 TELL_DECISION = "tell_registration_decision"  # the applicant is told, while the decision still holds
 CARRY_OUT_WITHDRAWAL = "carry_out_withdrawal"  # its exchanges and contact requests left (see withdrawn)
+TELL_RECEIVED = "tell_registration_received"  # its partnership, while it still waits for the decision
+# A registration is created pending, by no action of the table (there is no status to move it from):
+# what creating one causes is declared here.
+ON_CREATE = (TELL_RECEIVED,)
 
 # Parties: the registration's "owner" (its user) and "partnership" (an officer of the partnership it
 # names). A decision is the partnership's; a user who is both may not decide on their own registration.

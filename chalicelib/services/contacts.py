@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib import cursors
+from chalicelib import cursors, notifications
 from chalicelib.auth import Principal
 from chalicelib.clock import now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
@@ -18,7 +18,7 @@ from chalicelib.rules.contact import MAX_OPEN_REQUESTS, check_open_requests, con
 from chalicelib.rules.contact_request import LIFECYCLE, PENDING, ContactRequestStatus
 from chalicelib.rules.registration import ACCEPTED as REGISTRATION_ACCEPTED
 from chalicelib.rules.registration import ERASED
-from chalicelib.store import audit, mail
+from chalicelib.store import audit
 from chalicelib.store import contacts as store
 from chalicelib.store import registrations as registration_store
 from chalicelib.store.models import ContactRequestModel
@@ -179,14 +179,22 @@ def decline(principal: Principal, request_id: str, reason: str, version: int | N
 # --- effects -----------------------------------------------------------------------------------------
 
 
-def _tell(request: dict[str, Any], registration_id: str, status: str, subject: str, text: str) -> None:
+def _tell(
+    request: dict[str, Any], registration_id: str, party: str, notice: str, view: dict[str, Any]
+) -> None:
     registration = registration_store.get(registration_id)
     email = ((registration or {}).get("representative") or {}).get("email")
     if not email:  # withdrawn since: its address is erased, nobody is left to tell
         logger.info("no address to notify", extra={"registration_id": registration_id})
         return
     # Once per request and status, so a redelivered item sends nothing twice.
-    mail.send_once(f"contact-request#{request['id']}#{status}", email, subject, text)
+    notifications.send(
+        notice,
+        [notifications.Recipient(email, party)],
+        {"request": view},
+        f"contact-request#{request['id']}#{request['status']}",
+        f"/contact-requests/{request['id']}",
+    )
 
 
 def deliver_received(item: Item) -> None:
@@ -197,11 +205,12 @@ def deliver_received(item: Item) -> None:
     if request is None or request["status"] != PENDING:
         return
     sender = request["sender"]
-    text = (
-        f"{sender.get('organisation_name')} ({sender.get('country')}) would like to get in touch about "
-        f"an exchange:\n\n{request['message']}\n\nAnswer it in ClusterXchange."
-    )
-    _tell(request, request["to"], PENDING, "ClusterXchange: a new contact request", text)
+    view = {
+        "sender": sender.get("organisation_name"),
+        "sender_country": sender.get("country"),
+        "message": request["message"],
+    }
+    _tell(request, request["to"], "recipient", "contact_request_received", view)
 
 
 def deliver_answered(item: Item) -> None:
@@ -211,7 +220,11 @@ def deliver_answered(item: Item) -> None:
     outcome = str(item.args.get("status") or "")
     if request is None or request["status"] != outcome:
         return
-    text = f"{request['recipient'].get('organisation_name')} {outcome} your contact request."
-    if request.get("reason") and request["reason"] != ERASED:  # the recipient's words, unless it withdrew
-        text += f"\n\nReason given: {request['reason']}"
-    _tell(request, request["from"], outcome, f"ClusterXchange: your contact request was {outcome}", text)
+    reason = request.get("reason")
+    view = {
+        "recipient": request["recipient"].get("organisation_name"),
+        "outcome": outcome,
+        # The recipient's words, unless it withdrew since (then erased).
+        "reason": reason if reason and reason != ERASED else None,
+    }
+    _tell(request, request["from"], "sender", "contact_request_answered", view)

@@ -41,10 +41,14 @@ HANDLERS: dict[str, str] = {
     "queue_instruction": "chalicelib.services.payments:deliver_instruction",
     "tell_instructed": "chalicelib.services.payments:deliver_instructed_notice",
     "tell_overdue": "chalicelib.services.payments:deliver_overdue_notice",
+    "tell_registration_received": "chalicelib.services.registrations:deliver_received",
     "tell_registration_decision": "chalicelib.services.registrations:deliver_decision",
     "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
     "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",
     "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
+    "send_digest": "chalicelib.services.preferences:deliver_digest",
+    "tell_cv_rejected": "chalicelib.services.cv:deliver_rejected",
+    "tell_support_answered": "chalicelib.services.support_queries:deliver_answered",
 }
 
 
@@ -104,7 +108,7 @@ def redrive(now: datetime | None = None) -> int:
 
 class StuckCursor(cursors.CursorKey):
     since: str = Field(pattern=r"^\d{4}-\d\d-\d\dT[0-9:.]+Z$")
-    id: str = Field(pattern=r"^[a-z_]+:[A-Za-z0-9_]+:\d+:[a-z_]+$", max_length=200)
+    id: str = Field(pattern=r"^[a-z_]+:[A-Za-z0-9_-]+:\d+:[a-z_]+$", max_length=200)
 
 
 def _admin(principal: Principal) -> None:

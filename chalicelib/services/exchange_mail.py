@@ -1,35 +1,52 @@
 """E-mail to the parties an exchange now waits for, and of the statuses they are told of: staged as the
-`tell_parties` effect with the write that causes it, delivered from the outbox. Who must act next is the
-flow table's answer for the state, so the mail never disagrees with `actions`. A party is told once
-when the exchange starts waiting for it (a redelivery, or a later change that leaves it waiting, sends
-nothing more), and only while the exchange still waits for it."""
+`tell_parties` effect with the write that causes it, delivered from the outbox through the one
+notifications module. Who must act next is the flow table's answer for the state, so the mail never
+disagrees with `actions`. A party is told once when the exchange starts waiting for it (a redelivery, or
+a later change that leaves it waiting, sends nothing more), and only while the exchange still waits for
+it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.observability import logger
+from chalicelib import notifications
+from chalicelib.notifications import Recipient
 from chalicelib.rules.exchange_flow import FLOW, PARTNERSHIPS, ExchangeStatus, Party
 from chalicelib.rules.signing import KIND_OF_ACTION, current
 from chalicelib.services import reference as reference_service
 from chalicelib.store import exchanges as exchange_store
-from chalicelib.store import mail
 from chalicelib.store import registrations as registration_store
 from chalicelib.store.outbox import Effect, Item
 
 TELL = "tell_parties"
 
-# What each step the table marks `awaited` asks, in the mail (a test checks there is one for each).
-_ASKED = {
-    "submit": "confirm the Commitment to Quality draft",
-    "approve": "review the Commitment to Quality (approve it or request changes)",
-    "sign_commitment_to_quality": "sign the Commitment to Quality",
-    "sign_financial_agreement": "sign the financial agreement",
-    "edit": "change the draft as requested, then confirm it",
-    "grant_extension": "decide on the extension asked for",
-    "submit_report": "submit the closing report with evidence of the stay",
-    "approve_report": "review the closing report and its evidence",
+# Which notice asks for each step the table marks `awaited` (a test checks there is one for each).
+ASKED_BY = {
+    "submit": "draft_to_confirm",
+    "approve": "review_needed",
+    "sign_commitment_to_quality": "signature_needed",
+    "sign_financial_agreement": "signature_needed",
+    "edit": "changes_requested",
+    "grant_extension": "extension_requested",
+    "submit_report": "report_due",
+    "approve_report": "report_to_review",
+}
+# Told when the exchange reaches these statuses (besides what it then waits for): the notice, and who.
+TOLD_AT: dict[ExchangeStatus, tuple[str, tuple[Party, ...]]] = {
+    ExchangeStatus.SUBMITTED: ("draft_submitted", (Party.VO, Party.HO)),
+    ExchangeStatus.VALIDATED: ("review_done", (Party.VO, Party.HO)),
+    ExchangeStatus.REPORT_APPROVED: ("report_decided", (Party.VO, Party.VOP)),
+    ExchangeStatus.REPORT_REJECTED: ("report_decided", (Party.VO,)),
+    ExchangeStatus.PAID: ("payment_paid", (Party.VO, Party.VOP)),
+    ExchangeStatus.CANCELLED: ("exchange_cancelled", (Party.VO, Party.HO, Party.VOP, Party.HOP)),
+}
+# A status reached again later is not news of the same step: validated after an extension was granted
+# is not the review's outcome. Told only when coming from these.
+_TOLD_FROM = {ExchangeStatus.VALIDATED: {ExchangeStatus.SUBMITTED}}
+_DOCUMENT_NAMES = {
+    "commitment_to_quality": "Commitment to Quality",
+    "financial_agreement": "financial agreement",
 }
 _PARTICIPANTS = {Party.VO: "visitor", Party.HO: "host"}
 _PARTIES = {Party.VO, Party.HO, *PARTNERSHIPS}  # who is mailed; the scheduler and finance are not
@@ -55,56 +72,79 @@ def awaited(doc: Mapping[str, Any] | None) -> set[tuple[str, str]]:
     return waiting
 
 
-def _addresses(doc: dict[str, Any], party: str) -> list[str]:
-    if party in _PARTICIPANTS:
-        registration = registration_store.get(doc[_PARTICIPANTS[Party(party)]]["registration_id"])
-        email = ((registration or {}).get("representative") or {}).get("email")
-        return [email] if email else []
-    partnership = reference_service.partnership(doc["vop" if party == Party.VOP else "hop"])
-    return [cp.email for cp in partnership.contact_points[:1]] if partnership else []
+def recipients(doc: Mapping[str, Any], parties: tuple[str, ...]) -> list[Recipient]:
+    """The addresses of these parties of the exchange: a participant's representative (as its
+    registration holds it now), a partnership's first contact point."""
+    found: list[Recipient] = []
+    ids = [doc[_PARTICIPANTS[Party(p)]]["registration_id"] for p in parties if p in _PARTICIPANTS]
+    registrations = registration_store.get_many(ids) if ids else {}  # one read for both participants
+    for party in parties:
+        if party in _PARTICIPANTS:
+            registration = registrations.get(doc[_PARTICIPANTS[Party(party)]]["registration_id"])
+            email = ((registration or {}).get("representative") or {}).get("email")
+            addresses = [email] if email else []
+        else:
+            partnership = reference_service.partnership(doc["vop" if party == Party.VOP else "hop"])
+            addresses = [cp.email for cp in partnership.contact_points[:1]] if partnership else []
+        found.extend(Recipient(address, str(party)) for address in addresses)
+    return found
 
 
-# Told when the exchange reaches these statuses (besides what it then waits for), and what.
-_TOLD: dict[ExchangeStatus, tuple[tuple[Party, ...], str]] = {
-    ExchangeStatus.REPORT_APPROVED: (
-        (Party.VO, Party.VOP),
-        "The closing report was approved. The lump sum is now computed and paid by the visitor's "
-        "partnership within 10 days.",
-    ),
-    ExchangeStatus.REPORT_REJECTED: (
-        (Party.VO,),
-        "The visitor's partnership returned the closing report; see its comment below.",
-    ),
-    ExchangeStatus.PAID: ((Party.VO, Party.VOP), "The lump sum was paid."),
-    ExchangeStatus.CANCELLED: ((Party.VO, Party.HO, Party.VOP, Party.HOP), "The exchange was cancelled."),
-}
-
-
-def _about(doc: dict[str, Any]) -> str:
-    return (
-        f"Exchange {doc['reference']} between {doc['visitor'].get('organisation_name')} "
-        f"({doc['visitor'].get('country')}) and {doc['host'].get('organisation_name')} "
-        f"({doc['host'].get('country')}), {doc['start_date']} to {doc['end_date']}"
+def tell(
+    doc: Mapping[str, Any], parties: tuple[str, ...], notice: str, context: Mapping[str, Any], key: str
+) -> int:
+    """Send a notice about the exchange to these parties, once per `key`; how many mails were sent."""
+    return notifications.send(
+        notice,
+        recipients(doc, parties),
+        {"exchange": notifications.exchange_view(doc), **context},
+        key,
+        notifications.exchange_path(str(doc["id"])),
     )
-
-
-def tell(doc: dict[str, Any], parties: tuple[str, ...], subject: str, text: str, key: str) -> int:
-    """Mail these parties of the exchange once per `key` (one mail per address); how many were sent."""
-    sent = 0
-    for address in dict.fromkeys(a for party in parties for a in _addresses(doc, party)):
-        sent += mail.send_once(f"{key}#{address}", address, subject, text)
-    return sent
 
 
 def told(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[Effect, ...]:
     """What a write of the exchange (`old` -> `new`) causes in mail, as an effect to stage with it: the
     parties it newly waits for, with what is asked of each, and the status they are told of."""
     status = ExchangeStatus(new["status"])
-    notice = str(status) if status in _TOLD and (old is None or old["status"] != new["status"]) else None
+    moved = old is None or old["status"] != new["status"]
+    came_from = ExchangeStatus(old["status"]) if old is not None else None
+    news = status in TOLD_AT and moved and (status not in _TOLD_FROM or came_from in _TOLD_FROM[status])
+    notice = str(status) if news else None
     asks = sorted(awaited(new) - awaited(old))
-    if notice is None and not asks:
+    rejected = sorted(set(_rejected(new)) - set(_rejected(old)))
+    if notice is None and not asks and not rejected:
         return ()
-    return (Effect(TELL, {"notice": notice, "asks": [list(a) for a in asks]}),)
+    args: dict[str, Any] = {"notice": notice, "asks": [list(a) for a in asks]}
+    return (Effect(TELL, {**args, "rejected": rejected} if rejected else args),)
+
+
+def _rejected(doc: Mapping[str, Any] | None) -> list[str]:
+    """The ids of the exchange's uploads the check rejected."""
+    uploads = (doc or {}).get("uploads") or {}
+    return [upload_id for upload_id, entry in uploads.items() if entry.get("status") == "rejected"]
+
+
+def _context(doc: Mapping[str, Any], notice: str, action: str | None = None) -> dict[str, Any]:
+    """What a notice about this exchange shows besides the exchange itself."""
+    notes = doc.get("notes") or {}
+    report = doc.get("report") or {}
+    if notice == "report_decided":
+        approved = doc["status"] != ExchangeStatus.REPORT_REJECTED
+        return {"approved": approved, "comment": None if approved else report.get("comment")}
+    if notice == "changes_requested":
+        return {"comment": notes.get("review_comment") or notes.get("declined")}
+    if notice == "exchange_cancelled":
+        return {"reason": notes.get("cancel_reason")}
+    if notice == "extension_requested":
+        return {"end_date": (doc.get("extension") or {}).get("end_date")}
+    if notice == "signature_needed" and action is not None:
+        return {"document": _DOCUMENT_NAMES[KIND_OF_ACTION[action]]}
+    if notice == "draft_to_confirm":
+        confirmed = (doc.get("acted") or {}).get("submit") or []
+        names = {"VO": "the visitor", "HO": "the host"}
+        return {"confirmed_by": " and ".join(names[p] for p in confirmed if p in names) or None}
+    return {}
 
 
 def deliver(item: Item) -> None:
@@ -115,33 +155,46 @@ def deliver(item: Item) -> None:
     if doc is None:
         return
     version = item.subject_version
-    notice = item.args.get("notice")
-    if notice is not None:
-        status = ExchangeStatus(notice)
-        parties, sentence = _TOLD[status]
-        report = doc.get("report") or {}
-        comment = report.get("comment") if status == ExchangeStatus.REPORT_REJECTED else None
-        text = f"{_about(doc)}.\n\n{sentence}" + (f"\n\nComment: {comment}" if comment else "")
-        subject = f"ClusterXchange: exchange {doc['reference']} is {status.replace('_', ' ')}"
-        tell(doc, tuple(parties), subject, text, f"exchange#{doc['id']}#{version}#told")
+    status_told = item.args.get("notice")
+    if status_told is not None:
+        notice, parties = TOLD_AT[ExchangeStatus(status_told)]
+        key = f"exchange#{doc['id']}#{version}"
+        tell(doc, tuple(parties), notice, _context({**doc, "status": status_told}, notice), key)
+    for upload_id in item.args.get("rejected") or ():
+        _tell_rejected(doc, upload_id)
     still = awaited(doc)
-    asks = [(party, action) for party, action in item.args.get("asks") or () if (party, action) in still]
-    by_address: dict[str, list[tuple[str, str]]] = {}
-    for party, action in asks:
-        for address in _addresses(doc, party):
-            by_address.setdefault(address, []).append((party, action))
-    for address, asked in by_address.items():
-        # One partnership as VOP and HOP gets one mail naming both roles.
-        subject = f"ClusterXchange: exchange {doc['reference']} is waiting for you"
-        lines = "\n".join(f"- as {party}: {_ASKED[action]}" for party, action in asked)
-        text = (
-            f"{_about(doc)}, is now {str(doc['status']).replace('_', ' ')}.\n\n"
-            f"What is asked of you:\n{lines}\n\nOpen it in ClusterXchange."
-        )
-        # Keyed by the version whose change started the wait: a redelivery sends nothing twice.
-        key = f"exchange#{doc['id']}#{version}#{'+'.join(p for p, _ in asked)}"
-        if mail.send_once(key, address, subject, text):
-            logger.info(
-                "exchange mail sent",
-                extra={"exchange_id": doc["id"], "asks": [f"{p}:{a}" for p, a in asked]},
-            )
+    # Keyed by the version whose change started the wait: a redelivery sends nothing twice; grouped by
+    # notice, so a partnership that is both VOP and HOP gets one mail naming both roles.
+    by_notice: dict[tuple[str, str], list[str]] = {}
+    for party, action in item.args.get("asks") or ():
+        if (party, action) in still:
+            by_notice.setdefault((ASKED_BY[action], action), []).append(party)
+    for (notice, action), waiting in by_notice.items():
+        key = f"exchange#{doc['id']}#{version}#{action}"
+        tell(doc, tuple(waiting), notice, _context(doc, notice, action), key)
+
+
+_UPLOADED = {"signed_scan": "signed scan", "evidence": "evidence of the stay"}
+
+
+def _tell_rejected(doc: Mapping[str, Any], upload_id: str) -> None:
+    """Whoever uploaded a file the check rejected is told why, once: the parties a scan signs for, or
+    the visitor for its evidence."""
+    entry = (doc.get("uploads") or {}).get(upload_id)
+    if entry is None or entry.get("status") != "rejected":
+        return
+    parties = tuple(entry.get("parties") or (Party.VO,))
+    what = _UPLOADED.get(str(entry.get("kind")), str(entry.get("kind")))
+    document = _DOCUMENT_NAMES.get(str(entry.get("document")))
+    upload = {
+        "filename": entry.get("filename"),
+        "what": f"{what} of the {document}" if document else what,
+        "reason": entry.get("reason") or "it could not be read",
+    }
+    tell(
+        doc,
+        parties,
+        "upload_rejected",
+        {"upload": upload},
+        f"exchange#{doc['id']}#upload#{upload_id}#{entry.get('etag')}",
+    )

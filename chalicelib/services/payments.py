@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib import clock, cursors, ports, reference
+from chalicelib import clock, cursors, notifications, ports, reference
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger, metrics
@@ -34,7 +34,7 @@ from chalicelib.services import exchange_mail, exchanges
 from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.settings import get_settings
-from chalicelib.store import audit, files, mail, queues
+from chalicelib.store import audit, files, queues
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import payments as store
 from chalicelib.store.outbox import Effect, Item
@@ -281,11 +281,16 @@ def deliver_instructed_notice(item: Item) -> None:
     exchange_mail.tell(
         doc,
         (Party.VO, Party.VOP),
-        f"ClusterXchange: the lump sum of exchange {payment['reference']} is on its way",
-        f"The lump sum of exchange {payment['reference']}, EUR {payment['amount_eur']:,}, was instructed "
-        f"to the bank by the visitor's partnership (transfer {payment['transfer_reference']}).",
-        f"payment#{payment['id']}#instructed",
+        "payment_instructed",
+        {"payment": _view(payment)},
+        f"payment#{payment['id']}",
     )
+
+
+def _view(payment: dict[str, Any]) -> dict[str, Any]:
+    """What a message about a payment shows of it."""
+    keys = ("id", "reference", "amount_eur", "transfer_reference", "due_by", "status")
+    return {key: payment.get(key) for key in keys}
 
 
 def handle_dead_letter(instruction: dict[str, Any]) -> None:
@@ -476,10 +481,10 @@ def deliver_overdue_notice(item: Item) -> None:
     payment = store.get(item.subject_id)
     if payment is None or payment["status"] not in OPEN:
         return
-    mail.send_once(
-        f"payment-overdue#{payment['id']}#{item.subject_version}",
-        get_settings().finance_email,
-        f"ClusterXchange: payment {payment['reference']} is overdue",
-        f"The lump sum of exchange {payment['reference']}, EUR {payment['amount_eur']:,}, was due by "
-        f"{payment['due_by']} and is {payment['status']}.\n",
+    notifications.send(
+        "payment_overdue",
+        [notifications.Recipient(get_settings().finance_email, "finance")],
+        {"payment": _view(payment)},
+        f"payment#{payment['id']}#{item.subject_version}",
+        f"/payments/{payment['id']}",
     )

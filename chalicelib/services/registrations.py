@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib import clock, cursors, reference
+from chalicelib import clock, cursors, notifications, reference
 from chalicelib.auth import Principal
 from chalicelib.errors import Conflict, Forbidden, NotFound, RuleBroken, version_conflict
 from chalicelib.observability import logger
@@ -26,7 +26,6 @@ from chalicelib.services import cv
 from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
 from chalicelib.store import audit as audit_store
-from chalicelib.store import mail
 from chalicelib.store import registrations as store
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.outbox import Effect, Item
@@ -205,7 +204,7 @@ def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         principal, doc, "registration.created", at=now, from_status=None, fields=tuple(sorted(data))
     )
     try:
-        created = store.create(doc, entry)
+        created = store.create(doc, entry, tuple(Effect(e) for e in lifecycle.ON_CREATE))
     except store.AlreadyRegistered as exc:
         raise Conflict("You already have a registration.", code="ALREADY_REGISTERED") from exc
     logger.info("registration created", extra={"registration_id": created["id"]})
@@ -312,8 +311,10 @@ def export_mine(principal: Principal) -> dict[str, Any]:
     """Everything held about the caller (GDPR access): the registration with its personal data, its
     audit trail and the CV's metadata with a short-lived link; the contact requests it sent and
     received, the exchanges it is the visitor or the host of (signatures, documents, its uploads, the
-    bank account it gave), the payments to it with their ledger entries; each with its audit trail.
-    Queries of the tables' indexes, by the registration's and the user's ids (no Scan)."""
+    bank account it gave), the payments to it with their ledger entries; each with its audit trail; and
+    the questions it asked the support office. Queries of the tables' indexes, by the registration's and
+    the user's ids (no Scan)."""
+    from chalicelib.services import support_queries
     from chalicelib.services.contacts import public_view as request_view
     from chalicelib.store import contacts as contact_store
     from chalicelib.store import exchanges as exchange_store
@@ -329,6 +330,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             "contact_requests": [],
             "exchanges": [],
             "payments": [],
+            "support_queries": support_queries.asked_by(principal),
             "exported_at": now,
         }
     user_id = principal.user_id
@@ -366,6 +368,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             }
             for payment, booked in payments
         ],
+        "support_queries": support_queries.asked_by(principal),
         "exported_at": now,
     }
 
@@ -514,27 +517,51 @@ def decide(
 # --- events -----------------------------------------------------------------------------------------
 
 
-def _decision_mail(doc: dict[str, Any]) -> tuple[str, str]:
-    organisation = (doc.get("organisation") or {}).get("name") or "your organisation"
+def _view(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a message about a registration shows of it."""
+    organisation = doc.get("organisation") or {}
+    partnership = reference_service.partnership(str(doc.get("partnership_id") or ""))
+    reason = ((doc.get("decision") or {}).get("reason") or "").strip() or "no reason was given"
+    return {
+        "id": doc["id"],
+        "organisation": organisation.get("name") or "your organisation",
+        "country": organisation.get("country"),
+        "roles": list(doc.get("roles") or ()),
+        "partnership": partnership.name if partnership else doc.get("partnership_id"),
+        "accepted": doc["status"] == lifecycle.ACCEPTED,
+        "reason": reason,
+        "submitted_on": str(doc.get("created_at") or "")[:10],
+    }
+
+
+def _greeting(doc: dict[str, Any]) -> str:
     representative = doc.get("representative") or {}
     name = " ".join(p for p in (representative.get("first_name"), representative.get("last_name")) if p)
-    greeting = f"Dear {name}," if name else "Hello,"
-    if doc["status"] == lifecycle.ACCEPTED:
-        subject = f"ClusterXchange: the registration of {organisation} is accepted"
-        text = (
-            f"{greeting}\n\nthe partnership has accepted the registration of {organisation} in "
-            "ClusterXchange. Your organisation now appears in the catalogue, and you can look for "
-            "matches and send contact requests.\n\nThe ClusterXchange team\n"
-        )
-    else:
-        reason = ((doc.get("decision") or {}).get("reason") or "").strip() or "no reason was given"
-        subject = f"ClusterXchange: the registration of {organisation} is not accepted"
-        text = (
-            f"{greeting}\n\nthe partnership has not accepted the registration of {organisation} in "
-            f"ClusterXchange.\n\nReason: {reason}\n\nYou may withdraw this registration and register "
-            "again once the reason is addressed.\n\nThe ClusterXchange team\n"
-        )
-    return subject, text
+    return f"Dear {name}," if name else "Hello,"
+
+
+def partnership_recipients(partnership_id: str) -> list[notifications.Recipient]:
+    """A partnership's officers, as mail reaches them: its first contact point."""
+    partnership = reference_service.partnership(partnership_id)
+    return [
+        notifications.Recipient(cp.email, "partnership")
+        for cp in (partnership.contact_points[:1] if partnership else ())
+    ]
+
+
+def deliver_received(item: Item) -> None:
+    """The `tell_registration_received` effect: the partnership the registration names is asked to decide,
+    while it still waits (one decided or withdrawn before this is delivered asks nobody)."""
+    doc = store.get(item.subject_id)
+    if doc is None or doc["status"] != lifecycle.PENDING:
+        return
+    notifications.send(
+        "registration_received",
+        partnership_recipients(str(doc["partnership_id"])),
+        {"registration": _view(doc)},
+        f"registration#{doc['id']}#{item.subject_version}",
+        f"/registrations/{doc['id']}",
+    )
 
 
 def deliver_decision(item: Item) -> None:
@@ -548,10 +575,14 @@ def deliver_decision(item: Item) -> None:
     if not email:
         logger.info("decision mail skipped: no address", extra={"registration_id": doc["id"]})
         return
-    subject, text = _decision_mail(doc)
     # Keyed by the version the decision wrote, so a redelivered item does not mail twice.
-    key = f"registration-decision#{doc['id']}#{item.subject_version}"
-    sent = mail.send_once(key, email, subject, text)
+    sent = notifications.send(
+        "registration_decided",
+        [notifications.Recipient(email, "applicant")],
+        {"registration": _view(doc), "greeting": _greeting(doc)},
+        f"registration#{doc['id']}#{item.subject_version}",
+        f"/registrations/{doc['id']}",
+    )
     logger.info("decision mail", extra={"registration_id": doc["id"], "status": doc["status"], "sent": sent})
 
 

@@ -14,7 +14,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.settings import get_settings
@@ -224,6 +224,13 @@ class ExchangesDueIndex(GlobalSecondaryIndex["ExchangeModel"]):
     due_on = UnicodeAttribute(range_key=True)
 
 
+class ExchangesByReferenceIndex(GlobalSecondaryIndex["ExchangeModel"]):
+    """An exchange found by its reference (CXC-2027-000123), as participants quote it (support queries)."""
+
+    Meta = _meta("exchanges", index_name="by_reference", projection=KeysOnlyProjection())
+    reference = UnicodeAttribute(hash_key=True)
+
+
 class ExchangeModel(Model):
     """An exchange from its draft to its payment: the four parties, the Commitment to Quality's agreed
     fields, the VO's bank account, and who has acted on the current collective step."""
@@ -269,6 +276,7 @@ class ExchangeModel(Model):
     by_hop = _exchange_index("by_hop", "hop")()
     every = _exchange_index("every", "kind")()
     by_due = ExchangesDueIndex()
+    by_reference = ExchangesByReferenceIndex()
 
 
 class _PaymentIndex(GlobalSecondaryIndex["PaymentModel"]):
@@ -401,6 +409,83 @@ class OutboxModel(Model):
     by_queue = OutboxDueIndex()
 
 
+class DigestIndex(GlobalSecondaryIndex["PreferenceModel"]):
+    """Sparse: only the addresses that chose the daily digest, by the partnership it lists."""
+
+    Meta = _meta("preferences", index_name="digest", projection=AllProjection())
+    digest_partnership = UnicodeAttribute(hash_key=True)
+
+
+class PreferenceModel(Model):
+    """What an address chooses to receive (GET/PATCH /v1/me/notifications): keyed by the address, since
+    that is what a message goes to. No item: everything, one mail per event."""
+
+    Meta = _meta("preferences")
+
+    address = UnicodeAttribute(hash_key=True)  # lower-cased
+    user_id = UnicodeAttribute()  # who chose (the address's signed-in owner)
+    optional = BooleanAttribute(default=True)  # the non-essential messages
+    digest = UnicodeAttribute(default="none")  # "none" | "daily"
+    # The partnership whose digest the address gets, only while it chose it (the sparse index).
+    digest_partnership = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_digest = DigestIndex()
+
+
+class SupportQueryIndex(GlobalSecondaryIndex["SupportQueryModel"]):
+    """A list of support queries, newest first."""
+
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SupportQueriesByAskerIndex(SupportQueryIndex):
+    Meta = _meta("support-queries", index_name="by_asker", projection=AllProjection())
+    asker_user = UnicodeAttribute(hash_key=True)
+
+
+class SupportQueriesByStatusIndex(SupportQueryIndex):
+    """Support's queue: one partition per status, so the open queries are read without the closed ones."""
+
+    Meta = _meta("support-queries", index_name="by_status", projection=AllProjection())
+    status = UnicodeAttribute(hash_key=True)
+
+
+class EverySupportQueryIndex(SupportQueryIndex):
+    Meta = _meta("support-queries", index_name="every", projection=AllProjection())
+    kind = UnicodeAttribute(hash_key=True)
+
+
+class SupportQueryModel(Model):
+    """A question to the support office, its answers and the asker's follow-ups, and its screenshot. The
+    asker's address is the one their token named when they asked: the answers are mailed there."""
+
+    # No stream: what an answer causes is written with it (the outbox).
+    Meta = _meta("support-queries")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="support-query")  # one partition key for support's list of all
+    asker_user = UnicodeAttribute()
+    asker_email = UnicodeAttribute(null=True)
+    asker_roles = ListAttribute(of=UnicodeAttribute, null=True)
+    category = UnicodeAttribute()
+    status = UnicodeAttribute()
+    message = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)  # the exchange's, as the asker quoted it
+    exchange_id = UnicodeAttribute(null=True)
+    screenshot = JSONAttribute(null=True)  # the upload's grant and verdict (services.support_queries)
+    replies = JSONAttribute(null=True)  # [{n, author, by, at, message}], oldest first, never removed
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_asker = SupportQueriesByAskerIndex()
+    by_status = SupportQueriesByStatusIndex()
+    every = EverySupportQueryIndex()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
@@ -412,4 +497,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     LedgerModel,
     IdempotencyModel,
     OutboxModel,
+    PreferenceModel,
+    SupportQueryModel,
 )

@@ -162,8 +162,9 @@ def get_for_user(user_id: str) -> dict[str, Any] | None:
     return get(registration_id) if registration_id else None
 
 
-def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
-    """Insert a registration with its guard and first audit entry; AlreadyRegistered if the user has one."""
+def create(doc: dict[str, Any], entry: AuditEntry, effects: tuple[Effect, ...] = ()) -> dict[str, Any]:
+    """Insert a registration with its guard, first audit entry and what creating it causes (outbox
+    items); AlreadyRegistered if the user has one."""
     model = _to_model({**doc, "version": None})
     guard = MetaModel(pk=guard_key(doc["user_id"]), ref=doc["id"], updated_at=doc["created_at"])
     try:
@@ -171,6 +172,7 @@ def create(doc: dict[str, Any], entry: AuditEntry) -> dict[str, Any]:
             tx.save(guard, condition=MetaModel.pk.does_not_exist())
             tx.save(model, condition=RegistrationModel.id.does_not_exist())
             tx.save(audit.to_model(entry))
+            outbox.stage(tx, subject(doc["id"]), 1, effects)
     except StaleVersion as exc:
         raise AlreadyRegistered(doc["user_id"]) from exc
     return to_document(model)
@@ -236,3 +238,10 @@ def find_for_user(user_id: str) -> dict[str, Any] | None:
     for item in RegistrationModel.by_user.query(user_id, limit=1):
         return to_document(item)
     return None
+
+
+def all_of_partnership_in(partnership_id: str, status: str) -> list[dict[str, Any]]:
+    """Every registration of the partnership in this status, oldest first (one Query, read to its end)."""
+    condition = RegistrationModel.queue_key.startswith(f"{status}#")
+    query = RegistrationModel.by_partnership.query(partnership_id, range_key_condition=condition)
+    return [to_document(m) for m in query]

@@ -107,6 +107,10 @@ class Scene:
         return self._shared_or_new("exchange_id", lambda: self.world.exchange(self.sender, self.host))
 
     @cached_property
+    def support_query(self) -> str:
+        return self._shared_or_new("support_query_id", lambda: self.world.support_query(self.host))
+
+    @cached_property
     def pending(self) -> Person:
         return self._shared_or_new("pending", lambda: self.world.participant(accepted=False))
 
@@ -209,6 +213,15 @@ def on_payment(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Tar
     return target
 
 
+def on_support_query(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Target]:
+    """The host's open question to the support office."""
+
+    def target(scene: Scene, caller: str) -> Target:
+        return Target(scene.host, params={"query_id": scene.support_query}, body=body)
+
+    return target
+
+
 # --- the table --------------------------------------------------------------------------------------
 
 
@@ -239,6 +252,7 @@ EXCHANGE_READERS = cells(
     sender=200,
 )  # fmt: skip
 EXCHANGE_PARTIES = frozenset({"owner", "sender", "officer_own", "conflicted", "support", "admin"})
+SUPPORT_QUERY_READERS = frozenset({"owner", "support", "admin"})
 
 ROWS: dict[tuple[str, str], Row] = {
     # meta and reference: public; a token, even an invalid one, is ignored
@@ -254,6 +268,13 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/docs/{build}/swagger-ui-bundle.js"): DOCS_FILE,
     ("GET", "/v1/docs/{build}/init.js"): DOCS_FILE,
     ("GET", "/v1/me"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    # every signed-in caller's own preferences (keyed by its own address: there is no one else's to ask for)
+    ("GET", "/v1/me/notifications"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    ("PATCH", "/v1/me/notifications"): Row(
+        cells(200, anonymous=401, invalid_token=401),
+        lambda scene, caller: Target(scene.host, body={"optional": False}),
+        sees=frozenset(),
+    ),
     # a participant's own registration: the others' are out of reach, and roles are refused
     ("POST", "/v1/registrations"): Row(
         participants_only(participant=201, owner=409, non_owner=409, conflicted=409),
@@ -539,6 +560,34 @@ ROWS: dict[tuple[str, str], Row] = {
         EXCHANGE_READERS,
         on_exchange({"reason": "The dates no longer work."}),
         sees=EXCHANGE_PARTIES,
+        fresh=True,
+    ),
+    # the support office: anyone signed in asks; the asker, support and admin read a query, nobody else
+    # learns it exists; support answers, the asker writes back, either closes; admin only reads
+    ("POST", "/v1/support-queries"): Row(
+        cells(201, anonymous=401, invalid_token=401),
+        lambda scene, caller: Target(scene.host, body={"category": "general", "message": "Where do I sign?"}),
+    ),
+    ("GET", "/v1/support-queries"): Row(
+        cells(200, anonymous=401, invalid_token=401),
+        about_host,
+        sees=SUPPORT_QUERY_READERS,
+    ),
+    ("GET", "/v1/support-queries/{query_id}"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=200),
+        on_support_query(),
+        sees=SUPPORT_QUERY_READERS,
+    ),
+    ("POST", "/v1/support-queries/{query_id}/reply"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=403),
+        on_support_query({"message": "It works now."}),
+        sees=SUPPORT_QUERY_READERS,
+        fresh=True,
+    ),
+    ("POST", "/v1/support-queries/{query_id}/close"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=403),
+        on_support_query({}),
+        sees=SUPPORT_QUERY_READERS,
         fresh=True,
     ),
 }

@@ -224,7 +224,7 @@ def test_who_still_has_to_act_is_the_tables_answer():
     from chalicelib.services import exchange_mail
 
     awaited = {t.action for t in FLOW.transitions if t.awaited}
-    assert awaited == set(exchange_mail._ASKED)  # every awaited step is worded in the mail
+    assert awaited == set(exchange_mail.ASKED_BY)  # every awaited step is worded in the mail
     validated = ExchangeStatus.VALIDATED
     # by status; the mail asks for a decision on an extension only once one is asked for (the row's guard)
     assert FLOW.awaiting(validated, {"sign_commitment_to_quality": ["HO"]}) == {
