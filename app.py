@@ -11,6 +11,7 @@ from chalicelib import ports
 from chalicelib.handlers import (
     alumni,
     contacts,
+    docs,
     events,
     exchanges,
     exports,
@@ -55,6 +56,7 @@ for module in (
     exports,
     alumni,
     statistics,
+    docs,
 ):
     app.register_blueprint(module.api.blueprint)
 

@@ -5,6 +5,8 @@ an empty body is read as `{}`, strings are stripped before their length is check
 and those that reorder text are refused in every string of a body or query, and Chalice answers 415
 to any other content type.
 Each error status lists the codes the route answers it with (RouteDoc.error_codes), as an enum.
+A success is JSON (the route's response model) unless the route names other media types (RouteDoc.
+media: a CSV export; the documentation page and its files, text/html, text/css and text/javascript).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ TAGS = {
     "exports": "The programme's data as CSV files: exchanges (admins; a partnership its own)",
     "alumni": "The opt-in directory of participants of completed exchanges, and the caller's entry",
     "statistics": "Figures of the programme and of each partnership: registrations, exchanges, lump sums",
+    "docs": "This document as an interactive page (Swagger UI), and the files the page loads",
 }
 
 _STATUS_TEXT = {

@@ -4,7 +4,9 @@ with additional properties refused everywhere; a text body, such as a CSV export
 declared charset decodes). A field the
 code answers but the document leaves out (what a generated client would then drop) fails the test
 that met it, so the whole API suite checks every route it drives; so does an error whose code is not
-one its response lists in `x-error-codes` (what a client switching on the code would not expect).
+one its response lists in `x-error-codes` (what a client switching on the code would not expect), and
+a body of a media type its status does not list (a page, a script or a stylesheet is documented as
+such; everything else is JSON).
 
 Statuses the document does not list (a test's deliberate 500, an unknown route's 404) are left to the
 tests that cause them.

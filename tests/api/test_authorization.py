@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib import api_docs
 from tests.api.helpers import partnership_body, registration
 from tests.api.population import Person, World, emulated_world, exchange_draft
 
@@ -234,6 +235,9 @@ def cells(default: int | Cell | None = None, /, **expect: int | Cell) -> dict[st
 
 
 PUBLIC = Row(cells(200), about_host, sees=frozenset())
+DOCS_FILE = Row(
+    cells(200), lambda scene, caller: Target(scene.host, params={"build": api_docs.build()}), sees=frozenset()
+)
 
 
 def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
@@ -262,6 +266,11 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/reference/ecosystems"): PUBLIC,
     ("GET", "/v1/reference/organisation-types"): PUBLIC,
     ("GET", "/v1/partnerships"): PUBLIC,
+    # the documentation page and its files: public, as the document is
+    ("GET", "/v1/docs"): PUBLIC,
+    ("GET", "/v1/docs/{build}/swagger-ui.css"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/swagger-ui-bundle.js"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/init.js"): DOCS_FILE,
     ("GET", "/v1/me"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
     # every signed-in caller's own preferences (keyed by its own address: there is no one else's to ask for)
     ("GET", "/v1/me/notifications"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
