@@ -9,16 +9,22 @@ from chalice.app import Request
 
 from chalicelib import ports
 from chalicelib.handlers import (
+    alumni,
     contacts,
+    docs,
     events,
     exchanges,
+    exports,
     matching,
     meta,
+    notifications,
     ops,
     partnerships,
     payments,
     reference,
     registrations,
+    statistics,
+    support,
 )
 from chalicelib.handlers.authorizer import authorizer_blueprint
 from chalicelib.handlers.http import cors_headers, reshape_chalice_error
@@ -35,7 +41,23 @@ app.api.cors = False
 ports.wire(ports.wiring)
 
 app.register_blueprint(authorizer_blueprint)
-for module in (reference, partnerships, meta, registrations, matching, contacts, exchanges, payments, ops):
+for module in (
+    reference,
+    partnerships,
+    meta,
+    notifications,
+    registrations,
+    matching,
+    contacts,
+    exchanges,
+    payments,
+    ops,
+    support,
+    exports,
+    alumni,
+    statistics,
+    docs,
+):
     app.register_blueprint(module.api.blueprint)
 
 
@@ -80,6 +102,13 @@ def on_registration_change(event: dict[str, Any], context: Any) -> dict[str, Any
 @function("deliver_effects")
 def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return events.deliver_effects(event, context)
+
+
+# The statistics' counters, from the registrations', exchanges' and payments' streams.
+@app.lambda_function(name="count_statistics")
+@function("count_statistics")
+def count_statistics(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return events.count_statistics(event, context)
 
 
 @app.lambda_function(name="on_document_uploaded")

@@ -5,6 +5,8 @@ an empty body is read as `{}`, strings are stripped before their length is check
 and those that reorder text are refused in every string of a body or query, and Chalice answers 415
 to any other content type.
 Each error status lists the codes the route answers it with (RouteDoc.error_codes), as an enum.
+A success is JSON (the route's response model) unless the route names other media types (RouteDoc.
+media: a CSV export; the documentation page and its files, text/html, text/css and text/javascript).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from chalicelib.handlers.http import REFUSED_PATTERN, ROUTE_DOCS, RouteDoc
+from chalicelib.handlers.http import JSON, REFUSED_PATTERN, ROUTE_DOCS, RouteDoc
 
 TITLE = "ClusterXchange API"
 VERSION = "1.0.0"
@@ -49,6 +51,11 @@ TAGS = {
     "payments": "Lump-sum payments, SEPA transfer files and their confirmation (finance)",
     "operations": "Operators: effects that kept failing, and retrying them",
     "partnerships": "The programme's partnerships, managed by admins: countries, contact points, debtor",
+    "support": "The support office: questions (with a screenshot), answers mailed to the asker, closing",
+    "exports": "The programme's data as CSV files: exchanges (admins; a partnership its own)",
+    "alumni": "The opt-in directory of participants of completed exchanges, and the caller's entry",
+    "statistics": "Figures of the programme and of each partnership: registrations, exchanges, lump sums",
+    "docs": "This document as an interactive page (Swagger UI), and the files the page loads",
 }
 
 _STATUS_TEXT = {
@@ -253,8 +260,14 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
                 "content": {"application/json": {"schema": schemas.input_ref(doc.body)}},
             }
         ok: dict[str, Any] = {"description": "Success"}
-        if doc.response:
-            ok["content"] = {"application/json": {"schema": schemas.ref(doc.response)}}
+        content = _success_content(doc, schemas)
+        if content:
+            ok["content"] = content
+        if doc.headers:
+            ok["headers"] = {
+                name: {"description": description, "schema": {"type": "string"}}
+                for name, description in doc.headers
+            }
         responses[str(doc.status)] = ok
         error_codes = {status: set(codes) for status, codes in doc.error_codes.items()}
     else:
@@ -276,6 +289,19 @@ def _operation(doc: RouteDoc | None, path: str, method: str, schemas: _Schemas) 
     return op
 
 
+def _success_content(doc: RouteDoc, schemas: _Schemas) -> dict[str, Any]:
+    """The one place a success response's media types are decided: JSON is the route's response model,
+    any other media type the route answers (a CSV export) is text, UTF-8."""
+    content: dict[str, Any] = {}
+    for media in doc.media:
+        if media == JSON:
+            if doc.response:
+                content[media] = {"schema": schemas.ref(doc.response)}
+        else:
+            content[media] = {"schema": {"type": "string"}}
+    return content
+
+
 def _operation_id(doc: RouteDoc | None, path: str, method: str) -> str:
     # The handler's name: what a generated client calls the method, and stable when a path is renamed.
     if doc is not None and doc.handler is not None:
@@ -295,7 +321,7 @@ def _add_examples(paths: dict[str, Any], components: dict[str, Any]) -> None:
                 answer.get("content", {}) for status, answer in op["responses"].items() if int(status) < 400
             ]
             for content in bodies:
-                media = content.get("application/json")
+                media = content.get(JSON)
                 if media is not None and "schema" in media:
                     media["example"] = examples.of(media["schema"])
 

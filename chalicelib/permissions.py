@@ -13,6 +13,7 @@ DOCUMENTS = "documents"  # objects of the documents bucket (users' uploads)
 DOCUMENTS_BUCKET = "documents-bucket"  # the documents bucket itself (listing)
 ARTIFACTS = "artifacts"  # objects of the artifacts bucket (the service's own files)
 ARTIFACTS_BUCKET = "artifacts-bucket"  # the artifacts bucket itself
+EXPORTS = "exports"  # objects under the artifacts bucket's exports prefix (large CSV exports)
 MAIL = "mail"  # the SES identity mail is sent from
 USER_POOL = "user-pool"  # the Cognito user pool
 PAYMENTS_QUEUE = "payments-queue"  # the finance function's queue of payment instructions
@@ -47,6 +48,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         grant(DOCUMENTS_BUCKET, "s3:ListBucket"),
         grant(ARTIFACTS_BUCKET, "s3:ListBucket"),
         grant(CURSOR_SECRET, "secretsmanager:GetSecretValue"),  # read once an hour (chalicelib.cursors)
+        # A large export is written there and handed out as a presigned GET (signed by this role).
+        grant(EXPORTS, "s3:PutObject", "s3:GetObject"),
     ),
     # Verifies tokens against Cognito's public keys (HTTPS, no AWS call).
     "cognito_token": (),
@@ -63,6 +66,8 @@ PERMISSIONS: dict[str, tuple[Grant, ...]] = {
         grant(MAIL, "ses:SendEmail"),
         grant(PAYMENTS_QUEUE, *_SEND),
     ),
+    # Each stream record's change: its marker put and the counter items updated, in one transaction.
+    "count_statistics": (grant(TABLES, _PUT, _UPDATE),),
     "on_document_uploaded": (
         grant(TABLES, _GET, _PUT),
         grant(DOCUMENTS, "s3:GetObject", "s3:PutObject", "s3:DeleteObject"),

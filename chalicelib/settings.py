@@ -51,6 +51,12 @@ class Settings(BaseModel):
     cursor_secret_id: str = ""
     # Web origins a browser may call the API from (CORS); per stage in AWS, never "*" there.
     allowed_origins: tuple[str, ...] = ("http://localhost:3000", "http://127.0.0.1:3000")
+    # An export (GET /v1/exports/exchanges.csv) is answered inline up to these many rows and bytes;
+    # a larger one is written to the artifacts bucket under `exports_prefix` (expired there after a
+    # few days, infra.resources) and answered with a short-lived link.
+    export_inline_rows: int = 1000
+    export_inline_bytes: int = 1_000_000
+    exports_prefix: str = "exports/"
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -95,6 +101,9 @@ _ENV = {
     "CXC_TRACING_ENABLED": "tracing_enabled",
     "CXC_CURSOR_SECRET_ID": "cursor_secret_id",
     "CXC_ALLOWED_ORIGINS": "allowed_origins",
+    "CXC_EXPORT_INLINE_ROWS": "export_inline_rows",
+    "CXC_EXPORT_INLINE_BYTES": "export_inline_bytes",
+    "CXC_EXPORTS_PREFIX": "exports_prefix",
 }
 
 

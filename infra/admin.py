@@ -2,15 +2,19 @@
 
     python -m infra.admin bootstrap --stack cxc-prod --email you@programme.eu
     python -m infra.admin import-partnerships --stack cxc-prod --csv partnerships.csv --token ID_TOKEN
-    python -m infra.admin backfill-reminders --prefix cxc-prod --region eu-west-1
+    python -m infra.admin recount-stats --stage prod
+    python -m infra.admin backfill-reminders --stage prod
 
 `bootstrap` makes the first admin in the stack's user pool (found from the stack's outputs), who then
 signs in and manages everything else through the API. `import-partnerships` sends each row of a CSV to
 the admin routes (create, or edit when the id exists), so an import is checked and audited like any
-admin's edit and can be run again after fixing a refused row. `backfill-reminders`, once after the
-deployment that brought reminders, gives what was stored before (pending registrations, exchanges
-awaiting signatures, a report or their stay, overdue payments) the day its reminder falls due, through
-the tables' existing indexes, with the operator's AWS credentials; it is safe to run again.
+admin's edit and can be run again after fixing a refused row. `recount-stats` works the statistics'
+counters out again from the stored registrations, exchanges and payments (read through their indexes)
+and writes them afresh, after a stream record was given up on (one on the stream-failures queue); run
+it while nothing changes, with credentials that may read those tables and write the statistics'.
+`backfill-reminders`, once after the deployment that brought reminders, gives what was stored before
+(exchanges awaiting signatures, their report or their stay; overdue payments) the day its reminder falls
+due, through the tables' existing indexes; it is safe to run again.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import re
 import sys
 import urllib.error
@@ -232,29 +235,45 @@ def http_sender(api_url: str, token: str) -> Send:
     return send
 
 
-# --- the reminders' backfill -------------------------------------------------------------------------
+# --- the statistics' recount -----------------------------------------------------------------------------
 
 
-def backfill_reminders(prefix: str | None, region: str | None, out: TextIO) -> int:
-    """Run the backfill (chalicelib.services.reminders) on the stage's tables: those the environment
-    names, or `prefix`'s (the stage's CXC_RESOURCE_PREFIX, e.g. cxc-prod). The models name their tables
-    when first imported, so a prefix is given before that, in a process of its own."""
-    if prefix or region:
-        from chalicelib.settings import get_settings
+def recount_statistics(out: TextIO) -> int:
+    """The recount, on the tables the settings name (the app's code reads them when first imported)."""
+    from chalicelib.services import statistics
 
-        models = sys.modules.get("chalicelib.store.models")
-        named = models.RegistrationModel.Meta.table_name if models is not None else None
-        if named is not None and prefix and named != f"{prefix}-registrations":
-            raise AdminError("the tables are named already in this process: run the command on its own")
-        os.environ.update({k: v for k, v in (("CXC_RESOURCE_PREFIX", prefix), ("AWS_REGION", region)) if v})
-        get_settings.cache_clear()
+    read = statistics.recount()
+    print(
+        f"Statistics recounted from {read['registrations']} registrations, {read['exchanges']} exchanges, "
+        f"{read['payments']} payments.",
+        file=out,
+    )
+    return 0
+
+
+def backfill_reminders(out: TextIO) -> int:
+    """The reminders' backfill (chalicelib.services.reminders), on the tables the settings name."""
     from chalicelib import clock
     from chalicelib.services import reminders
 
-    done = reminders.backfill(clock.today())
-    for what, count in done.items():
+    for what, count in reminders.backfill(clock.today()).items():
         print(f"{what}: {count} given their reminder's day", file=out)
     return 0
+
+
+def _use_stage(args: argparse.Namespace) -> None:
+    """The stage's table names (and the region and emulator asked for), set before the app's settings
+    are first read: this process has imported none of the app yet."""
+    import os
+
+    from infra.stages import stage_environment
+
+    if args.stage:
+        os.environ.update(stage_environment(args.stage))
+    if args.region:
+        os.environ["AWS_REGION"] = args.region
+    if args.endpoint_url:
+        os.environ["CXC_AWS_ENDPOINT_URL"] = args.endpoint_url
 
 
 # --- the command line ---------------------------------------------------------------------------------
@@ -286,15 +305,21 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout) -> int:
             command.add_argument("--csv", required=True, type=Path, help="columns: " + ",".join(CSV_COLUMNS))
             command.add_argument("--token", required=True, help="an admin's ID token")
             command.add_argument("--api", help=f"the API's base URL (default: the stack's {API_URL_OUTPUT})")
-    backfill = commands.add_parser(
-        "backfill-reminders", help="give items stored before reminders existed their reminder's day"
-    )
-    backfill.add_argument("--prefix", help="the stage's resource prefix, e.g. cxc-prod (CXC_RESOURCE_PREFIX)")
-    backfill.add_argument("--region", help="the stack's region (default: AWS_REGION)")
+    for name, help_text in (
+        ("recount-stats", "work the statistics' counters out again"),
+        ("backfill-reminders", "give what was stored before reminders existed its reminder's day"),
+    ):
+        on_tables = commands.add_parser(name, help=help_text)
+        on_tables.add_argument("--stage", help="the stage whose tables to use (default: the environment's)")
+        on_tables.add_argument(
+            "--region", help="the tables' region (default: the stage's or the environment's)"
+        )
+        on_tables.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # an emulator, for trying it out
     args = parser.parse_args(argv)
+    if args.command in ("recount-stats", "backfill-reminders"):
+        _use_stage(args)
+        return (recount_statistics if args.command == "recount-stats" else backfill_reminders)(out)
     try:
-        if args.command == "backfill-reminders":
-            return backfill_reminders(args.prefix, args.region, out)
         cloudformation, idp = _clients(args)
         if args.command == "bootstrap":
             print(next_steps(bootstrap(cloudformation, idp, args.stack, args.email), args.stack), file=out)

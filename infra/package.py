@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra import template
+from infra import stages, template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -269,7 +269,7 @@ def _mib(size: int) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("stage", choices=template.stages())
+    parser.add_argument("stage", choices=stages.stages())
     parser.add_argument("--out", type=Path, default=ROOT / "build")
     args = parser.parse_args(argv[1:])
     built = build(args.stage, args.out)

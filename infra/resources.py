@@ -24,6 +24,9 @@ class Queue:
 # SQS counts a dead letter's age from its first send to the source queue, so the source's retention
 # (4 days by default) never cuts it short once it is here.
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600
+# Days a large export stays in the artifacts bucket (its link expires long before): the bucket's lifecycle
+# rule, in the template and the local stack alike.
+EXPORTS_KEPT_DAYS = 3
 # AWS's rule for a queue a function reads: its visibility timeout at least six times the function's
 # timeout, so a batch being retried by Lambda is not handed to a second invocation meanwhile.
 VISIBILITY_PER_TIMEOUT = 6
@@ -49,6 +52,8 @@ SIZING: dict[str, Sizing] = {
     "cognito_token": Sizing(512, 10),
     # One UpdateItem a record, 25 records a batch.
     "on_registration_change": Sizing(256, 30),
+    # One transaction a record (its marker and the counter items it moves), 25 records a batch.
+    "count_statistics": Sizing(256, 30),
     # Renders agreements (fpdf2 and fontTools' subsetting, CPU-bound) and sends mail, 10 items a batch.
     "deliver_effects": Sizing(1024, 60),
     # Opens every upload with pypdf or Pillow, 10 files a batch.
@@ -95,6 +100,12 @@ class Resources:
             EventSource("on_document_uploaded", "sqs", "documents", batch_size=10),
             # Effects: what a record the stream gave up on should have delivered, the schedule re-drives.
             EventSource("deliver_effects", "dynamodb", "outbox", batch_size=10, on_failure="stream-failures"),
+            # The statistics' counters follow every change of what they count; a record given up on is made
+            # good by an admin's recount (python -m infra.admin recount-stats).
+            *(
+                EventSource("count_statistics", "dynamodb", table, on_failure="stream-failures")
+                for table in ("registrations", "exchanges", "payments")
+            ),
             # One instruction per invocation: each is a transfer, retried on its own.
             EventSource("on_payment_instruction", "sqs", "payments", batch_size=1),
             EventSource("on_payment_dead_letter", "sqs", "payments-dlq", batch_size=10),

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from chalicelib import permissions
 from chalicelib.settings import Settings, settings_from
 from chalicelib.store.queues import PAYMENTS
-from infra.resources import GATEWAY_RESPONSES, ROLES, SIZING, Resources, gateway_response_headers
-
-ROOT = Path(__file__).resolve().parent.parent
+from infra.resources import (
+    EXPORTS_KEPT_DAYS,
+    GATEWAY_RESPONSES,
+    ROLES,
+    SIZING,
+    EventSource,
+    Resources,
+    gateway_response_headers,
+)
+from infra.stages import stage_environment
 
 
 def _private_bucket() -> dict[str, Any]:
@@ -52,6 +58,19 @@ def _bucket_cors(settings: Settings, *methods: str) -> dict[str, Any]:
                 "MaxAge": 3600,
             }
         ]
+    }
+
+
+def exports_expiry(settings: Settings) -> dict[str, Any]:
+    """The artifacts bucket's rule for large exports: expired EXPORTS_KEPT_DAYS after they are written,
+    their versions (the bucket is versioned) the day after; S3 then clears the delete markers too."""
+    return {
+        "Id": "ExpireExports",
+        "Status": "Enabled",
+        "Prefix": settings.exports_prefix,
+        "ExpirationInDays": EXPORTS_KEPT_DAYS,
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
     }
 
 
@@ -109,6 +128,13 @@ def function_id(function: str) -> str:
     return "APIHandler" if function == "api_handler" else _cfn_name(function)
 
 
+def mapping_id(source: EventSource, resources: Resources) -> str:
+    """An event source mapping's logical id: the function's name, and the source's when the function
+    reads several (a function's only mapping keeps the id it always had)."""
+    several = sum(s.function == source.function for s in resources.event_sources) > 1
+    return _cfn_name(source.function) + (_cfn_name(source.source) if several else "") + "Mapping"
+
+
 def role_id(function: str) -> str:
     return _cfn_name(function) + "Role"
 
@@ -164,6 +190,7 @@ def _arns(resources: Resources, tables: list[str], queue_ids: dict[str, str]) ->
         permissions.DOCUMENTS_BUCKET: [{"Fn::GetAtt": ["DocumentsBucket", "Arn"]}],
         permissions.ARTIFACTS: [{"Fn::Sub": "${ArtifactsBucket.Arn}/*"}],
         permissions.ARTIFACTS_BUCKET: [{"Fn::GetAtt": ["ArtifactsBucket", "Arn"]}],
+        permissions.EXPORTS: [{"Fn::Sub": f"${{ArtifactsBucket.Arn}}/{resources.settings.exports_prefix}*"}],
         permissions.CURSOR_SECRET: [{"Ref": "CursorSecret"}],  # a secret's Ref is its ARN
         permissions.MAIL: [
             {"Fn::Sub": f"{sub}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/${{MailIdentity}}"}
@@ -625,6 +652,8 @@ def build(resources: Resources) -> dict[str, Any]:
                 # Transfer files and signed agreements are records: an overwrite or a delete keeps the
                 # version before it.
                 "VersioningConfiguration": {"Status": "Enabled"},
+                # Large exports are handed out once, by a short-lived link: kept a few days, then gone.
+                "LifecycleConfiguration": {"Rules": [exports_expiry(settings)]},
             },
         }
     )
@@ -653,7 +682,7 @@ def build(resources: Resources) -> dict[str, Any]:
                 }
         else:
             mapping["EventSourceArn"] = {"Fn::GetAtt": [queue_ids[source.source], "Arn"]}
-        out[_cfn_name(source.function) + "Mapping"] = {
+        out[mapping_id(source, resources)] = {
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": mapping,
         }
@@ -721,20 +750,6 @@ def build(resources: Resources) -> dict[str, Any]:
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
         },
     }
-
-
-def stage_environment(stage: str) -> dict[str, str]:
-    """The environment .chalice/config.json gives every function of a stage."""
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return {
-        **config.get("environment_variables", {}),
-        **config["stages"][stage].get("environment_variables", {}),
-    }
-
-
-def stages() -> list[str]:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
-    return sorted(config["stages"])
 
 
 def build_for_stage(stage: str) -> dict[str, Any]:

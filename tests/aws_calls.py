@@ -90,6 +90,10 @@ def target(action: str, params: dict[str, Any]) -> str:
             return permissions.DOCUMENTS_BUCKET
         if action == "s3:ListBucket" and bucket == settings.artifacts_bucket:
             return permissions.ARTIFACTS_BUCKET
+        if bucket == settings.artifacts_bucket and str(params.get("Key", "")).startswith(
+            settings.exports_prefix
+        ):
+            return permissions.EXPORTS
         named = {
             settings.documents_bucket: permissions.DOCUMENTS,
             settings.artifacts_bucket: permissions.ARTIFACTS,

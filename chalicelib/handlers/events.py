@@ -132,6 +132,15 @@ def _effect_record(record: DynamoDBRecord) -> None:
 
 
 @_reported
+def _statistics_record(record: DynamoDBRecord) -> None:
+    """The statistics' counters moved by the change the record carries, once however often it arrives."""
+    from chalicelib.services import statistics
+
+    old_image, new_image = _images(record)
+    statistics.count_record(str(record.raw_event["eventSourceARN"]), old_image, new_image)
+
+
+@_reported
 def _document_record(record: SQSRecord) -> None:
     from chalicelib.services import uploads
 
@@ -168,6 +177,10 @@ def deliver_effects(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _process(event, context, _effect_record, "DynamoDBStreams")
 
 
+def count_statistics(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return _process(event, context, _statistics_record, "DynamoDBStreams")
+
+
 def on_document_uploaded(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _process(event, context, _document_record, "SQS")
 
@@ -198,7 +211,7 @@ def on_user_confirmed(event: dict[str, Any]) -> dict[str, Any]:
 def tick() -> None:
     """The scheduled function: time-driven steps of the workflow."""
     from chalicelib import clock
-    from chalicelib.services import catalogue, effects, exchanges, payments
+    from chalicelib.services import catalogue, effects, exchanges, payments, preferences, reminders
 
     # First what earlier changes caused and nothing delivered yet (a stream that failed or gave up).
     redriven = effects.redrive()
@@ -208,12 +221,13 @@ def tick() -> None:
     if moved:
         logger.info("exchanges moved by their dates", extra={"count": moved})
     # After the steps: a stay that started today is past its day-before notice.
-    from chalicelib.services import reminders
-
     reminders.send_due(clock.today())
     overdue = payments.mark_overdue(clock.today())
     if overdue:
         logger.warning("payments overdue", extra={"count": overdue})
+    digests = preferences.stage_digests(clock.today())
+    if digests:
+        logger.info("daily digests staged", extra={"count": digests})
     rebuilt = catalogue.rebuild_index_if_stale()
     if rebuilt:
         logger.info("catalogue index rebuilt", extra={"entries": rebuilt})

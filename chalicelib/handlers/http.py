@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import re
+import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +40,9 @@ from chalicelib.handlers.authorizer import cognito_token
 from chalicelib.observability import logger
 
 MAX_BODY_BYTES = 256 * 1024
-JSON_HEADERS = {"Content-Type": "application/json"}
+JSON = "application/json"
+CSV = "text/csv"
+JSON_HEADERS = {"Content-Type": JSON}
 # Responses of signed-in routes hold personal data or data only the caller may see: no cache (a
 # browser's, a proxy's or a shared device's) may keep them.
 PRIVATE_HEADERS = {**JSON_HEADERS, "Cache-Control": "no-store"}
@@ -59,9 +62,10 @@ STATUS_OF: dict[type[DomainError], int] = {
 
 
 # What a browser may send and read across origins. Requests carry a bearer token, never cookies, so no
-# credentials are allowed; X-Request-Id is exposed so a web client can quote it in a report.
+# credentials are allowed; X-Request-Id is exposed so a web client can quote it in a report, and
+# Content-Disposition so it can save a download (a CSV export) under the name the API gives it.
 _CORS_ALLOW_HEADERS = "Authorization,Content-Type"
-_CORS_EXPOSE_HEADERS = "X-Request-Id"
+_CORS_EXPOSE_HEADERS = "X-Request-Id,Content-Disposition"
 _PREFLIGHT_MAX_AGE = "600"
 _preflight_paths: set[str] = set()
 
@@ -126,6 +130,10 @@ class RouteDoc:
     response: type[BaseModel] | None
     status: int
     handler: Callable[..., Any] | None = field(default=None, compare=False)
+    # The media types the success response comes in: JSON is the response model, any other is text
+    # (a CSV export); and the response headers it documents, name -> description.
+    media: tuple[str, ...] = (JSON,)
+    headers: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def error_codes(self) -> dict[int, list[str]]:
@@ -371,8 +379,33 @@ def _model_of(hints: dict[str, Any], name: str) -> type[BaseModel] | None:
     return hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
 
 
+def _response_model_of(hints: dict[str, Any]) -> type[BaseModel] | None:
+    """The JSON response model: the return annotation, or its one model when a route answers either it
+    or a Response of another media type (`-> Link | Response`)."""
+    hint = hints.get("return")
+    if isinstance(hint, types.UnionType):
+        models = [h for h in typing.get_args(hint) if isinstance(h, type) and issubclass(h, BaseModel)]
+        return models[0] if len(models) == 1 else None
+    return _model_of(hints, "return")
+
+
+def download(content: str, media: str, filename: str) -> Response:
+    """A text body of `media` (UTF-8) that a browser saves as `filename` (plain ASCII, as built here)."""
+    return Response(
+        body=content,
+        status_code=200,
+        headers={
+            "Content-Type": f"{media}; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )
+
+
 def reshape_chalice_error(response: Response) -> Response:
     """Chalice answers some errors itself ({"Code", "Message"}); give them the contract's shape."""
+    content_type = {k.lower(): v for k, v in (response.headers or {}).items()}.get("content-type", JSON)
+    if not str(content_type).startswith(JSON):
+        return response  # a route's own text (a CSV export) is never an error of Chalice's
     body = response.body
     if isinstance(body, str | bytes):
         try:
@@ -413,27 +446,46 @@ class Api:
         public: bool = False,
         roles: tuple[str, ...] = (),
         status: int = 200,
+        media: tuple[str, ...] = (JSON,),
+        headers: Mapping[str, str] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`media`: the media types of the success response (a route answering text as well returns a
+        Response, e.g. `download(...)`, and declares `-> Model | Response`); `headers`: the response
+        headers it documents, name -> description."""
+        documented_headers = tuple((headers or {}).items())
+
         def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(handler)
             body, query = _model_of(hints, "body"), _model_of(hints, "query")
-            response = _model_of(hints, "return")
+            response = _response_model_of(hints)
             takes = set(inspect.signature(handler).parameters)
             ROUTE_DOCS[(path, method)] = RouteDoc(
-                path, method, summary, self.tag, public, roles, body, query, response, status, handler
+                path,
+                method,
+                summary,
+                self.tag,
+                public,
+                roles,
+                body,
+                query,
+                response,
+                status,
+                handler,
+                media=media,
+                headers=documented_headers,
             )
-            headers = JSON_HEADERS if public else PRIVATE_HEADERS
+            answer_headers = JSON_HEADERS if public else PRIVATE_HEADERS
 
             @functools.wraps(handler)
             def view(**params: str) -> Response:
                 try:
                     result = self._call(handler, public, roles, body, query, takes, params)
                 except DomainError as exc:
-                    return domain_error_response(exc, headers)
+                    return domain_error_response(exc, answer_headers)
                 if isinstance(result, Response):
-                    result.headers = {**headers, **(result.headers or {})}
+                    result.headers = {**answer_headers, **(result.headers or {})}
                     return result
-                return Response(body=_to_json(result), status_code=status, headers=dict(headers))
+                return Response(body=_to_json(result), status_code=status, headers=dict(answer_headers))
 
             # CORS is answered by the app (the allowed origins are a setting, and API Gateway's own
             # preflight could name one fixed origin only), so Chalice's is off.

@@ -18,6 +18,7 @@ from chalicelib.handlers.http import (
     text,
     whole,
 )
+from chalicelib.handlers.support import SupportQueryOut
 from chalicelib.lazy import lazy
 from chalicelib.rules.registration import RegistrationStatus
 
@@ -352,6 +353,7 @@ class RegistrationHeld(RegistrationOut):
 
     user_id: str
     exchanges: dict[str, Any] | None = None
+    alumni: dict[str, Any] | None = Field(None, description="The caller's alumni directory entry, if listed")
 
 
 class PartyHeld(ApiModel):
@@ -484,6 +486,7 @@ class ExportOut(ApiModel):
     contact_requests: list[ContactRequestHeld] = []
     exchanges: list[ExchangeHeld] = []
     payments: list[PaymentHeld] = Field([], description="The lump sums paid, or to be paid, to you")
+    support_queries: list[SupportQueryOut] = Field([], description="Your questions to the support office")
     exported_at: str
 
 

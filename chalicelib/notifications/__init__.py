@@ -64,7 +64,9 @@ NOTICES: dict[str, Notice] = {
         "a signature has been outstanding for 7 days", ("VO", "HO", "VOP", "HOP"), True, digest=True
     ),
     "extension_requested": Notice("a participant asked for an extension", ("VOP",), True, digest=True),
-    "upload_rejected": Notice("an uploaded file was rejected", ("VO", "HO", "VOP", "HOP", "asker"), True),
+    "upload_rejected": Notice(
+        "an uploaded file was rejected", ("VO", "HO", "VOP", "HOP", "owner", "asker"), True
+    ),
     "exchange_starts_tomorrow": Notice("the stay starts tomorrow", ("VO", "HO"), False),
     "report_due": Notice("the stay ended: the closing report is due", ("VO",), True),
     "report_reminder": Notice("the closing report is not filed 14 days after the stay", ("VO",), True),
@@ -74,6 +76,8 @@ NOTICES: dict[str, Notice] = {
     "payment_instructed": Notice("the lump sum was instructed to the bank", ("VO", "VOP"), True),
     "payment_paid": Notice("the lump sum was paid", ("VO", "VOP"), True),
     "payment_overdue": Notice("a lump sum is unpaid past its due date", ("finance",), True),
+    # An answer to what the asker asked: sent whatever their preferences (it is what they are waiting for).
+    "support_answered": Notice("the support office answered a query", ("asker",), True),
     "digest": Notice("a business day begins: what waits for the partnership", ("partnership",), True),
 }
 
@@ -148,10 +152,13 @@ def send(name: str, recipients: Iterable[Recipient], context: Mapping[str, Any],
             by_address.setdefault(recipient.address.strip().lower(), []).append(recipient.party)
     if not by_address:
         return 0
-    chosen = preferences.get_many(list(by_address))
-    sent = 0
+    keys = {address: f"{name}#{key}#{address}" for address in by_address}
+    already, chosen = mail.sent_and_chosen(list(keys.values()), list(by_address))
+    messages: list[tuple[str, str, str, str, str | None]] = []
     for address, parties in by_address.items():
         choice = chosen.get(address)
+        if keys[address] in already:
+            continue
         if choice is not None and not notice.essential and not choice.optional:
             continue
         if (
@@ -164,9 +171,8 @@ def send(name: str, recipients: Iterable[Recipient], context: Mapping[str, Any],
         # Rendered for each address: one mail names every role its reader holds (a partnership that is
         # both VOP and HOP gets one).
         message = render(name, {**context, "roles": parties}, link)
-        sent += mail.send_once(
-            f"{name}#{key}#{address}", address, message.subject, message.text, message.html
-        )
+        messages.append((keys[address], address, message.subject, message.text, message.html))
+    sent = mail.send_unsent(messages, already)
     if sent:
         logger.info("notice sent", extra={"notice": name, "count": sent})
     return sent

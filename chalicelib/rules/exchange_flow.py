@@ -219,7 +219,8 @@ FLOW = Lifecycle(
             S.REPORT_APPROVED,
             oversight=True,
             guards=[guards.evidence_accepted],
-            effects=(SETTLE,),
+            # SYNC: the exchange is completed, which its participants' alumni records hold.
+            effects=(SETTLE, SYNC),
             awaited=True,
         ),
         transition(

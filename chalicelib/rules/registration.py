@@ -83,7 +83,8 @@ def pseudonym(user_id: str) -> str:
 
 def withdrawn(doc: dict[str, Any], at: str) -> dict[str, Any]:
     """The registration as kept after its owner withdraws: personal data erased, the owner pseudonymised,
-    the organisation's identity, the decision and the exchanges kept (payments and audits need them)."""
+    out of the alumni directory, the organisation's identity, the decision and the exchanges kept
+    (payments and audits need them)."""
     kept = copy.deepcopy(doc)
     organisation = kept.get("organisation") or {}
     kept.update(
@@ -95,6 +96,8 @@ def withdrawn(doc: dict[str, Any], at: str) -> dict[str, Any]:
         preferences=None,
         hosting=None,
         cv=None,
+        # Out of the alumni directory at once: its entry shows a contact address the person chose.
+        alumni=None,
         erased_at=at,
         updated_at=at,
     )

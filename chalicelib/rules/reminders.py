@@ -3,10 +3,11 @@ days (its partnership is nudged), signatures outstanding more than 7 days (whoev
 closing report not filed 14 days after the stay's end (the VO), and the day before a ready exchange
 starts (VO and HO, a notice rather than a nudge). Pure: no AWS, no clock.
 
-Each is sent once per condition: the date it falls due (`remind_on`) is set when the condition starts
-(a registration is created pending; an exchange enters a status below, or a new signing round with a
-new validation), and removed when the condition ends or the reminder is sent, so the scheduled function
-finds it once. `condition` names the condition a reminder is for: its message is keyed by it.
+Each is sent once per condition. An exchange's day (`remind_on`) is set when its condition starts (it
+enters a status below, or a new signing round with a new validation) and removed when the condition
+ends or the reminder is sent, so the scheduled function finds it once; `condition` names what a
+reminder is for, and its message is keyed by it. A registration is pending once in its life: it is due
+from its creation date, and reminded of once (`reminded_at`).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def _day(value: str) -> date:
 def registration_remind_on(created_at: str) -> str:
     """The day a registration created at `created_at` (a time) is reminded of, if still pending."""
     return (_day(created_at) + REGISTRATION_WAIT + _MORE_THAN).isoformat()
+
+
+def registrations_made_by(today: date) -> date:
+    """The last day a registration still pending `today` may have been made on to be reminded of now."""
+    return today - REGISTRATION_WAIT - _MORE_THAN
 
 
 def exchange_remind_on(status: ExchangeStatus | str, since: str, doc: Mapping[str, Any]) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from chalicelib import clock
+from chalicelib import clock, notifications
 from chalicelib.auth import Principal
 from chalicelib.errors import NotFound
 from chalicelib.rules.registration import LIFECYCLE, WITHDRAWN, RegistrationStatus
@@ -19,10 +19,13 @@ from chalicelib.services import uploads
 from chalicelib.services.writes import optimistic
 from chalicelib.store import audit, files
 from chalicelib.store import registrations as store
+from chalicelib.store.outbox import Effect, Item
 
 AWAITING_UPLOAD = uploads.AWAITING_UPLOAD
 ACCEPTED = uploads.ACCEPTED
 REJECTED = uploads.REJECTED
+# The owner told why the check rejected its CV: written with the verdict, delivered from the outbox.
+TELL_CV_REJECTED = "tell_cv_rejected"
 
 
 _SHOWN = ("status", "filename", "size", "sha256", "reason", "requested_at", "checked_at")
@@ -130,8 +133,9 @@ class _CvUploads:
             to_status=doc["status"],
             fields=("cv",),
         )
+        told = (Effect(TELL_CV_REJECTED, {"key": verdict.key}),) if verdict.status == REJECTED else ()
         try:
-            store.replace(updated, entry)
+            store.replace(updated, entry, effects=told)
         except store.StaleVersion:
             return False
         return True
@@ -169,3 +173,25 @@ def cv_export(cv: dict[str, Any] | None) -> dict[str, Any] | None:
     if cv.get("status") == ACCEPTED and cv.get("stored_key"):
         shown.update(uploads.download(cv["stored_key"]))
     return shown
+
+
+def deliver_rejected(item: Item) -> None:
+    """The `tell_cv_rejected` effect: the owner is told why its CV was rejected, while that verdict is
+    the CV's (a new file accepted since tells nobody), once per upload."""
+    doc = store.get(item.subject_id)
+    cv = (doc or {}).get("cv") or {}
+    email = ((doc or {}).get("representative") or {}).get("email")
+    if doc is None or cv.get("status") != REJECTED or cv.get("key") != item.args.get("key") or not email:
+        return
+    upload = {
+        "filename": cv.get("filename"),
+        "what": "CV",
+        "reason": cv.get("reason") or "it could not be read",
+    }
+    notifications.send(
+        "upload_rejected",
+        [notifications.Recipient(email, "owner")],
+        {"upload": upload, "exchange": None},
+        f"registration#{doc['id']}#cv#{cv.get('etag')}",
+        "/registrations/me",
+    )

@@ -46,6 +46,9 @@ HANDLERS: dict[str, str] = {
     "carry_out_withdrawal": "chalicelib.services.registrations:deliver_withdrawal",
     "tell_contact_request_received": "chalicelib.services.contacts:deliver_received",
     "tell_contact_request_answered": "chalicelib.services.contacts:deliver_answered",
+    "send_digest": "chalicelib.services.preferences:deliver_digest",
+    "tell_cv_rejected": "chalicelib.services.cv:deliver_rejected",
+    "tell_support_answered": "chalicelib.services.support_queries:deliver_answered",
     "remind_registration": "chalicelib.services.registrations:deliver_reminder",
     "remind_exchange": "chalicelib.services.exchange_mail:deliver_reminder",
 }
@@ -107,7 +110,7 @@ def redrive(now: datetime | None = None) -> int:
 
 class StuckCursor(cursors.CursorKey):
     since: str = Field(pattern=r"^\d{4}-\d\d-\d\dT[0-9:.]+Z$")
-    id: str = Field(pattern=r"^[a-z_]+:[A-Za-z0-9_]+:\d+:[a-z_]+$", max_length=200)
+    id: str = Field(pattern=r"^[a-z_]+:[A-Za-z0-9_-]+:\d+:[a-z_]+$", max_length=200)
 
 
 def _admin(principal: Principal) -> None:

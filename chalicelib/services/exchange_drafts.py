@@ -126,6 +126,8 @@ def _summary(registration: dict[str, Any]) -> dict[str, Any]:
         "organisation_name": organisation.get("name"),
         "country": organisation.get("country"),
         "city": organisation.get("city"),
+        # As registered when the draft was made: what the statistics count the exchange under.
+        "ecosystems": list(organisation.get("ecosystems") or []),
         "representative_name": name or None,
     }
 

@@ -78,9 +78,11 @@ def recipients(doc: Mapping[str, Any], parties: tuple[str, ...]) -> list[Recipie
     """The addresses of these parties of the exchange: a participant's representative (as its
     registration holds it now), a partnership's first contact point."""
     found: list[Recipient] = []
+    ids = [doc[_PARTICIPANTS[Party(p)]]["registration_id"] for p in parties if p in _PARTICIPANTS]
+    registrations = registration_store.get_many(ids) if ids else {}  # one read for both participants
     for party in parties:
         if party in _PARTICIPANTS:
-            registration = registration_store.get(doc[_PARTICIPANTS[Party(party)]]["registration_id"])
+            registration = registrations.get(doc[_PARTICIPANTS[Party(party)]]["registration_id"])
             email = ((registration or {}).get("representative") or {}).get("email")
             addresses = [email] if email else []
         else:
@@ -112,9 +114,17 @@ def told(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> tuple[Effect,
     news = status in TOLD_AT and moved and (status not in _TOLD_FROM or came_from in _TOLD_FROM[status])
     notice = str(status) if news else None
     asks = sorted(awaited(new) - awaited(old))
-    if notice is None and not asks:
+    rejected = sorted(set(_rejected(new)) - set(_rejected(old)))
+    if notice is None and not asks and not rejected:
         return ()
-    return (Effect(TELL, {"notice": notice, "asks": [list(a) for a in asks]}),)
+    args: dict[str, Any] = {"notice": notice, "asks": [list(a) for a in asks]}
+    return (Effect(TELL, {**args, "rejected": rejected} if rejected else args),)
+
+
+def _rejected(doc: Mapping[str, Any] | None) -> list[str]:
+    """The ids of the exchange's uploads the check rejected."""
+    uploads = (doc or {}).get("uploads") or {}
+    return [upload_id for upload_id, entry in uploads.items() if entry.get("status") == "rejected"]
 
 
 def _context(doc: Mapping[str, Any], notice: str, action: str | None = None) -> dict[str, Any]:
@@ -152,6 +162,8 @@ def deliver(item: Item) -> None:
         notice, parties = TOLD_AT[ExchangeStatus(status_told)]
         key = f"exchange#{doc['id']}#{version}"
         tell(doc, tuple(parties), notice, _context({**doc, "status": status_told}, notice), key)
+    for upload_id in item.args.get("rejected") or ():
+        _tell_rejected(doc, upload_id)
     still = awaited(doc)
     # Keyed by the version whose change started the wait: a redelivery sends nothing twice; grouped by
     # notice, so a partnership that is both VOP and HOP gets one mail naming both roles.
@@ -162,6 +174,32 @@ def deliver(item: Item) -> None:
     for (notice, action), waiting in by_notice.items():
         key = f"exchange#{doc['id']}#{version}#{action}"
         tell(doc, tuple(waiting), notice, _context(doc, notice, action), key)
+
+
+_UPLOADED = {"signed_scan": "signed scan", "evidence": "evidence of the stay"}
+
+
+def _tell_rejected(doc: Mapping[str, Any], upload_id: str) -> None:
+    """Whoever uploaded a file the check rejected is told why, once: the parties a scan signs for, or
+    the visitor for its evidence."""
+    entry = (doc.get("uploads") or {}).get(upload_id)
+    if entry is None or entry.get("status") != "rejected":
+        return
+    parties = tuple(entry.get("parties") or (Party.VO,))
+    what = _UPLOADED.get(str(entry.get("kind")), str(entry.get("kind")))
+    document = _DOCUMENT_NAMES.get(str(entry.get("document")))
+    upload = {
+        "filename": entry.get("filename"),
+        "what": f"{what} of the {document}" if document else what,
+        "reason": entry.get("reason") or "it could not be read",
+    }
+    tell(
+        doc,
+        parties,
+        "upload_rejected",
+        {"upload": upload},
+        f"exchange#{doc['id']}#upload#{upload_id}#{entry.get('etag')}",
+    )
 
 
 def deliver_reminder(item: Item) -> None:

@@ -1,12 +1,13 @@
-"""What the visitor's and the host's registrations hold of their exchanges (visited, hosting periods),
-which the matching and contact rules read: the `sync_registrations` effect, from the exchange as
-stored."""
+"""What the visitor's and the host's registrations hold of their exchanges (visited, hosting periods,
+completed exchanges), which the matching, contact and alumni rules read: the `sync_registrations`
+effect, from the exchange as stored."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib import clock
+from chalicelib.rules import alumni
 from chalicelib.rules.exchange_flow import ExchangeStatus
 from chalicelib.services.writes import optimistic
 from chalicelib.store import audit
@@ -25,6 +26,9 @@ def _summary_of(registration: dict[str, Any], doc: dict[str, Any]) -> dict[str, 
     """The registration's exchange summary with this exchange's state folded in."""
     summary = dict(registration.get("exchanges") or {})
     counted = doc["status"] in _COUNTED
+    completed = alumni.completed_records(registration["id"], [doc])
+    if completed:  # the alumni network's record of it (rules.alumni)
+        summary["completed"] = alumni.with_completed(summary.get("completed"), completed)
     if registration["id"] == doc["visitor"]["registration_id"]:
         # A visitor visits once: whichever exchange holds its visit (cancelling gives it back).
         summary["visited"] = store.visiting(registration["id"]) is not None

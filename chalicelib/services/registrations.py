@@ -22,7 +22,6 @@ from chalicelib.rules import RuleViolation
 from chalicelib.rules import registration as lifecycle
 from chalicelib.rules.eligibility import RegistrationFacts, check_registration
 from chalicelib.rules.registration import LIFECYCLE, RegistrationStatus
-from chalicelib.rules.reminders import registration_remind_on
 from chalicelib.services import cv
 from chalicelib.services import reference as reference_service
 from chalicelib.services.writes import check_version, optimistic
@@ -32,8 +31,9 @@ from chalicelib.store.audit import AuditEntry
 from chalicelib.store.outbox import Effect, Item
 from chalicelib.store.writes import StaleVersion
 
-# Fields the API never shows: the owner's user id and the bookkeeping of other features.
-_INTERNAL_FIELDS = ("user_id", "exchanges", "remind_on")
+# Fields the API never shows: the owner's user id and the bookkeeping of other features (the alumni
+# entry is shown at /v1/me/alumni).
+_INTERNAL_FIELDS = ("user_id", "exchanges", "alumni")
 _MERGED_SECTIONS = ("organisation", "representative", "preferences")  # PATCH merges these key by key
 _REPLACED_SECTIONS = ("motivation", "hosting")  # and replaces these whole
 _SUPERVISORS = ("support", "admin")
@@ -196,9 +196,6 @@ def register(principal: Principal, data: dict[str, Any]) -> dict[str, Any]:
         "decision": None,
         "exchanges": None,
         "erased_at": None,
-        # Its partnership is reminded of it on this day if it still waits for the decision.
-        "remind_on": registration_remind_on(now),
-        "reminded_at": None,
         "created_at": now,
         "updated_at": now,
         "version": None,
@@ -315,8 +312,10 @@ def export_mine(principal: Principal) -> dict[str, Any]:
     """Everything held about the caller (GDPR access): the registration with its personal data, its
     audit trail and the CV's metadata with a short-lived link; the contact requests it sent and
     received, the exchanges it is the visitor or the host of (signatures, documents, its uploads, the
-    bank account it gave), the payments to it with their ledger entries; each with its audit trail.
-    Queries of the tables' indexes, by the registration's and the user's ids (no Scan)."""
+    bank account it gave), the payments to it with their ledger entries; each with its audit trail; and
+    the questions it asked the support office. Queries of the tables' indexes, by the registration's and
+    the user's ids (no Scan)."""
+    from chalicelib.services import support_queries
     from chalicelib.services.contacts import public_view as request_view
     from chalicelib.store import contacts as contact_store
     from chalicelib.store import exchanges as exchange_store
@@ -332,6 +331,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             "contact_requests": [],
             "exchanges": [],
             "payments": [],
+            "support_queries": support_queries.asked_by(principal),
             "exported_at": now,
         }
     user_id = principal.user_id
@@ -369,6 +369,7 @@ def export_mine(principal: Principal) -> dict[str, Any]:
             }
             for payment, booked in payments
         ],
+        "support_queries": support_queries.asked_by(principal),
         "exported_at": now,
     }
 

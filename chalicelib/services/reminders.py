@@ -1,13 +1,16 @@
-"""Reminders by the business date (rules.reminders), for the scheduled function: found through sparse
-indexes (no Scan), each recorded once per condition by a write that removes the object's `remind_on`,
-shows the day on it (`reminded_at`, for a nudge to act) and stages its message (the outbox) on condition
-of the object's version, so an overlapping run finds nothing left to do. The messages are delivered from
-the object as stored, only while the condition holds (services.registrations and services.exchange_mail
+"""Reminders by the business date (rules.reminders), for the scheduled function, found through indexes
+(no Scan): exchanges through the sparse `due` index (by their `remind_on`), registrations through the
+pending part of each partnership's queue up to the day (a new index on registrations would be the
+table's second in one release, with the alumni directory's: see infra/released_indexes.json). Each is
+recorded once per condition by a write that shows the day on the object (`reminded_at`, for a nudge to
+act), removes an exchange's `remind_on` and stages its message (the outbox) on condition of the
+object's version, so an overlapping run finds nothing left to do. The messages are delivered from the
+object as stored, only while the condition holds (services.registrations and services.exchange_mail
 `deliver_reminder`). Payments overdue are services.payments `mark_overdue`.
 
-Also the backfill for objects stored before reminders existed (`python -m infra.admin
+Also the backfill for exchanges and payments stored before reminders existed (`python -m infra.admin
 backfill-reminders`): through the indexes they are already in, each given the day its reminder would
-have had.
+have had. Registrations need none: their reminder is found from their creation date.
 """
 
 from __future__ import annotations
@@ -57,15 +60,22 @@ def _registration_entry(doc: dict[str, Any], action: str, actor: str, field: str
 
 
 def remind_registrations(today: date) -> int:
+    made_by = reminders.registrations_made_by(today)
+    due = [
+        registration_id
+        for partnership_id in sorted(reference_service.partnership_ids())
+        for registration_id in registration_store.pending_unreminded(partnership_id, made_by)
+    ]
     reminded = 0
-    for registration_id in registration_store.reminders_due(today):
+    for registration_id in due:
 
         def attempt(registration_id: str = registration_id) -> bool:
             doc = registration_store.get(registration_id)
-            if doc is None or doc["status"] != PENDING or not _due(doc.get("remind_on"), today):
+            if doc is None or doc["status"] != PENDING or doc.get("reminded_at"):
                 return False  # decided, withdrawn or reminded of meanwhile
-            day, now = today.isoformat(), clock.now_iso()
-            updated = {**doc, "remind_on": None, "reminded_at": day, "updated_at": now}
+            if reminders.registration_remind_on(doc["created_at"]) > today.isoformat():
+                return False
+            updated = {**doc, "reminded_at": today.isoformat(), "updated_at": clock.now_iso()}
             entry = _registration_entry(updated, "reminded", SCHEDULER, "reminded_at")
             registration_store.replace(updated, entry, effects=(Effect(reminders.REMIND_REGISTRATION),))
             return True
@@ -74,10 +84,6 @@ def remind_registrations(today: date) -> int:
     if reminded:
         logger.info("registrations reminded", extra={"count": reminded})
     return reminded
-
-
-def _due(remind_on: str | None, today: date) -> bool:
-    return bool(remind_on) and str(remind_on) <= today.isoformat()
 
 
 # --- exchanges: signatures outstanding, a report not filed, the day before the stay -----------------
@@ -135,40 +141,11 @@ def _pages(read: Page) -> Iterator[dict[str, Any]]:
 
 
 def backfill(today: date) -> dict[str, int]:
-    """Give what was stored before reminders existed the day its reminder falls due (a day already past
-    is reminded of at the next run), and overdue payments the day finance was told; through the
-    indexes each is in already (a partnership's registrations, every exchange or payment by status).
-    Only what was never reminded of: safe to run again. How many of each were given one."""
-    return {
-        "registrations": _backfill_registrations(),
-        "exchanges": _backfill_exchanges(today),
-        "payments": _backfill_payments(today),
-    }
-
-
-def _backfill_registrations() -> int:
-    done = 0
-    for partnership_id in sorted(reference_service.partnership_ids()):
-
-        def page(after: Cursor, partnership_id: str = partnership_id) -> tuple[list[dict[str, Any]], Cursor]:
-            return registration_store.list_by_partnership(partnership_id, PENDING, 100, after)
-
-        for found in _pages(page):
-            if found.get("remind_on") or found.get("reminded_at"):
-                continue
-
-            def attempt(registration_id: str = found["id"]) -> bool:
-                doc = registration_store.get(registration_id)
-                if doc is None or doc["status"] != PENDING or doc.get("remind_on") or doc.get("reminded_at"):
-                    return False
-                remind_on = reminders.registration_remind_on(doc["created_at"])
-                updated = {**doc, "remind_on": remind_on, "updated_at": clock.now_iso()}
-                entry = _registration_entry(updated, "remind", BACKFILL, "remind_on")
-                registration_store.replace(updated, entry)
-                return True
-
-            done += optimistic(attempt, "The registration")
-    return done
+    """Give exchanges stored before reminders existed the day their reminder falls due (a day already
+    past is reminded of at the next run), and overdue payments the day finance was told; through the
+    indexes each is in already (every exchange by status, every payment). Only what was never reminded
+    of: safe to run again. How many of each were given one."""
+    return {"exchanges": _backfill_exchanges(today), "payments": _backfill_payments(today)}
 
 
 def _backfill_exchanges(today: date) -> int:

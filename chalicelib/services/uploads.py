@@ -247,7 +247,7 @@ class Row:
 def table() -> tuple[Row, ...]:
     """Every kind of upload, by the key prefix its forms grant. A new kind is one row and its holder."""
     # Imported here: the holders live with their use cases, which import this module.
-    from chalicelib.services import cv, exchange_uploads
+    from chalicelib.services import cv, exchange_uploads, support_queries
 
     return (
         Row(
@@ -264,6 +264,14 @@ def table() -> tuple[Row, ...]:
             owner=r"exc_[0-9a-f]{32}",
             rule=FileRule("A document", (PDF, PNG, JPEG), 10 * MB),
             holder=exchange_uploads.EXCHANGE_UPLOADS,
+        ),
+        # A support query's screenshot.
+        Row(
+            kind="screenshot",
+            prefix="support/",
+            owner=r"sq_[0-9a-f]{32}",
+            rule=FileRule("A screenshot", (PNG, JPEG), 10 * MB),
+            holder=support_queries.SCREENSHOTS,
         ),
     )
 

@@ -295,6 +295,15 @@ def all_for_user(user_id: str) -> list[dict[str, Any]]:
     return [to_document(m) for m in ordered]
 
 
+def all_under(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Every exchange found under any of `keys` ((index key, value): everyone's, or a partnership as VOP
+    and as HOP), each once: Queries of those indexes read to their end (an export's, not a list's)."""
+    found: dict[str, ExchangeModel] = {}
+    for key, value in keys:
+        found.update((m.id, m) for m in _INDEXES[key].query(value))
+    return [to_document(m) for m in found.values()]
+
+
 def due_by(day: date, limit: int | None = None) -> list[str]:
     """Ids of the exchanges whose date-driven step or reminder is due on or before `day`, the earliest
     first (one Query, no Scan), every one unless `limit` says: a reminder that waits for its document
@@ -305,3 +314,22 @@ def due_by(day: date, limit: int | None = None) -> list[str]:
             "date", range_key_condition=ExchangeModel.due_on <= day.isoformat(), limit=limit
         )
     ]
+
+
+def of_partnership_in(partnership_id: str, statuses: frozenset[str]) -> list[dict[str, Any]]:
+    """Every exchange the partnership is VOP or HOP of that is in one of these statuses, each once (two
+    Queries of the partnerships' indexes, read to their end, filtered on the status): what may wait for
+    it, for its daily digest. The indexes are eventually consistent: a change of the last second shows
+    in the next digest."""
+    found: dict[str, ExchangeModel] = {}
+    for index in (ExchangeModel.by_vop, ExchangeModel.by_hop):
+        query = index.query(partnership_id, filter_condition=ExchangeModel.status.is_in(*sorted(statuses)))
+        found.update((m.id, m) for m in query)
+    return [to_document(m) for m in sorted(found.values(), key=lambda m: (m.created_at, m.id))]
+
+
+def by_reference(reference: str) -> dict[str, Any] | None:
+    """The exchange a reference names (CXC-2027-000123), if any: one Query of the reference index (keys
+    only), then the exchange itself, read consistently. A reference is unique (the year's counter)."""
+    found = next(iter(ExchangeModel.by_reference.query(reference, limit=1)), None)
+    return get(found.id) if found is not None else None

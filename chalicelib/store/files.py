@@ -123,6 +123,17 @@ def put_new(bucket: str, key: str, content: bytes, content_type: str) -> bool:
     return True
 
 
+def put_download(bucket: str, key: str, content: bytes, content_type: str, filename: str) -> None:
+    """Write a file that a presigned GET hands out as a download named `filename` (plain ASCII)."""
+    client("s3").put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=content,
+        ContentType=content_type,
+        ContentDisposition=f'attachment; filename="{filename}"',
+    )
+
+
 def delete_if(bucket: str, key: str, etag: str) -> bool:
     """Delete the object only if it is still the one with this ETag; False if it is gone or was
     replaced meanwhile (a replacement has a notification of its own)."""

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import clock, ports
-from chalicelib.store.models import MetaModel
+from chalicelib.store import batch, preferences
+from chalicelib.store.models import MetaModel, PreferenceModel
 
 _MARK_ATTEMPTS = 4
 
@@ -29,6 +30,29 @@ def send_once(notice_key: str, to: str, subject: str, body: str, html: str | Non
     ports.current().mailer.send(to, subject, body, html)
     _mark_sent(notice_key)
     return True
+
+
+def sent_and_chosen(
+    notice_keys: list[str], addresses: list[str]
+) -> tuple[set[str], dict[str, preferences.Preferences]]:
+    """Which of these notices went out already, and what these addresses chose to receive: one strongly
+    consistent BatchGetItem for both, so a delivery (or its retry after a partial failure) reads once,
+    not once a recipient."""
+    found = batch.get_items({MetaModel: [_sent_key(k) for k in notice_keys], PreferenceModel: addresses})
+    sent = {key for key in notice_keys if _sent_key(key) in found[MetaModel]}
+    return sent, {address: preferences.from_model(m) for address, m in found[PreferenceModel].items()}
+
+
+def send_unsent(messages: list[tuple[str, str, str, str, str | None]], sent: set[str]) -> int:
+    """Send each (notice key, to, subject, text, html) not among `sent`, marking it; how many were sent."""
+    count = 0
+    for key, to, subject, text, html in messages:
+        if key in sent:
+            continue
+        ports.current().mailer.send(to, subject, text, html)
+        _mark_sent(key)
+        count += 1
+    return count
 
 
 def _mark_sent(notice_key: str) -> None:

@@ -72,19 +72,27 @@ class CatalogueIndex(GlobalSecondaryIndex["RegistrationModel"]):
     id = UnicodeAttribute(range_key=True)
 
 
+class AlumniIndex(GlobalSecondaryIndex["RegistrationModel"]):
+    """Sparse: only registrations listed in the alumni directory, by country, then organisation name.
+    Projects what an entry shows is read from: never the `personal` attribute."""
+
+    Meta = _meta(
+        "registrations",
+        index_name="alumni",
+        projection=IncludeProjection(["status", "profile", "exchanges", "alumni"]),
+    )
+    alumni_key = UnicodeAttribute(hash_key=True)
+    alumni_sort = UnicodeAttribute(range_key=True)
+
+
 # The statuses the storage derives sparse-index keys and write conditions from, declared here, by the
 # models whose keys they shape, so that the store imports no rules (which own the lifecycles);
 # tests/unit/test_storage_statuses.py checks each is the rules' own. Stored keys hold these strings.
 REGISTRATION_ACCEPTED = "accepted"  # catalogue_key is set only while a registration is accepted
-REGISTRATION_PENDING = "pending"  # remind_on is kept only while a registration is pending
-
-
-class RegistrationRemindersIndex(GlobalSecondaryIndex["RegistrationModel"]):
-    """Sparse: only pending registrations not yet reminded of, by the day their reminder falls due."""
-
-    Meta = _meta("registrations", index_name="reminders", projection=KeysOnlyProjection())
-    remind = UnicodeAttribute(hash_key=True)
-    remind_on = UnicodeAttribute(range_key=True)
+# A partnership's queue keys start with it while a registration waits for its decision (its reminder).
+REGISTRATION_PENDING = "pending"
+# alumni_key: set only while a registration has an alumni entry and is accepted (a withdrawal ends both).
+ALUMNI_LISTED = "listed"
 
 
 class RegistrationModel(Model):
@@ -105,11 +113,12 @@ class RegistrationModel(Model):
     decision = JSONAttribute(null=True)
     exchanges = JSONAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)
-    # The day its partnership is reminded of it, while pending and not yet reminded (sparse index), and
-    # the day it was (shown).
-    remind = UnicodeAttribute(null=True)
-    remind_on = UnicodeAttribute(null=True)
-    reminded_at = UnicodeAttribute(null=True)
+    # The alumni directory entry while its owner opts in: {id, public_contact, created_at, updated_at,
+    # version}; what it shows of the organisation is read from the profile, so an edit shows at once.
+    alumni = JSONAttribute(null=True)
+    alumni_key = UnicodeAttribute(null=True)  # ALUMNI_LISTED while listed (sparse index)
+    alumni_sort = UnicodeAttribute(null=True)  # "<country>#<folded name>#<entry id>"
+    reminded_at = UnicodeAttribute(null=True)  # the day its partnership was reminded of it (shown)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = VersionAttribute()
@@ -117,7 +126,7 @@ class RegistrationModel(Model):
     by_user = ByUserIndex()
     by_partnership = ByPartnershipIndex()
     catalogue = CatalogueIndex()
-    reminders = RegistrationRemindersIndex()
+    alumni_directory = AlumniIndex()
 
 
 class AuditModel(Model):
@@ -244,6 +253,13 @@ class ExchangesDueIndex(GlobalSecondaryIndex["ExchangeModel"]):
     due_on = UnicodeAttribute(range_key=True)
 
 
+class ExchangesByReferenceIndex(GlobalSecondaryIndex["ExchangeModel"]):
+    """An exchange found by its reference (CXC-2027-000123), as participants quote it (support queries)."""
+
+    Meta = _meta("exchanges", index_name="by_reference", projection=KeysOnlyProjection())
+    reference = UnicodeAttribute(hash_key=True)
+
+
 class ExchangeModel(Model):
     """An exchange from its draft to its payment: the four parties, the Commitment to Quality's agreed
     fields, the VO's bank account, and who has acted on the current collective step."""
@@ -291,6 +307,7 @@ class ExchangeModel(Model):
     by_hop = _exchange_index("by_hop", "hop")()
     every = _exchange_index("every", "kind")()
     by_due = ExchangesDueIndex()
+    by_reference = ExchangesByReferenceIndex()
 
 
 class _PaymentIndex(GlobalSecondaryIndex["PaymentModel"]):
@@ -325,7 +342,8 @@ class PaymentModel(Model):
     """One exchange's lump sum, from its computation to the bank's execution. Its id is derived from the
     exchange's, so a conditional put makes one payment per exchange, ever."""
 
-    Meta = _meta("payments")
+    # Old and new images: the statistics count each change of a payment (paid, overdue) from its stream.
+    Meta = _meta("payments", stream_view_type="NEW_AND_OLD_IMAGES")
 
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="payment")
@@ -450,6 +468,71 @@ class PreferenceModel(Model):
     by_digest = DigestIndex()
 
 
+class SupportQueryIndex(GlobalSecondaryIndex["SupportQueryModel"]):
+    """A list of support queries, newest first."""
+
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class SupportQueriesByAskerIndex(SupportQueryIndex):
+    Meta = _meta("support-queries", index_name="by_asker", projection=AllProjection())
+    asker_user = UnicodeAttribute(hash_key=True)
+
+
+class SupportQueriesByStatusIndex(SupportQueryIndex):
+    """Support's queue: one partition per status, so the open queries are read without the closed ones."""
+
+    Meta = _meta("support-queries", index_name="by_status", projection=AllProjection())
+    status = UnicodeAttribute(hash_key=True)
+
+
+class EverySupportQueryIndex(SupportQueryIndex):
+    Meta = _meta("support-queries", index_name="every", projection=AllProjection())
+    kind = UnicodeAttribute(hash_key=True)
+
+
+class SupportQueryModel(Model):
+    """A question to the support office, its answers and the asker's follow-ups, and its screenshot. The
+    asker's address is the one their token named when they asked: the answers are mailed there."""
+
+    # No stream: what an answer causes is written with it (the outbox).
+    Meta = _meta("support-queries")
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="support-query")  # one partition key for support's list of all
+    asker_user = UnicodeAttribute()
+    asker_email = UnicodeAttribute(null=True)
+    asker_roles = ListAttribute(of=UnicodeAttribute, null=True)
+    category = UnicodeAttribute()
+    status = UnicodeAttribute()
+    message = UnicodeAttribute()
+    reference = UnicodeAttribute(null=True)  # the exchange's, as the asker quoted it
+    exchange_id = UnicodeAttribute(null=True)
+    screenshot = JSONAttribute(null=True)  # the upload's grant and verdict (services.support_queries)
+    replies = JSONAttribute(null=True)  # [{n, author, by, at, message}], oldest first, never removed
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = VersionAttribute()
+
+    by_asker = SupportQueriesByAskerIndex()
+    by_status = SupportQueriesByStatusIndex()
+    every = EverySupportQueryIndex()
+
+
+class StatisticsModel(Model):
+    """The statistics' counter items (one per scope: the programme, each partnership), each counter a
+    number attribute of its own moved with ADD by the counting function (its names are the rules', so
+    they are not declared here); and the markers of the stream records counted, which expire.
+    chalicelib.store.statistics reads and writes them."""
+
+    Meta = _meta("statistics")
+
+    pk = UnicodeAttribute(hash_key=True)  # "stats#all", "stats#partnership#<id>", "counted#..."
+    updated_at = UnicodeAttribute(null=True)
+    # The table's TTL: set on markers only (a few days, longer than a stream keeps a record).
+    expires_at = TTLAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     RegistrationModel,
     AuditModel,
@@ -462,4 +545,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     OutboxModel,
     PreferenceModel,
+    SupportQueryModel,
+    StatisticsModel,
 )

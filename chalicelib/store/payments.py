@@ -49,6 +49,11 @@ def to_document(model: PaymentModel) -> dict[str, Any]:
     }
 
 
+def document_from_image(image: dict[str, Any]) -> dict[str, Any]:
+    """A stream record's raw DynamoDB-JSON image as a document."""
+    return to_document(PaymentModel.from_raw_data(image))
+
+
 def _to_model(doc: dict[str, Any]) -> PaymentModel:
     version = {"version": doc["version"]} if doc.get("version") is not None else {}
     return PaymentModel(
@@ -211,3 +216,17 @@ def with_ledger(payment_ids: list[str]) -> list[tuple[dict[str, Any], dict[str, 
         for i in payment_ids
         if i in payments
     ]
+
+
+BATCH_KEYS = 100  # the most keys one BatchGetItem takes
+
+
+def get_many(payment_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """These payments (those that exist), by id: one BatchGetItem per hundred (an export's)."""
+    wanted = sorted(set(payment_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), BATCH_KEYS):
+        chunk = wanted[start : start + BATCH_KEYS]
+        for key, model in batch.get_items({PaymentModel: chunk})[PaymentModel].items():
+            found[key] = to_document(model)
+    return found

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.store.models import PreferenceModel
+from chalicelib.store.writes import StaleVersion
 
 NONE, DAILY = "none", "daily"
 
@@ -16,46 +17,55 @@ class Preferences:
     optional: bool = True
     digest: str = NONE
     version: int = 0
+    created_at: str | None = None
     updated_at: str | None = None
 
 
-def _preferences(model: PreferenceModel) -> Preferences:
+def from_model(model: PreferenceModel) -> Preferences:
     return Preferences(
         optional=bool(model.optional),
         digest=model.digest or NONE,
         version=int(model.version or 0),
+        created_at=model.created_at,
         updated_at=model.updated_at,
     )
 
 
 def get(address: str) -> Preferences:
     try:
-        return _preferences(PreferenceModel.get(address.lower(), consistent_read=True))
+        return from_model(PreferenceModel.get(address.lower(), consistent_read=True))
     except DoesNotExist:
         return Preferences()
 
 
-def get_many(addresses: list[str]) -> dict[str, Preferences]:
-    """The choices of those of these (lower-cased) addresses that made one."""
-    return {model.address: _preferences(model) for model in PreferenceModel.batch_get(addresses)}
-
-
 def put(
-    address: str, user_id: str, optional: bool, digest: str, partnership_id: str | None, now: str
+    address: str,
+    read: Preferences,
+    user_id: str,
+    optional: bool,
+    digest: str,
+    partnership_id: str | None,
+    now: str,
 ) -> Preferences:
-    """Save an address's choice (last writer wins: it is its owner's own setting)."""
-    key = address.lower()
+    """Save an address's choice if it is still as `read`; StaleVersion when another write came first."""
+    model = PreferenceModel(
+        address=address.lower(),
+        user_id=user_id,
+        optional=optional,
+        digest=digest,
+        digest_partnership=partnership_id if digest == DAILY else None,
+        created_at=read.created_at or now,
+        updated_at=now,
+    )
+    if read.version:
+        model.version = read.version  # the VersionAttribute's condition: unchanged since read
     try:
-        model = PreferenceModel.get(key, consistent_read=True)
-    except DoesNotExist:
-        model = PreferenceModel(address=key, created_at=now)
-    model.user_id = user_id
-    model.optional = optional
-    model.digest = digest
-    model.digest_partnership = partnership_id if digest == DAILY else None
-    model.updated_at = now
-    model.save()
-    return _preferences(model)
+        model.save()
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise StaleVersion(address) from exc
+        raise
+    return from_model(model)
 
 
 def digest_addresses(partnership_id: str) -> list[str]:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.condition import Condition
 
 from chalicelib.store import audit, batch, outbox
 from chalicelib.store.audit import AuditEntry
 from chalicelib.store.models import (
+    ALUMNI_LISTED,
     CATALOGUE_SHARDS,
     REGISTRATION_ACCEPTED,
     REGISTRATION_PENDING,
@@ -86,7 +89,7 @@ def to_document(model: RegistrationModel) -> dict[str, Any]:
         "decision": model.decision,
         "exchanges": model.exchanges,
         "erased_at": model.erased_at,
-        "remind_on": model.remind_on,
+        "alumni": model.alumni,
         "reminded_at": model.reminded_at,
     }
 
@@ -107,8 +110,8 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         "hosting": doc.get("hosting"),
     }
     status = doc["status"]
-    # A reminder is for a pending registration: a decision or a withdrawal ends it, whoever writes it.
-    remind_on = doc.get("remind_on") if status == REGISTRATION_PENDING else None
+    alumni = doc.get("alumni")
+    listed = bool(alumni) and status == REGISTRATION_ACCEPTED
     # A new registration has no version yet: the first save sets 1 (on condition it does not exist).
     version = {"version": doc["version"]} if doc.get("version") is not None else {}
     return RegistrationModel(
@@ -126,13 +129,26 @@ def _to_model(doc: dict[str, Any]) -> RegistrationModel:
         decision=doc.get("decision"),
         exchanges=doc.get("exchanges"),
         erased_at=doc.get("erased_at"),
-        remind="date" if remind_on else None,
-        remind_on=remind_on,
+        alumni=alumni or None,
+        # Derived here too, from the entry, the status and the organisation as it is now: a name or
+        # country edited, or a withdrawal, moves or removes the entry in the directory's index.
+        alumni_key=ALUMNI_LISTED if listed else None,
+        alumni_sort=alumni_sort_for(doc.get("organisation"), alumni["id"]) if listed and alumni else None,
         reminded_at=doc.get("reminded_at"),
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
         **version,
     )
+
+
+ALUMNI_NAME_CHARS = 100  # of the folded name in the directory's sort key (a key holds 1 KB at most)
+
+
+def alumni_sort_for(organisation: dict[str, Any] | None, entry_id: str) -> str:
+    """The directory's order: by country, then organisation name (case-folded), then the entry's id."""
+    organisation = organisation or {}
+    name = str(organisation.get("name") or "").casefold()[:ALUMNI_NAME_CHARS]
+    return f"{organisation.get('country') or ''}#{name}#{entry_id}"
 
 
 def new_id() -> str:
@@ -213,12 +229,19 @@ def replace(
     return to_document(model)
 
 
-def reminders_due(day: date) -> list[str]:
-    """Ids of the pending registrations whose reminder falls due on or before `day`, earliest first (a
-    Query of the sparse index, read to its end: a registration leaves it when it is reminded of or
-    decided)."""
-    query = RegistrationModel.reminders.query(
-        "date", range_key_condition=RegistrationModel.remind_on <= day.isoformat()
+def pending_unreminded(partnership_id: str, created_by: date) -> list[str]:
+    """Ids of the partnership's pending registrations created on or before `created_by` that it was not
+    reminded of yet, oldest first: the pending part of its queue up to that day (one Query of the
+    by_partnership index, whose keys start with the status and the creation time), the ones reminded
+    of already filtered out (a decision takes a registration out of the range)."""
+    pending = f"{REGISTRATION_PENDING}#"
+    query = RegistrationModel.by_partnership.query(
+        partnership_id,
+        # "~" sorts after every character of a time: the whole of that day is in.
+        range_key_condition=RegistrationModel.queue_key.between(
+            pending, f"{pending}{created_by.isoformat()}~"
+        ),
+        filter_condition=RegistrationModel.reminded_at.does_not_exist(),
     )
     return [m.id for m in query]
 
@@ -262,3 +285,46 @@ def find_for_user(user_id: str) -> dict[str, Any] | None:
     for item in RegistrationModel.by_user.query(user_id, limit=1):
         return to_document(item)
     return None
+
+
+def all_of_partnership_in(partnership_id: str, status: str) -> list[dict[str, Any]]:
+    """Every registration of the partnership in this status, oldest first (one Query, read to its end)."""
+    condition = RegistrationModel.queue_key.startswith(f"{status}#")
+    query = RegistrationModel.by_partnership.query(partnership_id, range_key_condition=condition)
+    return [to_document(m) for m in query]
+
+
+def alumni_page(
+    country: str | None, after: str | None, limit: int, keep: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the alumni directory (in one country, or all), in its order, of the entries `keep`
+    accepts: Queries of its sparse index from `after` (the sort key of the last entry shown), reading on
+    until the page is full or the index ends; one more entry than asked is looked for, so the last page
+    hands out no cursor."""
+    prefix = f"{country}#" if country else ""
+    condition: Condition | None = None
+    if after is not None:
+        condition = RegistrationModel.alumni_sort > after
+    elif country:
+        condition = RegistrationModel.alumni_sort.startswith(prefix)
+    query = RegistrationModel.alumni_directory.query(
+        ALUMNI_LISTED, range_key_condition=condition, page_size=limit + 1
+    )
+    found: list[dict[str, Any]] = []
+    for model in query:
+        if not str(model.alumni_sort).startswith(prefix):
+            break  # past the country's entries
+        entry = {
+            "id": model.id,
+            "status": model.status,
+            "organisation": (model.profile or {}).get("organisation") or {},
+            "exchanges": model.exchanges or {},
+            "alumni": model.alumni or {},
+            "alumni_sort": model.alumni_sort,
+        }
+        if keep(entry):
+            found.append(entry)
+        if len(found) > limit:
+            break
+    page = found[:limit]
+    return page, (str(page[-1]["alumni_sort"]) if len(found) > limit else None)

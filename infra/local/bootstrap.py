@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.resources import ROLES, Resources
+from infra.resources import EXPORTS_KEPT_DAYS, ROLES, Resources
 
 
 @dataclass
@@ -88,6 +88,22 @@ def create_bucket(resources: Resources, s3: Any, queue_arn: str) -> None:
     settings = resources.settings
     _private_bucket(s3, settings.documents_bucket, settings.region)
     _private_bucket(s3, settings.artifacts_bucket, settings.region)
+    # The template's rule for large exports (infra.template.exports_expiry), in S3's API shape.
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=settings.artifacts_bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "ExpireExports",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": settings.exports_prefix},
+                    "Expiration": {"Days": EXPORTS_KEPT_DAYS},
+                    "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
+    )
     s3.put_bucket_notification_configuration(
         Bucket=settings.documents_bucket,
         NotificationConfiguration={

@@ -421,7 +421,8 @@ def _event_sources(sources: list[dict[str, str]]) -> str:
     def listed(names: list[str]) -> str:
         return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
-    streams = [s["source"] for s in sources if s["kind"] == "dynamodb"]
+    # A stream two functions read is named once.
+    streams = list(dict.fromkeys(s["source"] for s in sources if s["kind"] == "dynamodb"))
     queues = [s["source"] for s in sources if s["kind"] == "sqs"]
     parts = [f"the stream{'s' * (len(streams) > 1)} of {listed(streams)}"] if streams else []
     parts += [f"queue{'s' * (len(queues) > 1)} {listed(queues)}"] if queues else []

@@ -1,8 +1,12 @@
-"""Every response an API test gets is checked against the served document: a JSON body with a documented
-status must match that status's schema, with additional properties refused everywhere. A field the
+"""Every response an API test gets is checked against the served document: a body with a documented
+status must come in one of the media types that status lists, and match its schema there (a JSON body
+with additional properties refused everywhere; a text body, such as a CSV export, as the string its
+declared charset decodes). A field the
 code answers but the document leaves out (what a generated client would then drop) fails the test
 that met it, so the whole API suite checks every route it drives; so does an error whose code is not
-one its response lists in `x-error-codes` (what a client switching on the code would not expect).
+one its response lists in `x-error-codes` (what a client switching on the code would not expect), and
+a body of a media type its status does not list (a page, a script or a stylesheet is documented as
+such; everything else is JSON).
 
 Statuses the document does not list (a test's deliberate 500, an unknown route's 404) are left to the
 tests that cause them.
@@ -52,10 +56,31 @@ def _operations() -> list[tuple[re.Pattern[str], str, str]]:
 
 
 @cache
-def _validator(path: str, method: str, status: str) -> Draft202012Validator | None:
+def _media_types(path: str, method: str, status: str) -> frozenset[str] | None:
+    """The media types the document gives this status a body in; None when it documents no body."""
+    answer = _document()["paths"][path][method.lower()]["responses"].get(status)
+    content = (answer or {}).get("content")
+    return frozenset(content) if content else None
+
+
+def media_type_of(content_type: str | None) -> tuple[str, str]:
+    """The media type of a Content-Type header, lower case, and its charset (UTF-8 unless named)."""
+    media, _, parameters = (content_type or "").partition(";")
+    charset = "utf-8"
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+@cache
+def _validator(
+    path: str, method: str, status: str, media: str = "application/json"
+) -> Draft202012Validator | None:
     document = _document()
     answer = document["paths"][path][method.lower()]["responses"].get(status)
-    schema = ((answer or {}).get("content") or {}).get("application/json", {}).get("schema")
+    schema = ((answer or {}).get("content") or {}).get(media, {}).get("schema")
     if schema is None:
         return None
     components = strict(document["components"])
@@ -81,10 +106,26 @@ def operation_of(method: str, path: str) -> str | None:
 
 def check(method: str, path: str, status: int, content_type: str | None, raw: bytes) -> None:
     documented = operation_of(method, path)
-    if documented is None or not raw or not (content_type or "").startswith("application/json"):
+    if documented is None or not raw:
         return
-    validator = _validator(documented, method, str(status))
+    listed = _media_types(documented, method, str(status))
+    if listed is None:
+        return
+    media, charset = media_type_of(content_type)
+    assert media in listed, (
+        f"{method} {path} answered {status} as {media or 'no media type'}, which its document does not "
+        f"list ({sorted(listed)})"
+    )
+    validator = _validator(documented, method, str(status), media)
     if validator is None:
+        return
+    if media != "application/json":
+        try:
+            text = raw.decode(charset)
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise AssertionError(f"{method} {path} answered {status} {media} not in {charset}") from exc
+        errors = list(validator.iter_errors(text))
+        assert not errors, f"{method} {path} answered {status} {media} outside its schema: {errors[0]}"
         return
     data = json.loads(raw)
     codes = _error_codes(documented, method, str(status))

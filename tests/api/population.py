@@ -193,6 +193,14 @@ class World:
         assert created.status_code == 201, created.body
         return str(json.loads(created.body)["id"])
 
+    def support_query(self, asker: Person) -> str:
+        """An open question of `asker` to the support office."""
+        created = self.request(
+            "POST", "/v1/support-queries", asker.token, {"category": "general", "message": "How do I sign?"}
+        )
+        assert created.status_code == 201, created.body
+        return str(json.loads(created.body)["id"])
+
     # --- the standing population (made on first use, then shared by the module's tests) -----------
 
     @cached_property
@@ -241,6 +249,11 @@ class World:
     def exchange_id(self) -> str:
         """A draft exchange of `sender` (VO, clamtex) at `host` (HO, epix)."""
         return self.exchange(self.sender, self.host, self.agreement)
+
+    @cached_property
+    def support_query_id(self) -> str:
+        """An open support query of `host`."""
+        return self.support_query(self.host)
 
     @cached_property
     def pending(self) -> Person:

@@ -4,8 +4,10 @@ admin API."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -14,6 +16,7 @@ import boto3
 import pytest
 
 from chalicelib.services import reference as reference_service
+from chalicelib.settings import settings_from
 from infra import admin
 from infra.seed import example_partnerships
 from tests.api.conftest import auth
@@ -177,3 +180,14 @@ def test_a_csv_without_a_column_or_with_a_bad_contact_point_is_refused_before_an
     bad = _csv(example_partnerships()[:1], epix={"contact_points": "Marta, marta@epix.example"})
     with pytest.raises(admin.AdminError, match="line 2: a contact point is 'Name <email>'"):
         admin.rows(io.StringIO(bad))
+
+
+def test_the_recount_names_the_tables_of_the_stage_asked_for_before_the_app_reads_its_settings(monkeypatch):
+    # Given an environment the command may change (a fresh process's, in real use)
+    environ = dict(os.environ)
+    monkeypatch.setattr(os, "environ", environ)
+    # When
+    admin._use_stage(argparse.Namespace(stage="prod", region="eu-central-1", endpoint_url=None))
+    # Then the app's settings, read after, name the stage's tables in that region
+    assert settings_from(environ).table_name("statistics") == "cxc-prod-statistics"
+    assert settings_from(environ).region == "eu-central-1"

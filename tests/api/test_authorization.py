@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from app import app
+from chalicelib import api_docs
 from tests.api.helpers import partnership_body, registration
 from tests.api.population import Person, World, emulated_world, exchange_draft
 
@@ -104,6 +105,10 @@ class Scene:
     @cached_property
     def exchange(self) -> str:
         return self._shared_or_new("exchange_id", lambda: self.world.exchange(self.sender, self.host))
+
+    @cached_property
+    def support_query(self) -> str:
+        return self._shared_or_new("support_query_id", lambda: self.world.support_query(self.host))
 
     @cached_property
     def pending(self) -> Person:
@@ -208,6 +213,15 @@ def on_payment(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Tar
     return target
 
 
+def on_support_query(body: dict[str, Any] | None = None) -> Callable[[Scene, str], Target]:
+    """The host's open question to the support office."""
+
+    def target(scene: Scene, caller: str) -> Target:
+        return Target(scene.host, params={"query_id": scene.support_query}, body=body)
+
+    return target
+
+
 # --- the table --------------------------------------------------------------------------------------
 
 
@@ -221,6 +235,9 @@ def cells(default: int | Cell | None = None, /, **expect: int | Cell) -> dict[st
 
 
 PUBLIC = Row(cells(200), about_host, sees=frozenset())
+DOCS_FILE = Row(
+    cells(200), lambda scene, caller: Target(scene.host, params={"build": api_docs.build()}), sees=frozenset()
+)
 
 
 def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
@@ -229,12 +246,17 @@ def participants_only(**expect: int | Cell) -> dict[str, int | Cell]:
 
 
 NOT_ACCEPTED = Cell(403, "NOT_ACCEPTED")
+NO_COMPLETED_EXCHANGE = Cell(422, "NO_COMPLETED_EXCHANGE")
+# The participants of the scene with a registration, and the callers who are officers or admins.
+REGISTERED = ("owner", "non_owner", "conflicted")
+OFFICERS_AND_ADMIN = ("partnership", "admin", "officer_own", "officer_other", "conflicted")
 # An exchange's parties (and support and admin) read it; for anyone else it does not exist.
 EXCHANGE_READERS = cells(
     404, anonymous=401, invalid_token=401, support=200, admin=200, owner=200, officer_own=200, conflicted=200,
     sender=200,
 )  # fmt: skip
 EXCHANGE_PARTIES = frozenset({"owner", "sender", "officer_own", "conflicted", "support", "admin"})
+SUPPORT_QUERY_READERS = frozenset({"owner", "support", "admin"})
 
 ROWS: dict[tuple[str, str], Row] = {
     # meta and reference: public; a token, even an invalid one, is ignored
@@ -244,7 +266,19 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/v1/reference/ecosystems"): PUBLIC,
     ("GET", "/v1/reference/organisation-types"): PUBLIC,
     ("GET", "/v1/partnerships"): PUBLIC,
+    # the documentation page and its files: public, as the document is
+    ("GET", "/v1/docs"): PUBLIC,
+    ("GET", "/v1/docs/{build}/swagger-ui.css"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/swagger-ui-bundle.js"): DOCS_FILE,
+    ("GET", "/v1/docs/{build}/init.js"): DOCS_FILE,
     ("GET", "/v1/me"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    # every signed-in caller's own preferences (keyed by its own address: there is no one else's to ask for)
+    ("GET", "/v1/me/notifications"): Row(cells(200, anonymous=401, invalid_token=401), about_host),
+    ("PATCH", "/v1/me/notifications"): Row(
+        cells(200, anonymous=401, invalid_token=401),
+        lambda scene, caller: Target(scene.host, body={"optional": False}),
+        sees=frozenset(),
+    ),
     # a participant's own registration: the others' are out of reach, and roles are refused
     ("POST", "/v1/registrations"): Row(
         participants_only(participant=201, owner=409, non_owner=409, conflicted=409),
@@ -532,6 +566,78 @@ ROWS: dict[tuple[str, str], Row] = {
         sees=EXCHANGE_PARTIES,
         fresh=True,
     ),
+    # the support office: anyone signed in asks; the asker, support and admin read a query, nobody else
+    # learns it exists; support answers, the asker writes back, either closes; admin only reads
+    ("POST", "/v1/support-queries"): Row(
+        cells(201, anonymous=401, invalid_token=401),
+        lambda scene, caller: Target(scene.host, body={"category": "general", "message": "Where do I sign?"}),
+    ),
+    ("GET", "/v1/support-queries"): Row(
+        cells(200, anonymous=401, invalid_token=401),
+        about_host,
+        sees=SUPPORT_QUERY_READERS,
+    ),
+    ("GET", "/v1/support-queries/{query_id}"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=200),
+        on_support_query(),
+        sees=SUPPORT_QUERY_READERS,
+    ),
+    ("POST", "/v1/support-queries/{query_id}/reply"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=403),
+        on_support_query({"message": "It works now."}),
+        sees=SUPPORT_QUERY_READERS,
+        fresh=True,
+    ),
+    ("POST", "/v1/support-queries/{query_id}/close"): Row(
+        cells(404, anonymous=401, invalid_token=401, owner=200, support=200, admin=403),
+        on_support_query({}),
+        sees=SUPPORT_QUERY_READERS,
+        fresh=True,
+    ),
+    # exports: admins (every exchange) and partnership officers (their own); a CSV holds no personal data
+    ("GET", "/v1/exports/exchanges.csv"): Row(
+        cells(403, anonymous=401, invalid_token=401, **dict.fromkeys(OFFICERS_AND_ADMIN, 200)),
+        about_host,
+        sees=frozenset(),
+    ),
+    # the alumni directory: accepted participants, partnerships, support and admin read it
+    ("GET", "/v1/alumni"): Row(
+        cells(200, anonymous=401, invalid_token=401, participant=NOT_ACCEPTED, finance=403),
+        about_host,
+        sees=frozenset(),
+    ),
+    # a participant's own entry; nobody in the scene has a completed exchange, so nobody joins
+    ("GET", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, Cell(404, "NOT_IN_DIRECTORY"))),
+        about_host,
+    ),
+    ("PUT", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, NO_COMPLETED_EXCHANGE)),
+        lambda scene, caller: Target(scene.host, body={"public_contact": "alumni@example.org"}),
+    ),
+    ("DELETE", "/v1/me/alumni"): Row(
+        participants_only(participant=404, **dict.fromkeys(REGISTERED, 204)), about_host
+    ),
+    # statistics: the programme's for admin and support; a partnership's for its officers too, and
+    # another partnership's officers are told it does not exist. Counts only: nobody's data in them.
+    ("GET", "/v1/stats"): Row(
+        cells(403, anonymous=401, invalid_token=401, support=200, admin=200), about_host, sees=frozenset()
+    ),
+    ("GET", "/v1/partnerships/{partnership_id}/stats"): Row(
+        cells(
+            403,
+            anonymous=401,
+            invalid_token=401,
+            partnership=404,
+            officer_other=404,
+            support=200,
+            admin=200,
+            officer_own=200,
+            conflicted=200,  # as an officer of epix
+        ),
+        host_queue,
+        sees=frozenset(),
+    ),
 }
 
 
@@ -600,7 +706,9 @@ def test_who_may_call_what(world, method, path, caller):
     # Then
     text = response.body.decode("utf-8", "replace")
     assert response.status_code == cell.status, text
-    payload = json.loads(text) if text else None
+    content_type = {k.lower(): v for k, v in (response.headers or {}).items()}.get("content-type", "")
+    # A JSON body is read; a text one (a CSV export) is checked for leaks as it is
+    payload = json.loads(text) if text and content_type.startswith("application/json") else None
     if cell.status >= 400:
         assert _is_error_body(payload), text
     code = cell.code or REFUSAL_CODES.get(cell.status)

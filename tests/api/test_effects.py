@@ -69,12 +69,13 @@ def _items(effect: str) -> list[OutboxModel]:
 
 
 def test_every_effect_a_table_names_has_a_handler():
-    from chalicelib.rules import contact_request, registration
+    from chalicelib.rules import contact_request, registration, support_query
     from chalicelib.rules.exchange_flow import FLOW, IN_TRANSACTION
 
     assert FLOW.effects_of() - IN_TRANSACTION <= set(effects.HANDLERS)
     assert registration.LIFECYCLE.effects_of() <= set(effects.HANDLERS)
     assert contact_request.LIFECYCLE.effects_of() | set(contact_request.ON_CREATE) <= set(effects.HANDLERS)
+    assert support_query.LIFECYCLE.effects_of() <= set(effects.HANDLERS)
     for name in effects.HANDLERS:
         assert callable(effects.handler(name))
 

@@ -19,7 +19,7 @@ from chalicelib.services import registrations as registration_service
 from chalicelib.store import exchanges as exchange_store
 from chalicelib.store import outbox
 from chalicelib.store import registrations as registration_store
-from chalicelib.store.models import ExchangeModel, OutboxModel, RegistrationModel
+from chalicelib.store.models import ExchangeModel, OutboxModel
 from infra import admin
 from infra.seed import seed_partnerships
 from tests.api import test_exchanges
@@ -104,7 +104,7 @@ def test_a_registration_pending_more_than_14_days_reminds_its_partnership_once(c
     assert body(client.http.get("/v1/registrations/me", headers=auth(pending.token)))["reminded_at"] == (
         "2027-01-19"
     )
-    assert registration_store.reminders_due(date(2030, 1, 1)) == []
+    assert registration_store.pending_unreminded("epix", date(2030, 1, 1)) == []
 
 
 def test_a_registration_decided_or_withdrawn_before_its_day_reminds_nobody(client, pending, aws, token):
@@ -115,8 +115,8 @@ def test_a_registration_decided_or_withdrawn_before_its_day_reminds_nobody(clien
     fake_clock().set_today(date(2027, 1, 10))
     assert decide(client, pending.officer, pending.id, "accept").status_code == 200
     assert client.http.delete("/v1/registrations/me", headers=auth(bob)).status_code == 202
-    # Then neither is in the reminders' index, and no run reminds anyone
-    assert registration_store.reminders_due(date(2030, 1, 1)) == []
+    # Then neither is among the pending ones to remind of, and no run reminds anyone
+    assert registration_store.pending_unreminded("epix", date(2030, 1, 1)) == []
     _runs("2027-01-19", "2027-01-25", aws=aws)
     assert _mails(WAITED) == []
     assert body(get(client, f"/v1/registrations/{pending.id}", pending.officer))["reminded_at"] is None
@@ -162,9 +162,14 @@ def test_a_registration_reminder_whose_send_fails_once_is_sent_once_by_a_retry(c
 def test_two_overlapping_runs_record_one_reminder(client, pending, aws, monkeypatch):
     # Both runs found the registration due (the second read the index before the first wrote)
     fake_clock().set_today(date(2027, 1, 19))
-    due = registration_store.reminders_due(date(2027, 1, 19))
+    assert registration_store.pending_unreminded("epix", date(2027, 1, 3)) == []  # made the day after
+    due = registration_store.pending_unreminded("epix", date(2027, 1, 4))
     assert due == [pending.id]
-    monkeypatch.setattr(registration_store, "reminders_due", lambda day: due)
+    monkeypatch.setattr(
+        registration_store,
+        "pending_unreminded",
+        lambda partnership, made_by: due if partnership == "epix" else [],
+    )
     assert reminders.remind_registrations(date(2027, 1, 19)) == 1
     assert reminders.remind_registrations(date(2027, 1, 19)) == 0
     assert len(_reminder_items("remind_registration")) == 1
@@ -359,27 +364,27 @@ def _strip(model, item_id: str, *names: str) -> None:
     )
 
 
-def test_the_backfill_gives_items_stored_before_reminders_their_day_once(client, pair, aws, token):
-    # Given a pending registration and an exchange awaiting signatures stored without a reminder's day
-    # (as a deployment before reminders wrote them)
+def test_what_was_stored_before_reminders_is_reminded_of_once_after_the_backfill(client, pair, aws, token):
+    # Given a pending registration and an exchange awaiting signatures as a deployment before reminders
+    # stored them: the registration has nothing new to hold, the exchange has no reminder's day
     carl = token("carl@carl.example")
     data = registration(representative__email="carl@carl.example", organisation__name="Carl Works")
-    pending_id = body(register(client, carl, data))["id"]
+    assert register(client, carl, data).status_code == 201
     path = _validated(client, pair)
     run_effects(aws)
-    _strip(RegistrationModel, pending_id, "remind_on", "remind")
     _strip(ExchangeModel, path.rsplit("/", 1)[1], "remind_on", "due", "due_on")
+    # Then the registration is found from its creation date, with no backfill; the exchange is not
     _runs("2026-12-10", aws=aws)
-    assert _mails(WAITED) == [] and _mails(SIGN) == []
+    assert _to(WAITED) == [EPIX] and _mails(SIGN) == []
     # When the operator runs the backfill (twice: the second finds nothing to do)
     out = io.StringIO()
     assert admin.main(["backfill-reminders"], out) == 0
-    assert "registrations: 1 given" in out.getvalue() and "exchanges: 1 given" in out.getvalue()
+    assert "exchanges: 1 given" in out.getvalue() and "payments: 0 given" in out.getvalue()
     again = io.StringIO()
     assert admin.main(["backfill-reminders"], again) == 0
-    assert "registrations: 0" in again.getvalue() and "exchanges: 0" in again.getvalue()
-    # Then the next runs remind of each, once (their days, 2026-12-05 and 2026-11-28, have passed)
+    assert "exchanges: 0 given" in again.getvalue()
+    # Then the next runs remind of the exchange's signatures once (their day, 2026-11-28, has passed)
     _runs("2026-12-11", "2026-12-12", aws=aws)
-    assert _to(WAITED) == [EPIX]
     assert _to(SIGN) == sorted([VISITOR, HOST, EPIX, CE4BIG])
+    assert _to(WAITED) == [EPIX]
     assert _exchange(client, path, pair.vop)["reminded_at"] == "2026-12-11"

@@ -37,6 +37,7 @@ FIRST_INVOCATION: Mapping[str, tuple[str, ...]] = {
         "chalicelib.services.exchange_mail",
         "chalicelib.store.exchanges",
     ),
+    "count_statistics": ("chalicelib.services.statistics",),
     "on_document_uploaded": ("chalicelib.services.uploads",),
     "on_payment_instruction": ("chalicelib.services.payments",),
     "on_payment_dead_letter": ("chalicelib.services.payments",),

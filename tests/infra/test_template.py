@@ -70,7 +70,7 @@ def test_queues_have_dead_letter_queues_and_mappings_report_partial_failures(pac
     mappings = _of_type(sam, "AWS::Lambda::EventSourceMapping")
     assert len(mappings) == len(resources.event_sources)
     for source in resources.event_sources:
-        mapping = mappings[template._cfn_name(source.function) + "Mapping"]["Properties"]
+        mapping = mappings[template.mapping_id(source, resources)]["Properties"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["BatchSize"] == source.batch_size
         assert mapping["FunctionName"] == {"Ref": template.function_id(source.function)}
@@ -78,6 +78,30 @@ def test_queues_have_dead_letter_queues_and_mappings_report_partial_failures(pac
             assert mapping["MaximumRetryAttempts"] == source.max_retries
             destination = mapping["DestinationConfig"]["OnFailure"]["Destination"]
             assert destination == {"Fn::GetAtt": [template._cfn_name(source.on_failure) + "Queue", "Arn"]}
+
+
+def test_the_statistics_count_three_streams_beside_their_other_consumers(packaged):
+    _, _, sam = packaged
+    mappings = _of_type(sam, "AWS::Lambda::EventSourceMapping").values()
+
+    def streams_of(function):
+        return {
+            m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]
+            for m in mappings
+            if m["Properties"]["FunctionName"] == {"Ref": template.function_id(function)}
+        }
+
+    # Every change of what is counted reaches the counting function, from each table's stream
+    assert streams_of("count_statistics") == {"RegistrationsTable", "ExchangesTable", "PaymentsTable"}
+    # and the registrations' stream still feeds the catalogue
+    assert streams_of("on_registration_change") == {"RegistrationsTable"}
+    tables = _of_type(sam, "AWS::DynamoDB::Table")
+    for table in ("RegistrationsTable", "ExchangesTable", "PaymentsTable"):
+        stream = tables[table]["Properties"]["StreamSpecification"]
+        assert stream == {"StreamViewType": "NEW_AND_OLD_IMAGES"}, table
+    # The counters' table lets its markers expire
+    statistics = tables["StatisticsTable"]["Properties"]
+    assert statistics["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_buckets_are_private_encrypted_kept_and_documents_reach_the_check(packaged):
@@ -104,6 +128,35 @@ def test_buckets_are_private_encrypted_kept_and_documents_reach_the_check(packag
     assert rule["AllowedOrigins"] == list(settings.allowed_origins)
     assert rule["AllowedMethods"] == ["GET", "HEAD"]
     assert "NotificationConfiguration" not in artifacts
+
+
+def test_large_exports_expire_from_the_artifacts_bucket_and_only_the_api_writes_them_there(packaged):
+    stage, _, sam = packaged
+    settings = _settings(stage)
+    artifacts = sam["Resources"]["ArtifactsBucket"]["Properties"]
+    (rule,) = artifacts["LifecycleConfiguration"]["Rules"]
+    # Only the exports prefix, kept a few days; the versioned bucket's old versions go too
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == settings.exports_prefix == "exports/"
+    assert 1 <= rule["ExpirationInDays"] <= 7
+    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+
+    def on(arn: dict[str, Any], function: str) -> list[dict[str, Any]]:
+        return [
+            s
+            for s in _policy_statements(sam, function)
+            if arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+        ]
+
+    exports_arn = {"Fn::Sub": "${ArtifactsBucket.Arn}/exports/*"}
+    for function in permissions.PERMISSIONS:
+        writes = on(exports_arn, function)
+        if function == "api_handler":
+            assert [sorted(s["Action"]) for s in writes] == [["s3:GetObject", "s3:PutObject"]]
+            # and it writes nowhere else in the artifacts bucket
+            elsewhere = on({"Fn::Sub": "${ArtifactsBucket.Arn}/*"}, function)
+            assert elsewhere and all("s3:PutObject" not in s["Action"] for s in elsewhere)
+        else:
+            assert writes == [], function
 
 
 def test_allowed_origins_are_per_stage_and_never_any_in_prod(packaged):
@@ -272,6 +325,9 @@ DEFAULT_IS_RIGHT_IN_AWS = {
     "region": "Lambda sets AWS_REGION itself",
     "jwks_url": "derived from the issuer",
     "catalogue_index_prefix": "a folder inside the artifacts bucket, the same in every stage",
+    "exports_prefix": "a folder inside the artifacts bucket, the same in every stage",
+    "export_inline_rows": "the bound the contract states (1,000 rows)",
+    "export_inline_bytes": "the bound the contract states (about 1 MB, under Lambda's 6 MB answer)",
     "metrics_enabled": "on",
 }
 # Cognito invokes these with the pool's id in the event; they cannot name the pool (a cycle).

@@ -196,7 +196,7 @@ def test_the_rows_effects_and_the_visit_taken_in_the_transaction():
     )
     approve = _act("approve_report", Party.VOP, comment=None)
     approved = report.apply(approve).moved(report.decide(approve), approve, before=report)
-    assert approved.effects == (SETTLE,)
+    assert approved.effects == (SETTLE, SYNC)
     assert approved.exchange.content["report"]["decision"] == "approve"
 
 

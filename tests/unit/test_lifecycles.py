@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.rules import contact_request, exchange_flow, payment, registration
+from chalicelib.rules import contact_request, exchange_flow, payment, registration, support_query
 from chalicelib.rules.lifecycle import Lifecycle, transition
 
 R = registration.RegistrationStatus
 C = contact_request.ContactRequestStatus
 E = exchange_flow.ExchangeStatus
+Q = support_query.SupportQueryStatus
 
 # (status, action) -> (who may, next status); every other (status, action) is the wrong status.
 REGISTRATION_EXPECTED = {
@@ -30,6 +31,12 @@ REGISTRATION_EXPECTED = {
 CONTACT_EXPECTED = {
     (C.PENDING, "accept"): ({"recipient"}, C.ACCEPTED),
     (C.PENDING, "decline"): ({"recipient"}, C.DECLINED),
+}
+# Support answers (again, if need be), the asker writes back (open again), either closes; closed is final.
+SUPPORT_QUERY_EXPECTED = {
+    **{(s, "answer"): ({"support"}, Q.ANSWERED) for s in (Q.OPEN, Q.ANSWERED)},
+    **{(s, "follow_up"): ({"asker"}, Q.OPEN) for s in (Q.OPEN, Q.ANSWERED)},
+    **{(s, "close"): ({"asker", "support"}, Q.CLOSED) for s in (Q.OPEN, Q.ANSWERED)},
 }
 
 SIGNERS = {"VO", "HO", "VOP", "HOP"}
@@ -136,6 +143,15 @@ CASES = [
         {},
     ),
     (contact_request.LIFECYCLE, CONTACT_EXPECTED, _all_subsets(["sender", "recipient"]), set(), set(), {}),
+    # A support officer does not answer their own query (another one does); admin reads, and acts on none.
+    (
+        support_query.LIFECYCLE,
+        SUPPORT_QUERY_EXPECTED,
+        _all_subsets(["asker", "support", "admin"]),
+        {"answer"},
+        {"asker"},
+        {},
+    ),
     (
         exchange_flow.FLOW,
         EXCHANGE_EXPECTED,
@@ -321,7 +337,13 @@ def test_the_argument_is_the_restriction_not_the_action():
 
 # --- labels -------------------------------------------------------------------------------------------
 
-LIFECYCLES = [registration.LIFECYCLE, contact_request.LIFECYCLE, payment.LIFECYCLE, exchange_flow.FLOW]
+LIFECYCLES = [
+    registration.LIFECYCLE,
+    contact_request.LIFECYCLE,
+    payment.LIFECYCLE,
+    exchange_flow.FLOW,
+    support_query.LIFECYCLE,
+]
 
 
 @pytest.mark.parametrize("lifecycle", LIFECYCLES, ids=lambda lc: lc.name)
@@ -422,3 +444,12 @@ def test_a_participant_who_is_also_a_reviewer_may_not_review_its_own_exchange():
     assert refused.value.code == "CONFLICT_OF_INTEREST"
     # but may still act as a participant
     assert exchange_flow.FLOW.check(E.SUBMITTED, "cancel", {"VO", "VOP"}) == E.CANCELLED
+
+
+def test_the_asker_s_reply_is_a_follow_up_whatever_else_they_are_and_anyone_else_s_an_answer():
+    assert support_query.reply_action({"asker"}) == "follow_up"
+    assert support_query.reply_action({"asker", "support"}) == "follow_up"
+    assert support_query.reply_action({"support"}) == "answer"
+    # admin's reply is an answer, which the table refuses it
+    with pytest.raises(Forbidden):
+        support_query.LIFECYCLE.check(Q.OPEN, support_query.reply_action({"admin"}), {"admin"})

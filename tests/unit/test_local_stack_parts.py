@@ -65,7 +65,8 @@ def test_the_banner_counts_what_the_stack_has():
     }
     text = banner(state)
     assert "cxc-local-documents, cxc-local-artifacts" in text
-    assert f"{len(sources)} event sources: the streams of registrations and outbox; queues " in text
+    streams = "the streams of registrations, outbox, exchanges and payments"
+    assert f"{len(sources)} event sources: {streams}; queues " in text
     for source in sources:
         assert source["source"] in text
 

@@ -46,6 +46,7 @@ REGISTRATION = {
     "cv": {"status": "accepted", "key": "cv/x/y.pdf"},
     "decision": {"decision": "accept", "reason": None, "by": "officer-1", "at": "2026-11-20T10:00:00.000Z"},
     "exchanges": {"visited": False},
+    "alumni": {"id": "alu_1", "public_contact": "ada@acme.example", "version": 1},
     "created_at": "2026-11-01T10:00:00.000Z",
     "updated_at": "2026-11-20T10:00:00.000Z",
     "version": 3,
@@ -90,6 +91,7 @@ def test_withdrawal_erases_people_and_keeps_the_organisation_decision_and_exchan
     assert kept["representative"] == {"first_name": "erased", "last_name": "erased", "languages": []}
     assert kept["motivation"] == "erased"
     assert kept["hosting"] is None and kept["preferences"] is None and kept["cv"] is None
+    assert kept["alumni"] is None  # out of the alumni directory, its chosen contact gone
     assert kept["organisation"] == {
         "name": "Acme IoT",
         "type": "sme",

@@ -18,8 +18,10 @@ DAYS = {"start_date": "2027-04-12", "end_date": "2027-04-16"}
 
 def test_a_registration_is_reminded_of_once_it_has_waited_more_than_14_days():
     assert reminders.registration_remind_on("2027-01-04T23:59:00.000Z") == "2027-01-19"
+    assert reminders.registrations_made_by(date(2027, 1, 19)) == date(2027, 1, 4)
     # across a month's end and a leap day
     assert reminders.registration_remind_on("2028-02-20T08:00:00Z") == "2028-03-06"
+    assert reminders.registrations_made_by(date(2028, 3, 6)) == date(2028, 2, 20)
 
 
 @pytest.mark.parametrize(
