@@ -9,7 +9,10 @@ private `_get_schema()` gives boto3's shape only, and copying it into a template
 from __future__ import annotations
 
 import inspect
+import json
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pynamodb.attributes import Attribute, TTLAttribute
@@ -120,3 +123,30 @@ def table_shape(model: type[Model], table_name: str) -> TableShape:
         stream_view_type=getattr(model.Meta, "stream_view_type", None),
         ttl_attribute=next((a.attr_name for a in attributes.values() if isinstance(a, TTLAttribute)), None),
     )
+
+
+# The last release's indexes (see `released_indexes`): rewritten after each release with
+# `python -m infra.tables --write-released COMMIT`.
+RELEASED_INDEXES = Path(__file__).parent / "released_indexes.json"
+
+
+def indexes_by_table() -> dict[str, list[str]]:
+    """Every table's global secondary indexes, by the models."""
+    from chalicelib.store.models import ALL_MODELS
+
+    return {short_name(m): sorted(i.Meta.index_name for i in m._indexes.values()) for m in ALL_MODELS}
+
+
+def released_indexes() -> dict[str, list[str]]:
+    """The indexes each table had at the last release. DynamoDB creates or deletes one global secondary
+    index of a table per update (CloudFormation fails an update asking for more): a test holds the
+    models to at most one change per table against this record."""
+    return dict(json.loads(RELEASED_INDEXES.read_text(encoding="utf-8"))["indexes"])
+
+
+if __name__ == "__main__":
+    # After a release: record what it deployed, so the next one is held to one change per table.
+    if len(sys.argv) != 3 or sys.argv[1] != "--write-released":
+        sys.exit("usage: python -m infra.tables --write-released COMMIT")
+    record = {"released": sys.argv[2], "indexes": indexes_by_table()}
+    RELEASED_INDEXES.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
