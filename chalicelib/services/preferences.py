@@ -118,10 +118,13 @@ def stage_digests(today: date) -> int:
     for partnership in reference_service.partnerships():
         if not preferences.digest_addresses(partnership.id):
             continue
+        subject = f"partnership:{partnership.id}"
+        if outbox.get(outbox.item_id(subject, _day_number(today), SEND_DIGEST)) is not None:
+            continue  # staged by an earlier run today: a read, rather than a write refused every minute
         try:
             with transaction() as tx:
                 effect = Effect(SEND_DIGEST, {"day": today.isoformat()})
-                outbox.stage(tx, f"partnership:{partnership.id}", _day_number(today), (effect,))
+                outbox.stage(tx, subject, _day_number(today), (effect,))
             staged += 1
         except StaleVersion:
             continue  # staged by an earlier run today
