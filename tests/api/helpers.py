@@ -32,6 +32,24 @@ def registration(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def host_registration(**changes: Any) -> dict[str, Any]:
+    """Hans's: a cluster organisation in Berlin hosting, with CE4BIG (the host of most scenes' exchange)."""
+    return registration(
+        **{
+            "roles": ["host"],
+            "partnership_id": "ce4big",
+            "organisation__name": "Berlin Digital Cluster",
+            "organisation__country": "DE",
+            "organisation__city": "Berlin",
+            "organisation__location": {"lat": 52.52, "lon": 13.40},
+            "representative__nationality": "DE",
+            "representative__email": "hans@bdc.example",
+            "organisation__type": "cluster_organisation",
+            **changes,
+        }
+    )
+
+
 def register(client: Any, token: str, data: dict[str, Any] | None = None) -> Any:
     return client.http.post(
         "/v1/registrations", headers=auth(token), body=json.dumps(registration() if data is None else data)

@@ -27,7 +27,7 @@ from chalicelib.store.models import LedgerModel, OutboxModel, PaymentModel
 from infra.local.event_shapes import scheduled_event
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth
-from tests.api.helpers import body, registration
+from tests.api.helpers import body, host_registration, registration
 from tests.api.test_exchanges import BIC, IBAN, draft
 from tests.api.test_finalisation import ARTIFACTS, REPORT
 from tests.events.helpers import queue_event, sent_emails, stream_event
@@ -136,17 +136,7 @@ def one_life(client: Any, token: Any, aws: Any) -> dict[str, Any]:
 
     # Registration: a retry after a lost answer is told it is registered already; the registration is read
     visitor.call("post", "/v1/registrations", registration())
-    host_data = registration(
-        roles=["host"],
-        partnership_id="ce4big",
-        organisation__name="Berlin Digital Cluster",
-        organisation__country="DE",
-        organisation__city="Berlin",
-        organisation__location={"lat": 52.52, "lon": 13.40},
-        representative__nationality="DE",
-        representative__email="hans@bdc.example",
-        organisation__type="cluster_organisation",
-    )
+    host_data = host_registration()
     host.call("post", "/v1/registrations", host_data)
     visitor_id = body(visitor.call("get", "/v1/registrations/me"))["id"]
     host_id = body(host.call("get", "/v1/registrations/me"))["id"]

@@ -15,7 +15,7 @@ from chalicelib.handlers.exchanges import EXCHANGE_EXAMPLE
 from chalicelib.services import reference as reference_service
 from infra.seed import seed_partnerships
 from tests.api.conftest import auth
-from tests.api.helpers import body, decide, register, registration
+from tests.api.helpers import body, decide, host_registration, register
 from tests.api.test_races import call  # noqa: F401 (the thread-safe request fixture)
 from tests.events.helpers import run_effects
 from tests.fakes import fake_clock
@@ -38,17 +38,7 @@ def pair(client, token, aws):
     fake_clock().set_today(__import__("datetime").date(2026, 11, 20))
     visitor_token = token("ada@acme.example")
     visitor = body(register(client, visitor_token))
-    host_data = registration(
-        roles=["host"],
-        partnership_id="ce4big",
-        organisation__name="Berlin Digital Cluster",
-        organisation__country="DE",
-        organisation__city="Berlin",
-        organisation__location={"lat": 52.52, "lon": 13.40},
-        representative__nationality="DE",
-        representative__email="hans@bdc.example",
-        organisation__type="cluster_organisation",
-    )
+    host_data = host_registration()
     host_token = token("hans@bdc.example")
     host = body(register(client, host_token, host_data))
     vop = token("officer@epix.example", "partnership", "epix")

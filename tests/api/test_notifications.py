@@ -13,7 +13,7 @@ import pytest
 from chalicelib import notifications
 from tests.api import test_exchanges
 from tests.api.conftest import auth
-from tests.api.helpers import body, decide, register, registration
+from tests.api.helpers import body, decide, host_registration, register, registration
 from tests.api.test_exchanges import _submitted, get, post
 from tests.api.test_finalisation import _approved, deliver_payments, tick_on
 from tests.events import test_cv_check
@@ -76,17 +76,7 @@ def test_an_opted_out_participant_gets_only_essential_mail(client, token, aws, m
     ada_id = body(register(client, ada_token))["id"]
     assert _prefs(client, ada_token, optional=False).status_code == 200
     host_token = token("hans@bdc.example")
-    host = registration(
-        roles=["host"],
-        partnership_id="ce4big",
-        organisation__name="Berlin Digital Cluster",
-        organisation__country="DE",
-        organisation__city="Berlin",
-        organisation__location={"lat": 52.52, "lon": 13.40},
-        representative__nationality="DE",
-        representative__email="hans@bdc.example",
-        organisation__type="cluster_organisation",
-    )
+    host = host_registration()
     host_id = body(register(client, host_token, host))["id"]
     # When both are accepted (news: optional) and the host asks her to answer a contact request (essential)
     assert decide(client, token("o@epix.example", "partnership", "epix"), ada_id, "accept").status_code == 200
